@@ -1,0 +1,13 @@
+// `random` (the paper's "random mixing"): m samples uniformly from all of P, no repeats in a step.
+import type { RehearsalStrategy } from './strategy.js';
+import { Rng } from './rng.js';
+import { drawDistinct } from './drawDistinct.js';
+
+export function createRandom(size: number, seed: number): RehearsalStrategy {
+  const rng = new Rng(seed, 0x5a3);
+  return {
+    name: 'random',
+    select: (_step, m) => drawDistinct(rng, size, m),
+    observe: () => {},
+  };
+}

@@ -1,0 +1,53 @@
+// The one interface every rehearsal strategy implements (MIXCD.md). Pure TypeScript over typed
+// arrays: no tfjs here, so strategies are easy to test statistically and to benchmark alone.
+import type { StrategyName } from '../../shared/config.js';
+import type { BinTrace } from '../../shared/results.js';
+
+/** What is known about the pretrain set P without running f_t: the prior pass and the labels. */
+export interface PretrainIndex {
+  /** N, the number of pretrain samples. */
+  size: number;
+  numClasses: number;
+  labels: Uint8Array;
+  /** l0[i]: f0's loss on sample i. */
+  priorLoss: Float32Array;
+  /** c0[i]: 1 when f0 classifies sample i correctly. */
+  priorCorrect: Uint8Array;
+  /** Optional auxiliary group column (source, domain, ...), for the `group` partition rule. */
+  groups?: Uint16Array;
+}
+
+/** f_t's current verdict on some pretrain samples, for strategies that pay for extra inference. */
+export interface Inference {
+  /** 1 where f_t misclassifies sample indices[j]. */
+  misclassified: Uint8Array;
+  /** f_t's cross-entropy loss on sample indices[j]. */
+  loss: Float32Array;
+}
+
+/**
+ * Runs f_t on the given pretrain samples. Supplied by the engine; every sample it is called with
+ * is counted as an extra forward pass.
+ */
+export type InferFn = (indices: Int32Array) => Inference;
+
+export interface RehearsalStrategy {
+  readonly name: StrategyName;
+  /**
+   * The m pretrain sample indices to rehearse at finetune step `step` (0-based), distinct within
+   * the step. May call `infer` (oracle-cd, loss-based); mix-cd, random and none never do.
+   */
+  select(step: number, m: number, infer: InferFn): Int32Array;
+  /**
+   * The training forward pass's verdict on the samples returned by `select` for `step`, in the
+   * same order: 1 where f_t (before the step's update) misclassified it. Possibly delivered one
+   * step late (feedbackDelay).
+   */
+  observe(step: number, indices: Int32Array, misclassified: Uint8Array): void;
+  /**
+   * Per-bin state for the inspector (bin-based strategies only); counts drawn / CD found since
+   * the previous call. `binOf` maps a sample index to its bin (for probe diagnostics).
+   */
+  trace?(step: number): Omit<BinTrace, 'trueCdRate'>;
+  binOf?(index: number): number;
+}
