@@ -40,7 +40,11 @@ export interface TimeBreakdown {
   setup: number;
   train: number;
   evaluation: number;
+  /** select + observe of the rehearsal strategy, without its extra inference. */
   sampler: number;
+  /** Forward passes a strategy asked for (oracle-cd, loss-based). */
+  extraInference: number;
+  /** Time spent handing results to the history (database writes). */
   store: number;
 }
 

@@ -1,0 +1,79 @@
+// `mixcd study`: the grid strategies x budgets x seeds, all from one f0 and one prior pass,
+// stored under one study id, summarised as the study table.
+import type { RunConfig, StrategyName } from '../../shared/config.js';
+import { ConfigError, parseRunConfig, STRATEGIES } from '../../shared/config.js';
+import type { RunSummary } from '../../shared/results.js';
+import { studyTable, type MeanSd, type StudyCell } from '../../shared/studyTable.js';
+import { formatTable } from './table.js';
+
+export interface StudyGrid {
+  strategies: StrategyName[];
+  budgets: number[];
+  seeds: number[];
+}
+
+function list(text: string, flag: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new ConfigError(`--${flag} is empty: give a comma-separated list.`, flag);
+  return items;
+}
+
+export function parseGrid(options: { strategies?: string; budgets?: string; seeds?: string }, base: RunConfig): StudyGrid {
+  const strategies = list(options.strategies ?? 'none,random,mix-cd', 'strategies').map((s) => {
+    if (!(STRATEGIES as readonly string[]).includes(s)) {
+      throw new ConfigError(`--strategies has "${s}", which is not a strategy: use ${STRATEGIES.join(', ')}.`, 'strategies');
+    }
+    return s as StrategyName;
+  });
+  const numbers = (text: string, flag: string, integer: boolean) =>
+    list(text, flag).map((s) => {
+      const v = Number(s);
+      if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+        throw new ConfigError(`--${flag} has "${s}", which is not ${integer ? 'a whole number >= 0' : 'a number >= 0'}.`, flag);
+      }
+      return v;
+    });
+  return {
+    strategies,
+    budgets: numbers(options.budgets ?? String(base.rehearsal.budget), 'budgets', false),
+    seeds: numbers(options.seeds ?? String(base.seed), 'seeds', true),
+  };
+}
+
+/** The configs of a study; `none` runs once per seed (it has no budget). */
+export function expandGrid(base: RunConfig, grid: StudyGrid): RunConfig[] {
+  const configs: RunConfig[] = [];
+  for (const strategy of grid.strategies) {
+    const budgets = strategy === 'none' ? [0] : grid.budgets;
+    for (const budget of budgets) {
+      for (const seed of grid.seeds) {
+        configs.push(parseRunConfig({ ...base, seed, rehearsal: { ...base.rehearsal, strategy, budget } }));
+      }
+    }
+  }
+  return configs;
+}
+
+function pm(v: MeanSd | null, digits = 4): string {
+  if (!v || !v.n) return '-';
+  return v.n > 1 ? `${v.mean.toFixed(digits)} ± ${v.sd.toFixed(digits)}` : v.mean.toFixed(digits);
+}
+
+export function formatStudyTable(cells: StudyCell[]): string {
+  return formatTable(
+    ['strategy', 'budget r', 'seeds', 'pretrain-test acc', 'finetune-test acc', 'precision', 'extra fwd passes'],
+    cells.map((c) => [
+      c.strategy,
+      c.strategy === 'none' ? '-' : c.budget,
+      c.runs.length,
+      pm(c.pretrainTestAcc),
+      pm(c.finetuneTestAcc),
+      pm(c.rehearsalPrecision, 3),
+      c.extraForwardPasses.mean.toFixed(0),
+    ]),
+  );
+}
+
+export function studyJson(studyId: number, runs: RunSummary[]) {
+  return { studyId, table: studyTable(runs), runs: runs.map((r) => ({ id: r.id, status: r.status, config: r.config, final: r.final, compute: r.compute })) };
+}

@@ -1,0 +1,67 @@
+// Supplies the wasm kernels a CNN needs to train on tfjs 4.22: Conv2DBackpropFilter is missing
+// there (every conv layer fails to train), and the stock Conv2DBackpropInput is a scalar loop.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+// Imported for its side effect: the wasm package registers its stock kernels when loaded, so
+// loading it here guarantees they exist before ours are compared against / replace them.
+import '@tensorflow/tfjs-backend-wasm';
+import { conv2dBackpropFilterWasm } from './conv2dBackpropFilter.js';
+import { makeConv2dBackpropInputWasm } from './conv2dBackpropInput.js';
+
+const WASM = 'wasm';
+
+/**
+ * Replace the stock wasm Conv2DBackpropInput? Yes: measured by bench/kernels.ts (2 cores, Node 20,
+ * wasm SIMD, batch 128 of 28x28x1, conv 3x3 16->32 'same' on the 14x14 pooled map), the stock
+ * kernel took 120 ms per call and this one 8.5 ms (14x); see bench/kernels.ts for the numbers.
+ */
+const REPLACE_STOCK_BACKPROP_INPUT = true;
+
+/** Stock wasm kernels this module replaced, kept so NCHW can fall back and benchmarks can compare. */
+const stock = new Map<string, KernelConfig>();
+
+const backpropInputKernel: KernelFunc = makeConv2dBackpropInputWasm((args) => {
+  const original = stock.get('Conv2DBackpropInput');
+  if (!original) throw new Error('Conv2DBackpropInput: no stock wasm kernel to fall back to for NCHW.');
+  return original.kernelFunc(args);
+});
+
+/** Register `kernelFunc` unless some kernel is already there for wasm (the stock one wins). */
+function registerIfMissing(kernelName: string, kernelFunc: KernelFunc): void {
+  if (tf.getKernel(kernelName, WASM) == null) tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
+}
+
+/** Put `kernelFunc` in place of the stock kernel (kept in `stock`); a no-op once it is ours. */
+function replace(kernelName: string, kernelFunc: KernelFunc): void {
+  const existing = tf.getKernel(kernelName, WASM);
+  if (existing?.kernelFunc === kernelFunc) return;
+  if (existing) {
+    stock.set(kernelName, existing);
+    // registerKernel over an existing key works but logs a warning; unregister first instead.
+    tf.unregisterKernel(kernelName, WASM);
+  }
+  // Carry the stock setup/dispose over: wasm runs a kernel's setupFunc (which binds its C++
+  // function) only for kernels registered when the backend initialises, and the NCHW fallback
+  // needs the stock one bound.
+  tf.registerKernel({
+    kernelName,
+    backendName: WASM,
+    kernelFunc,
+    setupFunc: existing?.setupFunc,
+    disposeFunc: existing?.disposeFunc,
+  });
+}
+
+/**
+ * Register the training kernels for the wasm backend. Idempotent, and valid before or after
+ * tf.setBackend('wasm'): the engine looks kernels up on every call and ours need no setupFunc.
+ */
+export function registerWasmTrainingKernels(): void {
+  registerIfMissing('Conv2DBackpropFilter', conv2dBackpropFilterWasm);
+  if (REPLACE_STOCK_BACKPROP_INPUT) replace('Conv2DBackpropInput', backpropInputKernel);
+}
+
+/** The stock wasm kernel that registerWasmTrainingKernels replaced, if any (for benchmarks). */
+export function stockWasmKernel(kernelName: string): KernelConfig | undefined {
+  return stock.get(kernelName) ?? undefined;
+}
