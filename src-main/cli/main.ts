@@ -5,9 +5,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, ConfigError, OPTIMIZERS, PARTITION_RULES, SCENARIOS, STRATEGIES, type RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
 import { DataError } from '../data/dataset.js';
-import { BackendError } from '../engine/backend.js';
-import { ExperimentContext } from '../engine/experiment.js';
-import { recordRun } from '../host/recordRun.js';
 import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
@@ -34,6 +31,12 @@ function historyPath(options: CommonOptions): string {
 /** f0s live beside the history unless MIXCD_CACHE_DIR says otherwise. */
 function cacheDir(dbFile: string): string {
   return process.env.MIXCD_CACHE_DIR ?? path.join(path.dirname(dbFile), 'f0-cache');
+}
+
+/** The engine (and tfjs) load only for commands that train, so listing the history is instant. */
+async function loadEngine() {
+  const [{ ExperimentContext }, { recordRun }] = await Promise.all([import('../engine/experiment.js'), import('../host/recordRun.js')]);
+  return { ExperimentContext, recordRun };
 }
 
 function withHistory<T>(options: CommonOptions, use: (history: History, file: string) => T): T {
@@ -145,6 +148,7 @@ function seriesTable(run: RunSummary): string {
 
 async function runCommand(options: Record<string, unknown> & CommonOptions & { config?: string }): Promise<number> {
   const config: RunConfig = configFromFlags(flagValues(options), options.config);
+  const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
   history.markInterruptedRuns();
@@ -168,6 +172,7 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
   const base: RunConfig = configFromFlags(flagValues(options), options.config);
   const grid = parseGrid(options, base);
   const configs = expandGrid(base, grid);
+  const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
   history.markInterruptedRuns();
@@ -296,7 +301,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
-    if (error instanceof DataError || error instanceof BackendError) return EXIT_FAILED;
+    if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_FAILED;
   }

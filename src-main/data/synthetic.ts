@@ -133,8 +133,30 @@ function cosine(a: Float32Array, b: Float32Array): number {
 const MAX_SIMILARITY = 0.5;
 const MAX_ATTEMPTS = 200;
 
+// Train and test sets of one task share prototypes and the search above costs tens of ms, so
+// the last few prototype sets are kept (read-only by convention; callers get copies).
+const prototypeCache = new Map<string, Float32Array[]>();
+const PROTOTYPE_CACHE_SIZE = 8;
+
 /** The class prototypes of a seed: deterministic, independent of count, noise and stream. */
 export function syntheticPrototypes(numClasses: number, size: number, seed: number): Float32Array[] {
+  return cachedPrototypes(numClasses, size, seed).map((p) => p.slice());
+}
+
+function cachedPrototypes(numClasses: number, size: number, seed: number): Float32Array[] {
+  const key = `${numClasses}/${size}/${seed}`;
+  let protos = prototypeCache.get(key);
+  if (!protos) {
+    protos = searchPrototypes(numClasses, size, seed);
+    if (prototypeCache.size >= PROTOTYPE_CACHE_SIZE) {
+      prototypeCache.delete(prototypeCache.keys().next().value!);
+    }
+    prototypeCache.set(key, protos);
+  }
+  return protos;
+}
+
+function searchPrototypes(numClasses: number, size: number, seed: number): Float32Array[] {
   const rand = mulberry32(mix(seed, 0x70726f74));
   const protos: Float32Array[] = [];
   const rots: Float32Array[] = [];
@@ -177,7 +199,7 @@ export function makeSyntheticImages(opts: SyntheticOptions): ImageDataset {
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}.`);
   if (!Number.isInteger(stream)) throw new RangeError(`stream must be an integer, got ${stream}.`);
 
-  const protos = syntheticPrototypes(numClasses, size, seed);
+  const protos = cachedPrototypes(numClasses, size, seed);
   const rand = mulberry32(mix(seed, 0x73616d70 + stream * 0x1000193));
 
   // Balanced labels in a random order, so any prefix is roughly balanced too.

@@ -5,6 +5,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's node bundle registers no gradients; the union package's bundle registers them all
+// (in the global registry every backend shares). It is also what tfjs-node-gpu builds on.
+import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendRequest } from '../../shared/config.js';
 import { registerWasmTrainingKernels } from './kernels/registerWasmKernels.js';

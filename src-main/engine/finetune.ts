@@ -13,7 +13,7 @@ import { Rng } from '../sampler/rng.js';
 import { BatchBuilder, EpochOrder } from './batches.js';
 import { accuracy, collateralDamageRate, judge, judgeSubset, INFERENCE_CHUNK, type ResidentDataset } from './inference.js';
 import type { Classifier } from './model.js';
-import { createOptimizer } from './optimizer.js';
+import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
 import { trainStep } from './trainStep.js';
 
@@ -234,7 +234,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     }
   } finally {
     if (pending) (pending as { flags: tf.Tensor1D }).flags.dispose();
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
   if (logLength < rehearsalLog.length) rehearsalLog = rehearsalLog.slice(0, logLength);
   return { status, series, compute, seconds, rehearsalCounts, rehearsalLog, verdicts: verdictTotals };

@@ -53,13 +53,13 @@ export function judge(model: Classifier, data: ResidentDataset, withLoss = false
   const loss = withLoss ? new Float32Array(data.count) : undefined;
   for (let start = 0; start < data.count; start += INFERENCE_CHUNK) {
     const size = Math.min(INFERENCE_CHUNK, data.count - start);
-    const [hits, losses] = tf.tidy(() => {
+    const { hits, losses } = tf.tidy(() => {
       const x = tf.slice(data.x, [start, 0], [size, -1]);
       const y = tf.slice(data.y, [start], [size]);
       const logits = model.logits(x);
       const hit = tf.equal(tf.argMax(logits, 1), y);
-      return [hit, withLoss ? perSampleLoss(logits, y, model.numClasses) : null];
-    });
+      return withLoss ? { hits: hit, losses: perSampleLoss(logits, y, model.numClasses) } : { hits: hit, losses: undefined };
+    }) as { hits: tf.Tensor; losses?: tf.Tensor };
     correct.set(hits.dataSync() as Uint8Array, start);
     if (loss && losses) loss.set(losses.dataSync() as Float32Array, start);
     hits.dispose();

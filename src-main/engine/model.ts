@@ -33,7 +33,11 @@ function uniformInit(rng: Rng, shape: number[], fanIn: number): tf.Variable {
   const bound = 1 / Math.sqrt(fanIn);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (rng.next() * 2 - 1) * bound;
-  return tf.variable(tf.tensor(values, shape, 'float32'));
+  // The variable shares the initial tensor's data; the tensor itself must still be released.
+  const initial = tf.tensor(values, shape, 'float32');
+  const variable = tf.variable(initial);
+  initial.dispose();
+  return variable;
 }
 
 export function describeModel(spec: ModelSpec, input: InputShape, numClasses: number): string {
@@ -85,9 +89,9 @@ export function createClassifier(spec: ModelSpec, input: InputShape, numClasses:
     const db = uniformInit(rng, [numClasses], flat);
     variables.push(dw, db);
     forward = (x) => {
-      let h: tf.Tensor4D = tf.reshape(x, [-1, input.height, input.width, input.channels]);
+      let h = tf.reshape(x, [-1, input.height, input.width, input.channels]) as tf.Tensor4D;
       for (const { w, b } of convs) {
-        h = tf.relu(tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, 'same'), b));
+        h = tf.relu(tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, 'same'), b)) as tf.Tensor4D;
         h = tf.maxPool(h, 2, 2, 'same');
       }
       return tf.add(tf.matMul(tf.reshape(h, [-1, flat]), dw as tf.Tensor2D), db);

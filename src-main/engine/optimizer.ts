@@ -14,3 +14,13 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
       return tf.train.adam(spec.lr, 0.9, 0.999, 1e-8);
   }
 }
+
+/**
+ * Release an optimizer and its slots. tfjs 4.22's MomentumOptimizer.dispose() forgets the
+ * learning-rate scalar its SGD base keeps (one tensor leaked per run), so it is released here.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  const learningRate = (optimizer as unknown as { c?: tf.Tensor }).c;
+  if (learningRate && !learningRate.isDisposed) learningRate.dispose();
+}

@@ -5,7 +5,7 @@ import { sampleSize } from '../data/dataset.js';
 import { Rng } from '../sampler/rng.js';
 import { BatchBuilder, EpochOrder } from './batches.js';
 import type { Classifier } from './model.js';
-import { createOptimizer } from './optimizer.js';
+import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import { trainStep } from './trainStep.js';
 
 export interface PretrainProgress {
@@ -46,7 +46,7 @@ export function pretrain(
       }
     }
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
   return { steps: totalSteps, samples };
 }

@@ -68,11 +68,11 @@ function sortByLoss(index: PretrainIndex, idx: Int32Array): Int32Array {
   const n = idx.length;
   if (n < 2) return idx;
   const bits = lossBitsView(index);
-  let srcI = idx;
-  let srcK = new Uint32Array(n);
+  let srcI: Int32Array = idx;
+  let srcK: Uint32Array = new Uint32Array(n);
   for (let j = 0; j < n; j++) srcK[j] = sortableLossKey(bits[idx[j]]);
-  let dstI = new Int32Array(n);
-  let dstK = new Uint32Array(n);
+  let dstI: Int32Array = new Int32Array(n);
+  let dstK: Uint32Array = new Uint32Array(n);
   const count = new Int32Array(2048);
   for (let shift = 0; shift < 32; shift += 11) {
     count.fill(0);

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core's Node bundle registers no gradient functions (the @tensorflow/tfjs union package
-// normally does); vitest can load core's ESM registration module, which shares the global engine.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core's Node bundle registers no gradient functions; the union package registers them all
+// (as src-main/engine/backend.ts does).
+import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, stockWasmKernel } from '../../src-main/engine/kernels/registerWasmKernels.js';
 
@@ -192,9 +192,9 @@ function makeCnn(): { vars: Record<string, tf.Variable>; loss: () => tf.Scalar; 
   const x = tf.tensor4d(values(BATCH * 27 * 27, 7), [BATCH, 27, 27, 1]);
   const y = tf.cast(tf.oneHot(tf.tensor1d([1, 4, 7, 9], 'int32'), 10), 'float32') as tf.Tensor2D;
   const loss = (): tf.Scalar => {
-    let h: tf.Tensor4D = tf.relu(tf.add(tf.conv2d(x, vars.w1 as tf.Variable<tf.Rank.R4>, 1, 'same'), vars.b1));
+    let h = tf.relu(tf.add(tf.conv2d(x, vars.w1 as tf.Variable<tf.Rank.R4>, 1, 'same'), vars.b1)) as tf.Tensor4D;
     h = tf.maxPool(h, 2, 2, 'valid'); // 27 -> 13
-    h = tf.relu(tf.add(tf.conv2d(h, vars.w2 as tf.Variable<tf.Rank.R4>, 2, 'same'), vars.b2)); // 13 -> 7
+    h = tf.relu(tf.add(tf.conv2d(h, vars.w2 as tf.Variable<tf.Rank.R4>, 2, 'same'), vars.b2)) as tf.Tensor4D; // 13 -> 7
     const logits = tf.add(tf.matMul(tf.reshape(h, [BATCH, 7 * 7 * 8]), vars.w3), vars.b3);
     return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
   };
@@ -204,7 +204,14 @@ function makeCnn(): { vars: Record<string, tf.Variable>; loss: () => tf.Scalar; 
 async function cnnGradients(backend: 'cpu' | 'wasm'): Promise<Record<string, Float32Array>> {
   await tf.setBackend(backend);
   const { vars, loss, x, y } = makeCnn();
-  const { value, grads } = tf.variableGrads(loss);
+  let result: ReturnType<typeof tf.variableGrads> | undefined;
+  // Profiled, to check the backprop really ran through the kernels under test.
+  const profile = await tf.profile(() => {
+    result = tf.variableGrads(loss);
+    return [];
+  });
+  expect(profile.kernelNames).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput']));
+  const { value, grads } = result!;
   const out: Record<string, Float32Array> = {};
   for (const [name, v] of Object.entries(vars)) out[name] = grads[v.name].dataSync() as Float32Array;
   tf.dispose([value, x, y, ...Object.values(grads), ...Object.values(vars)]);
@@ -233,12 +240,15 @@ describe('a small CNN', () => {
     for (let i = 0; i < 20; i++) step();
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.engine().backend.numDataIds()).toBe(dataIds);
-    // And outside any tidy: an op's output from our kernels is an ordinary, disposable tensor.
+    // Our kernels' outputs are ordinary scoped tensors: an intermediate one is freed by the
+    // enclosing tidy (a kernel returning a tf.keep-ed tensor would leak here), and one made
+    // outside any tidy is freed by dispose.
     const before = tf.memory().numTensors;
-    const w = tf.conv2d(x, vars.w1 as tf.Variable<tf.Rank.R4>, 1, 'same');
-    const dw = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 2, 'same')))(vars.w1);
-    tf.dispose([w, dw]);
+    const gradW = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 2, 'same')));
+    for (let i = 0; i < 3; i++) tf.tidy(() => tf.sum(gradW(vars.w1))).dispose();
+    tf.dispose(gradW(vars.w1));
     expect(tf.memory().numTensors).toBe(before);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
     tf.dispose([x, y, ...Object.values(vars)]);
   });
 });

@@ -1,6 +1,6 @@
 // Conv2DBackpropFilter for the wasm backend, which tfjs 4.22 does not ship (so no conv layer can
-// train on wasm without it). Built from kernels wasm does have (PadV2, Slice, Transpose and the
-// XNNPACK Conv2D), so it runs at SIMD speed rather than as a scalar loop.
+// train on wasm without it). Built from kernels wasm does have (Slice, Transpose and the XNNPACK
+// Conv2D), so it runs at SIMD speed rather than as a scalar loop.
 //
 // The filter gradient is itself a convolution. With xp the padded input,
 //   dW[a,b,c,o] = sum_{n,i,j} xp[n, a + sh*i, b + sw*j, c] * dy[n,i,j,o]
@@ -50,15 +50,17 @@ export function conv2dBackpropFilterImpl(x: TensorInfo, dy: TensorInfo, attrs: C
   const right = needW - info.inWidth - padInfo.left;
 
   return tf.tidy(() => {
-    let xp = asTensor4D(x);
-    if (padInfo.top > 0 || padInfo.left > 0 || bottom > 0 || right > 0) {
-      xp = tf.pad(xp, [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]]);
+    let xs = asTensor4D(x);
+    if (bottom < 0 || right < 0) {
+      xs = tf.slice(xs, [0, 0, 0, 0], [-1, info.inHeight + Math.min(0, bottom), info.inWidth + Math.min(0, right), -1]);
     }
-    if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [-1, needH, needW, -1]);
-    const xT = tf.transpose(xp, [3, 1, 2, 0]); // [C, needH, needW, N]
+    const xT = tf.transpose(xs, [3, 1, 2, 0]); // [C, H', W', N]
     const dyT = tf.transpose(asTensor4D(dy), [1, 2, 0, 3]); // [outH, outW, N, O]
-    // Conv2D allows stride or dilation > 1, not both; here stride is 1 and dilation = forward stride.
-    const g = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]); // [C, fh, fw, O]
+    // The padding goes to the convolution itself (XNNPACK pads implicitly), which is cheaper than
+    // a PadV2 copy. Conv2D allows stride or dilation > 1, not both: stride 1, dilation = stride.
+    const padding: [[number, number], [number, number], [number, number], [number, number]] =
+      [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]];
+    const g = tf.conv2d(xT, dyT, 1, padding, 'NHWC', [sh, sw]); // [C, fh, fw, O]
     // Returned un-kept: tidy hands it to the caller's scope (the op that ran this kernel), which
     // owns and disposes it like any kernel output. tf.keep here would leak it inside tf.grad.
     return tf.transpose(g, [1, 2, 0, 3]);
@@ -67,5 +69,6 @@ export function conv2dBackpropFilterImpl(x: TensorInfo, dy: TensorInfo, attrs: C
 
 export const conv2dBackpropFilterWasm: KernelFunc = ({ inputs, attrs }) => {
   const { x, dy } = inputs;
+  if (!x || !dy) throw new Error('Conv2DBackpropFilter needs inputs x and dy.');
   return conv2dBackpropFilterImpl(x, dy, attrs as unknown as Conv2DBackpropFilterAttrs);
 };

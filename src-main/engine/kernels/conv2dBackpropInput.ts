@@ -42,23 +42,23 @@ export function conv2dBackpropInputImpl(dy: TensorInfo, filter: TensorInfo, attr
     }
     // The 'valid' conv over fh x fw must produce inHeight x inWidth, so the padded dy needs
     // inHeight + fh - 1 rows starting fh-1-padTop rows above dy's first row. Either side can
-    // come out negative (large explicit pads, 'valid' leaving input rows unread): pad the positive
-    // amounts, then crop.
+    // come out negative (large explicit pads, 'valid' leaving input rows unread): crop those,
+    // and give the positive amounts to the convolution as explicit padding (XNNPACK pads
+    // implicitly, cheaper than a PadV2 copy of dy).
     const top = fh - 1 - padInfo.top;
     const left = fw - 1 - padInfo.left;
-    const needH = info.inHeight + fh - 1;
-    const needW = info.inWidth + fw - 1;
-    const bottom = needH - top - curH;
-    const right = needW - left - curW;
-    if (top > 0 || left > 0 || bottom > 0 || right > 0) {
-      d = tf.pad(d, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
-    }
+    const bottom = info.inHeight + fh - 1 - top - curH;
+    const right = info.inWidth + fw - 1 - left - curW;
     if (top < 0 || left < 0 || bottom < 0 || right < 0) {
-      d = tf.slice(d, [0, Math.max(0, -top), Math.max(0, -left), 0], [-1, needH, needW, -1]);
+      const [cropT, cropL] = [Math.max(0, -top), Math.max(0, -left)];
+      const size = [-1, curH - cropT - Math.max(0, -bottom), curW - cropL - Math.max(0, -right), -1];
+      d = tf.slice(d, [0, cropT, cropL, 0], size);
     }
+    const padding: [[number, number], [number, number], [number, number], [number, number]] =
+      [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
     const w = tf.transpose(tf.reverse(asTensor4D(filter), [0, 1]), [0, 1, 3, 2]); // [fh, fw, O, C]
     // Returned un-kept: tidy hands it to the calling op's scope, which owns it.
-    return tf.conv2d(d, w, 1, 'valid');
+    return tf.conv2d(d, w, 1, padding);
   });
 }
 
@@ -70,6 +70,8 @@ export function makeConv2dBackpropInputWasm(fallback?: KernelFunc): KernelFunc {
   return (args) => {
     const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
     if (attrs.dataFormat !== 'NHWC' && fallback) return fallback(args);
-    return conv2dBackpropInputImpl(args.inputs.dy, args.inputs.filter, attrs);
+    const { dy, filter } = args.inputs;
+    if (!dy || !filter) throw new Error('Conv2DBackpropInput needs inputs dy and filter.');
+    return conv2dBackpropInputImpl(dy, filter, attrs);
   };
 }

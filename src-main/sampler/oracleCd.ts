@@ -1,0 +1,113 @@
+// oracle-cd (MIXCD.md, baselines): every R steps run f_t over all candidates (or a fixed random
+// pool of them) and rehearse uniformly from the true CD set found. The upper reference; its extra
+// inference is counted (exactly the indices handed to `infer`).
+import type { OracleCdConfig } from '../../shared/config.js';
+import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';
+import { candidateIndices, type CandidateRule } from './partition.js';
+import { contains } from './drawDistinct.js';
+import { Rng } from './rng.js';
+
+export const ORACLE_CD_STREAM = 0x0c1;
+/** The fixed pool is drawn once from its own stream, so it does not depend on the draws. */
+export const ORACLE_POOL_STREAM = 0x0c2;
+
+/** A strategy that pays for inference outside the training step. */
+export interface ExtraInferenceStrategy extends RehearsalStrategy {
+  /** Forward sample-passes spent in `infer` so far (the engine counts the same). */
+  readonly extraForwardPasses: number;
+  /** Bytes of typed arrays the strategy holds. */
+  readonly stateBytes: number;
+}
+
+export function createOracleCd(
+  index: PretrainIndex,
+  config: OracleCdConfig,
+  seed: number,
+  candidates: CandidateRule = 'prior-correct',
+): ExtraInferenceStrategy {
+  const N = index.size;
+  const R = config.refreshEvery;
+  if (!Number.isInteger(R) || R < 1) throw new Error(`oracle-cd refreshEvery must be a positive integer, got ${R}.`);
+  const rng = new Rng(seed, ORACLE_CD_STREAM);
+
+  // With a pool, the scored set is fixed for the run; without, it is rebuilt at each refresh
+  // (an O(N) pass next to an O(N) inference) so that no 4-byte-per-sample list is kept.
+  let pool: Int32Array | null = null;
+  if (config.pool > 0) {
+    const all = candidateIndices(index, candidates);
+    if (config.pool < all.length) {
+      const poolRng = new Rng(seed, ORACLE_POOL_STREAM);
+      for (let j = 0; j < config.pool; j++) {
+        const r = j + poolRng.int(all.length - j);
+        const v = all[r];
+        all[r] = all[j];
+        all[j] = v;
+      }
+      pool = all.slice(0, config.pool).sort(); // index order: friendlier to batched inference
+    } else pool = all;
+  }
+
+  /** The true CD set at the last refresh; drawn from in place (its order is irrelevant). */
+  let cdSet = new Int32Array(0);
+  let lastRefreshBlock = -1;
+  let extra = 0;
+
+  function refresh(infer: InferFn): void {
+    const scored = pool ?? candidateIndices(index, candidates);
+    if (scored.length === 0) {
+      cdSet = new Int32Array(0);
+      return;
+    }
+    const { misclassified } = infer(scored);
+    extra += scored.length;
+    if (misclassified.length !== scored.length) {
+      throw new Error(`infer returned ${misclassified.length} verdicts for ${scored.length} samples.`);
+    }
+    let count = 0;
+    for (let j = 0; j < scored.length; j++) if (misclassified[j]) count++;
+    cdSet = new Int32Array(count);
+    for (let j = 0, c = 0; j < scored.length; j++) if (misclassified[j]) cdSet[c++] = scored[j];
+  }
+
+  return {
+    name: 'oracle-cd',
+    get extraForwardPasses() {
+      return extra;
+    },
+    get stateBytes() {
+      return (pool?.byteLength ?? 0) + cdSet.byteLength;
+    },
+    select(step: number, m: number, infer: InferFn): Int32Array {
+      // Refresh at steps 0, R, 2R, ... (and at the first step seen, e.g. after a resume).
+      const block = Math.floor(step / R);
+      if (block !== lastRefreshBlock) {
+        refresh(infer);
+        lastRefreshBlock = block;
+      }
+      const total = Math.max(0, Math.min(m, N));
+      const out = new Int32Array(total);
+      const cdCount = cdSet.length;
+      if (cdCount >= total) {
+        // Partial Fisher-Yates over the CD set: uniform, no repeats.
+        for (let d = 0; d < total; d++) {
+          const r = d + rng.int(cdCount - d);
+          const v = cdSet[r];
+          cdSet[r] = cdSet[d];
+          cdSet[d] = v;
+          out[d] = v;
+        }
+        return out;
+      }
+      // Too few CD samples: all of them, then uniform over P without repeats.
+      out.set(cdSet);
+      for (let d = cdCount; d < total; d++) {
+        let i: number;
+        do i = rng.int(N);
+        while (contains(out, d, i));
+        out[d] = i;
+      }
+      return out;
+    },
+    observe: () => {},
+  };
+}

@@ -1,0 +1,232 @@
+// The local run history: one SQLite file per user (better-sqlite3, synchronous, WAL), shared by
+// the CLI and the app. openHistory() opens/migrates it; History is the whole API.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
+import { HistoryError, sqliteCode } from './errors.js';
+import { inspectSchema, migrate } from './migrations.js';
+import { RunsStore, type CreateRunInput, type FinishInput, type RunFilter, type StartInfo } from './runs.js';
+import { SeriesStore } from './series.js';
+import { StudiesStore, type StudyRecord } from './studies.js';
+import { TelemetryStore, type ProbeSnapshot, type SampleRehearsals } from './telemetry.js';
+
+/** Electron's userData folder name: package.json productName. */
+export const APP_DATA_FOLDER = 'mix-cd workbench';
+export const HISTORY_FILE = 'history.db';
+/** How long a write waits for another process's write lock before failing, in ms. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Env lookup that is case-insensitive on Windows, like process.env there (plain objects are not). */
+function envValue(env: NodeJS.ProcessEnv, name: string, platform: NodeJS.Platform): string | undefined {
+  const direct = env[name];
+  if (direct || platform !== 'win32') return direct || undefined;
+  const key = Object.keys(env).find((k) => k.toUpperCase() === name);
+  return (key && env[key]) || undefined;
+}
+
+/**
+ * Where the history lives: MIXCD_DB if set, else `<userData>/history.db`, where userData is what
+ * Electron's app.getPath('userData') gives for productName "mix-cd workbench", so the CLI and
+ * the app share one file.
+ */
+export function defaultHistoryPath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = os.homedir(),
+): string {
+  const override = envValue(env, 'MIXCD_DB', platform);
+  if (override) return override;
+  if (platform === 'win32') {
+    const appData = envValue(env, 'APPDATA', platform) ?? path.win32.join(home, 'AppData', 'Roaming');
+    return path.win32.join(appData, APP_DATA_FOLDER, HISTORY_FILE);
+  }
+  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Application Support', APP_DATA_FOLDER, HISTORY_FILE);
+  // Linux and other Unixes: Chromium's XDG rule (the variable when non-empty, else ~/.config).
+  const config = env.XDG_CONFIG_HOME || path.posix.join(home, '.config');
+  return path.posix.join(config, APP_DATA_FOLDER, HISTORY_FILE);
+}
+
+function notADatabase(file: string, why: string): HistoryError {
+  return new HistoryError(
+    `The run history file "${file}" is not an SQLite database (${why}). It was left unchanged. ` +
+      'Move or rename it to start a new history there, or set MIXCD_DB to another file.',
+    'not-a-database',
+    file,
+  );
+}
+
+/**
+ * Refuses an existing file that is not SQLite before SQLite touches it: checking the 16-byte
+ * magic ourselves guarantees the file (and its folder: no -wal/-shm) is left exactly as it was.
+ * An empty file is fine: SQLite treats it as a new database.
+ */
+function checkSqliteHeader(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (stat.isDirectory()) throw notADatabase(file, 'it is a folder');
+  if (stat.size === 0) return;
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, head.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (stat.size < SQLITE_MAGIC.length || !head.equals(SQLITE_MAGIC)) throw notADatabase(file, 'its first bytes are not the SQLite header');
+}
+
+export class History {
+  private readonly runs: RunsStore;
+  private readonly series: SeriesStore;
+  private readonly telemetry: TelemetryStore;
+  private readonly studies: StudiesStore;
+  private readonly readRun: (id: number) => RunSummary | null;
+
+  /** Use openHistory(); the database must already be migrated. */
+  constructor(
+    /** The underlying connection, for tools and tests; writes should go through the methods. */
+    readonly db: Database.Database,
+    readonly file: string,
+  ) {
+    this.runs = new RunsStore(db);
+    this.series = new SeriesStore(db, this.runs);
+    this.telemetry = new TelemetryStore(db, this.runs);
+    this.studies = new StudiesStore(db);
+    // One read transaction, so a run's row and its series are from the same moment.
+    this.readRun = db.transaction((id: number) => {
+      const run = this.runs.get(id);
+      if (run) run.series = this.series.get(id);
+      return run;
+    });
+  }
+
+  // --- studies ---
+  createStudy(name: string, config: unknown): number {
+    return this.studies.create(name, config);
+  }
+  getStudy<C = unknown>(id: number): StudyRecord<C> | null {
+    return this.studies.get<C>(id);
+  }
+  listStudies<C = unknown>(): StudyRecord<C>[] {
+    return this.studies.list<C>();
+  }
+  /** Its runs stay, outside any study. */
+  deleteStudy(id: number): void {
+    this.studies.delete(id);
+  }
+
+  // --- run lifecycle ---
+  createRun(input: CreateRunInput): number {
+    return this.runs.create(input);
+  }
+  markRunning(id: number, info: StartInfo): void {
+    this.runs.markRunning(id, info);
+  }
+  finishRun(id: number, input: FinishInput): void {
+    this.runs.finish(id, input);
+  }
+  /** Runs left queued/running by a process that has gone become failed; returns their ids. */
+  markInterruptedRuns(isAlive?: (pid: number) => boolean): number[] {
+    return this.runs.markInterrupted(isAlive);
+  }
+  deleteRun(id: number): void {
+    this.runs.delete(id);
+  }
+
+  // --- per-run data (only while the run is running) ---
+  appendEvalPoints(runId: number, points: readonly EvalPoint[]): void {
+    this.series.append(runId, points);
+  }
+  appendBinTraces(runId: number, traces: readonly BinTrace[]): void {
+    this.telemetry.appendBinTraces(runId, traces);
+  }
+  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array): void {
+    this.telemetry.saveSampleRehearsals(runId, counts, log);
+  }
+  saveProbeCategories(runId: number, step: number, indices: Int32Array, categories: Uint8Array): void {
+    this.telemetry.saveProbeCategories(runId, step, indices, categories);
+  }
+
+  // --- reading ---
+  getRun(id: number): RunSummary | null {
+    return this.readRun(id);
+  }
+  /** Newest first, without series (series: []). */
+  listRuns(filter?: RunFilter): RunSummary[] {
+    return this.runs.list(filter);
+  }
+  getRunStatus(id: number): RunStatus | null {
+    return this.runs.status(id);
+  }
+  getSeries(runId: number): EvalPoint[] | null {
+    return this.runs.status(runId) === null ? null : this.series.get(runId);
+  }
+  getBinTraces(runId: number): BinTrace[] | null {
+    return this.runs.status(runId) === null ? null : this.telemetry.binTraces(runId);
+  }
+  /** Null when the run is unknown or saved none. */
+  getSampleRehearsals(runId: number): SampleRehearsals | null {
+    return this.telemetry.sampleRehearsals(runId);
+  }
+  getProbeCategories(runId: number): ProbeSnapshot[] | null {
+    return this.runs.status(runId) === null ? null : this.telemetry.probeCategories(runId);
+  }
+
+  // --- tags (editable at any time, finished runs included) ---
+  setTags(runId: number, tags: readonly string[]): void {
+    this.runs.setTags(runId, tags);
+  }
+  getTags(runId: number): string[] | null {
+    return this.runs.tags(runId);
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('optimize'); // cheap; keeps the query planner's statistics current
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+/**
+ * Opens (creating if needed, with its folders) and migrates the history at `file`; ':memory:'
+ * gives a private in-memory history. Throws HistoryError for a file that is not SQLite, another
+ * program's database, or a newer schema, leaving such files unchanged.
+ */
+export function openHistory(file: string): History {
+  const memory = file === ':memory:';
+  if (!memory) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    checkSqliteHeader(file);
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the steps below wait for other openers
+    db.pragma('foreign_keys = ON');
+    inspectSchema(db, file); // read-only refusals before the first write (the WAL switch)
+    db.pragma('journal_mode = WAL'); // readers (the app) never block the writer (a run), and vice versa
+    // With WAL, NORMAL is still crash-safe for the app; only an OS crash or power cut can lose the
+    // last commits, and it saves an fsync per append.
+    db.pragma('synchronous = NORMAL');
+    migrate(db, file);
+  } catch (err) {
+    db?.close();
+    if (err instanceof HistoryError) throw err;
+    const code = sqliteCode(err);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw notADatabase(file, `SQLite says: ${(err as Error).message}`);
+    throw err;
+  }
+  return new History(db, file);
+}

@@ -1,0 +1,132 @@
+// The `mixcd` command as a user runs it: the built binary in a child process, on small IDX files
+// the test writes, against a history file of its own.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeIdx } from '../../src-main/data/idx.js';
+import { makeSyntheticSplit } from '../../src-main/data/synthetic.js';
+
+const root = path.resolve(__dirname, '../..');
+const bin = path.join(root, 'bin/mixcd.js');
+const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-cli-'));
+const dataDir = path.join(work, 'data');
+const db = path.join(work, 'history.db');
+
+function mixcd(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache'), ...env },
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const small = ['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '32', '--pretrain-epochs', '2', '--steps', '30', '--eval-every', '10', '--batch-size', '32', '--quiet'];
+
+beforeAll(() => {
+  if (!existsSync(path.join(root, 'dist/src-main/cli/main.js'))) throw new Error('Build first: npm run build (npm test does it).');
+  const { train, test } = makeSyntheticSplit({ trainCount: 800, testCount: 300, numClasses: 10, size: 12, seed: 3 });
+  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(path.join(dataDir, name), writeIdx(dims, data));
+  spawnSync('mkdir', ['-p', dataDir]);
+  write('train-images-idx3-ubyte', [train.count, 12, 12], train.images);
+  write('train-labels-idx1-ubyte', [train.count], train.labels);
+  write('t10k-images-idx3-ubyte', [test.count, 12, 12], test.images);
+  write('t10k-labels-idx1-ubyte', [test.count], test.labels);
+});
+
+describe('mixcd run', () => {
+  let first: Record<string, any>;
+
+  it('runs an experiment and prints the JSON summary with the documented names', () => {
+    const { code, stdout, stderr } = mixcd(['run', ...small, '--strategy', 'random', '--budget', '0.25', '--seed', '4', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    first = JSON.parse(stdout);
+    for (const key of ['id', 'status', 'config', 'backend', 'device', 'dataFingerprint', 'prior', 'final', 'compute', 'series']) expect(first).toHaveProperty(key);
+    expect(first.status).toBe('finished');
+    expect(first.backend).toBe('wasm');
+    expect(first.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(first.prior).sort()).toEqual(['finetuneTestAcc', 'pretrainTestAcc']);
+    expect(Object.keys(first.final).sort()).toEqual(['cdRate', 'finetuneTestAcc', 'pretrainTestAcc', 'rehearsalPrecision']);
+    expect(Object.keys(first.compute).sort()).toEqual(['backwardPasses', 'extraForwardPasses', 'forwardPasses', 'wallSeconds']);
+    expect(first.series.map((p: { step: number }) => p.step)).toEqual([0, 10, 20, 30]);
+    for (const p of first.series) expect(Object.keys(p)).toEqual(expect.arrayContaining(['step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate']));
+    expect(first.config.rehearsal).toMatchObject({ strategy: 'random', budget: 0.25 });
+    expect(first.compute.forwardPasses).toBe(30 * (32 + 8));
+  });
+
+  it('gives identical numbers for the same config and seed (f0 from the cache)', () => {
+    const { code, stdout } = mixcd(['run', ...small, '--strategy', 'random', '--budget', '0.25', '--seed', '4', '--json']);
+    expect(code).toBe(0);
+    const second = JSON.parse(stdout);
+    expect(second.id).not.toBe(first.id);
+    expect(second.series).toEqual(first.series);
+    expect(second.final).toEqual(first.final);
+    expect(second.dataFingerprint).toBe(first.dataFingerprint);
+  });
+
+  it('lists the runs and shows one', () => {
+    const list = mixcd(['runs']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/rot90\s+random/);
+    const listed = JSON.parse(mixcd(['runs', '--json']).stdout);
+    expect(listed.map((r: { id: number }) => r.id)).toContain(first.id);
+    const shown = mixcd(['show', String(first.id), '--json']);
+    expect(JSON.parse(shown.stdout).series).toEqual(first.series);
+    const text = mixcd(['show', String(first.id)]);
+    expect(text.stdout).toContain('data fingerprint');
+    expect(text.stdout).toMatch(/^\s*30\s/m);
+  });
+});
+
+describe('mixcd errors', () => {
+  const bad = (args: string[], pattern: RegExp, code = 2) => {
+    const result = mixcd(args);
+    expect(result.code).toBe(code);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    expect(result.stderr).toMatch(pattern);
+  };
+
+  it('names the flag, the value and what is allowed, with exit code 2', () => {
+    bad(['run', '--strategy', 'magic'], /--strategy.*"magic".*"none", "random", "mix-cd", "oracle-cd", "loss-based"/);
+    bad(['run', '--budget', 'lots'], /--budget.*"lots".*number/);
+    bad(['run', '--steps', '-5'], /--steps.*-5.*>=0/);
+    bad(['run', '--scenario', 'rot45'], /--scenario.*"rot45".*"rot90", "permute", "split"/);
+    bad(['run', '--hidden', '256,x'], /--hidden.*"x"|model\.hidden/);
+    bad(['run', '--no-such-flag'], /unknown option '--no-such-flag'/);
+    bad(['show', 'abc'], /Run id "abc" is not valid/);
+  });
+
+  it('rejects a bad config file with a sentence naming the file or field', () => {
+    const broken = path.join(work, 'broken.json');
+    writeFileSync(broken, '{"finetune": {"steps": 10,');
+    bad(['run', '--config', broken], /broken\.json is not valid JSON/);
+    const wrong = path.join(work, 'wrong.json');
+    writeFileSync(wrong, JSON.stringify({ rehearsal: { gamma: 0.9 } }));
+    bad(['run', '--config', wrong], /Unknown config field "rehearsal.gamma"/);
+    bad(['run', '--config', path.join(work, 'absent.json')], /absent\.json: it does not exist/);
+  });
+
+  it('says where it looked for data and how to get it', () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'mixcd-empty-'));
+    const result = mixcd(['run', '--data-dir', empty, '--backend', 'wasm', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(empty);
+    expect(result.stderr).toMatch(/apt-get install dataset-fashion-mnist/);
+    // The attempt is in the history as a failed run with its error.
+    const runs = JSON.parse(mixcd(['runs', '--json']).stdout);
+    expect(runs[0]).toMatchObject({ status: 'failed' });
+    expect(runs[0].error).toContain(empty);
+  });
+
+  it('refuses a history file that is not a database, and leaves it untouched', () => {
+    const junk = path.join(work, 'junk.db');
+    writeFileSync(junk, 'not a database at all');
+    const result = mixcd(['runs', '--db', junk]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(junk);
+  });
+});
