@@ -27,18 +27,22 @@ const LAYERS: Layer[] = [
   { name: 'conv2 3x3 16->32 14x14', x: [BATCH, 14, 14, 16], filter: [3, 3, 16, 32], needsDx: true },
 ];
 
-/** Median ms per call: warm-ups, then 3..15 timed calls, stopping after ~2 s. */
-function medianMs(call: () => void, warmups = 2): number {
-  for (let i = 0; i < warmups; i++) call();
-  const times: number[] = [];
+/**
+ * Median ms per call of each of `calls`: warm-ups, then rounds of one call each, interleaved so
+ * that load from other processes hits all alike, 3..15 rounds or until ~2 s have passed.
+ */
+function medianMs(calls: (() => void)[], warmups = 2): number[] {
+  for (let i = 0; i < warmups; i++) calls.forEach((call) => call());
+  const times: number[][] = calls.map(() => []);
   const start = performance.now();
-  while (times.length < 3 || (times.length < 15 && performance.now() - start < 2000)) {
-    const t0 = performance.now();
-    call(); // wasm and cpu kernels are synchronous, so the result is computed on return
-    times.push(performance.now() - t0);
+  while (times[0].length < 3 || (times[0].length < 15 && performance.now() - start < 2000)) {
+    calls.forEach((call, i) => {
+      const t0 = performance.now();
+      call(); // wasm and cpu kernels are synchronous, so the result is computed on return
+      times[i].push(performance.now() - t0);
+    });
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times.map((ts) => ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)]);
 }
 
 /** Call a kernelFunc directly (bypassing the registry, so stock and ours can both run) and free its output. */
@@ -82,18 +86,21 @@ export async function benchKernels(): Promise<string[]> {
     let x = uniform(layer.x);
     let dy = uniform(dyShape);
     let filter = uniform(layer.filter);
-    const oursMs = medianMs(() => runDirect(ours, { dy, filter }, inputAttrs));
     const note = layer.needsDx ? '' : ' (not needed in training)';
     if (stock) {
-      const stockMs = medianMs(() => runDirect(stock, { dy, filter }, inputAttrs));
+      const [stockMs, oursMs] = medianMs([
+        () => runDirect(stock, { dy, filter }, inputAttrs),
+        () => runDirect(ours, { dy, filter }, inputAttrs),
+      ]);
       lines.push(
         `  Conv2DBackpropInput  ${layer.name}: stock wasm ${fmt(stockMs)}, ours ${fmt(oursMs)}, ` +
           `${(stockMs / oursMs).toFixed(1)}x faster${note}`,
       );
     } else {
+      const [oursMs] = medianMs([() => runDirect(ours, { dy, filter }, inputAttrs)]);
       lines.push(`  Conv2DBackpropInput  ${layer.name}: ours ${fmt(oursMs)} (stock kernel not available to compare)${note}`);
     }
-    const filterWasmMs = medianMs(() => runDirect(filterWasm, { x, dy }, filterAttrs));
+    const [filterWasmMs] = medianMs([() => runDirect(filterWasm, { x, dy }, filterAttrs)]);
     tf.dispose([x, dy, filter]);
 
     // The cpu kernel is a scalar JS loop (~6 s and ~20 s per call at batch 128 here), so it is
@@ -102,10 +109,10 @@ export async function benchKernels(): Promise<string[]> {
     const cpuBatch = 16;
     x = uniform([cpuBatch, ...layer.x.slice(1)] as Shape4);
     dy = uniform([cpuBatch, ...dyShape.slice(1)] as Shape4);
-    const filterCpuMs = medianMs(() => runDirect(filterCpu, { x, dy }, filterAttrs), 1) * (BATCH / cpuBatch);
+    const filterCpuMs = medianMs([() => runDirect(filterCpu, { x, dy }, filterAttrs)], 1)[0] * (BATCH / cpuBatch);
     tf.dispose([x, dy]);
     lines.push(
-      `  Conv2DBackpropFilter ${layer.name}: cpu ${fmt(filterCpuMs)} (timed at batch ${cpuBatch}, x${BATCH / cpuBatch}), ` +
+      `  Conv2DBackpropFilter ${layer.name}: cpu ${fmt(filterCpuMs)} (scaled from batch ${cpuBatch}), ` +
         `ours (wasm) ${fmt(filterWasmMs)}, ${(filterCpuMs / filterWasmMs).toFixed(0)}x faster`,
     );
   }

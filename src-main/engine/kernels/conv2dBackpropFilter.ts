@@ -62,7 +62,8 @@ export function conv2dBackpropFilterImpl(x: TensorInfo, dy: TensorInfo, attrs: C
       [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]];
     const g = tf.conv2d(xT, dyT, 1, padding, 'NHWC', [sh, sw]); // [C, fh, fw, O]
     // Returned un-kept: tidy hands it to the caller's scope (the op that ran this kernel), which
-    // owns and disposes it like any kernel output. tf.keep here would leak it inside tf.grad.
+    // owns and disposes it like any kernel output. A tf.keep-ed result would leak whenever it is
+    // an intermediate of an enclosing tidy (as in tf.grad).
     return tf.transpose(g, [1, 2, 0, 3]);
   });
 }

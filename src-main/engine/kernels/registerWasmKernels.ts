@@ -11,11 +11,12 @@ import { makeConv2dBackpropInputWasm } from './conv2dBackpropInput.js';
 const WASM = 'wasm';
 
 /**
- * Replace the stock wasm Conv2DBackpropInput? Yes, measured with bench/kernels.ts (Node 20, wasm
- * SIMD, 2 busy cores, batch 128, 'same', median per call, three runs):
- *   conv 3x3 16->32 on 14x14 (the input gradient training computes): stock 154-209 ms, ours 13-27 ms (8-12x);
- *   conv 3x3 1->16 on 28x28 (never needed: the data has no gradient): stock 17-19 ms, ours 12-15 ms (1.3x).
- * XNNPACK is weakest with one output channel (the last case), and still ahead.
+ * Replace the stock wasm Conv2DBackpropInput? Yes. bench/kernels.ts (Node 20, wasm SIMD, 2 cores
+ * shared with other work, batch 128, 'same', stride 1, medians of interleaved calls, two runs):
+ *   3x3 16->32 on 14x14 (the input gradient training computes): stock 124-170 ms, ours 11.5-12.1 ms (11-14x);
+ *   3x3 1->16 on 28x28 (never computed in training: the data has no gradient): stock 21 ms, ours 16 ms (1.3x).
+ * Zero-spacing makes ours do sh*sw times the work for stride > 1 (no layer here uses it), yet a
+ * one-off check, 3x3 16->32 'same' on 28x28, still had it ahead: stride 2 211 -> 68 ms, stride 3 114 -> 89 ms.
  */
 const REPLACE_STOCK_BACKPROP_INPUT = true;
 

@@ -1,12 +1,12 @@
 // Measures the history's write costs on a file database (not a test: timings vary by machine).
-// Build, then: node dist/src-main/store/measure.js [iterations]
+// Build, then: node dist/bench/store.js [iterations]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseRunConfig } from '../../shared/config.js';
-import type { BinTrace } from '../../shared/results.js';
-import { openHistory, type History } from './database.js';
+import { parseRunConfig } from '../shared/config.js';
+import type { BinTrace } from '../shared/results.js';
+import { openHistory, type History } from '../src-main/store/database.js';
 
 function stats(samplesNs: bigint[]): { medianUs: number; p90Us: number } {
   const us = samplesNs.map((n) => Number(n) / 1000).sort((a, b) => a - b);
