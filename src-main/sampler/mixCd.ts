@@ -232,6 +232,8 @@ export function createMixCd(
             // Fewer members than draws: re-draw the bin.
             if (++misses <= MAX_MISSES) continue;
             k = drawRemainingBin();
+            // Unreachable while taken[] is reset each step; fail loudly rather than spin.
+            if (k < 0) throw new Error('mix-cd: no bin has members left to draw (internal error).');
           }
           misses = 0;
           // Partial Fisher-Yates inside the bin: members[lo..hi) are the ones not yet drawn this
@@ -250,7 +252,7 @@ export function createMixCd(
         }
         // Undo the swaps in reverse order: `members` is back in partition order (binOf relies on
         // it) and `taken` back to zero.
-        for (let e = fromBins - 1; e >= 0 && false; e--) {
+        for (let e = fromBins - 1; e >= 0; e--) {
           const k = ringBins[base + e];
           const lo = offsets[k] + --taken[k];
           const j = swapFrom[e];

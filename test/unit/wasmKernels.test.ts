@@ -67,6 +67,35 @@ async function runKernel(
   return result;
 }
 
+describe('BatchMatMul (wasm, explicit transposes) matches the cpu kernel', () => {
+  const shapes: { a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }[] = [];
+  for (const transposeA of [false, true]) {
+    for (const transposeB of [false, true]) {
+      // [m, k] x [k, n] with the operands stored transposed where asked; rank 2 and rank 3.
+      const [m, k, n] = [37, 53, 19];
+      shapes.push({ a: transposeA ? [k, m] : [m, k], b: transposeB ? [n, k] : [k, n], transposeA, transposeB });
+      shapes.push({ a: transposeA ? [3, k, m] : [3, m, k], b: transposeB ? [3, n, k] : [3, k, n], transposeA, transposeB });
+    }
+  }
+  it.each(shapes)('a $a b $b transposeA $transposeA transposeB $transposeB', async ({ a, b, transposeA, transposeB }) => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const ta = tf.tensor(values(sizeOf(a), 5), a);
+      const tb = tf.tensor(values(sizeOf(b), 9), b);
+      const before = tf.memory().numTensors;
+      const out = tf.engine().runKernel('BatchMatMul', { a: ta, b: tb }, { transposeA, transposeB }) as tf.Tensor;
+      const result = { shape: out.shape, data: out.dataSync() as Float32Array, leaked: tf.memory().numTensors - before - 1 };
+      tf.dispose([out, ta, tb]);
+      return result;
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    expect(got.shape).toEqual(ref.shape);
+    expect(relError(got.data, ref.data)).toBeLessThan(1e-5);
+    expect(got.leaked).toBe(0);
+  });
+});
+
 function convOutShape(c: Case): Shape4 {
   const info = tf.backend_util.computeConv2DInfo(
     [c.batch, c.size, c.size, c.inC], [c.k, c.k, c.inC, c.outC], c.stride, 1, c.pad, 'floor',
@@ -141,7 +170,10 @@ describe('Conv2DBackpropFilter (wasm) matches the cpu kernel', () => {
     errors.push(err);
     expect(err, label(c)).toBeLessThan(1e-4);
   });
-  it('summary', () => console.log(`Conv2DBackpropFilter: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`));
+  it('covers every case', () => {
+    expect(errors.length).toBe(cases.length);
+    console.log(`Conv2DBackpropFilter: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`);
+  });
 });
 
 describe('Conv2DBackpropInput (wasm) matches the cpu kernel', () => {
@@ -162,7 +194,10 @@ describe('Conv2DBackpropInput (wasm) matches the cpu kernel', () => {
     errors.push(err);
     expect(err, label(c)).toBeLessThan(1e-4);
   });
-  it('summary', () => console.log(`Conv2DBackpropInput: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`));
+  it('covers every case', () => {
+    expect(errors.length).toBe(cases.length);
+    console.log(`Conv2DBackpropInput: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`);
+  });
 
   it('falls back to the stock kernel for NCHW', async () => {
     const dyShape: Shape4 = [2, 4, 4, 4]; // [N, C, H, W] of a 3x3 'same' stride-2 conv of 7x7

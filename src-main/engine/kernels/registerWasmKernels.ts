@@ -1,5 +1,6 @@
-// Supplies the wasm kernels a CNN needs to train on tfjs 4.22: Conv2DBackpropFilter is missing
-// there (every conv layer fails to train), and the stock Conv2DBackpropInput is a scalar loop.
+// Supplies the wasm kernels training needs on tfjs 4.22: Conv2DBackpropFilter is missing there
+// (every conv layer fails to train), the stock Conv2DBackpropInput is a scalar loop, and the
+// stock BatchMatMul is 10x slow with transposed operands (every dense layer's backward pass).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 // Imported for its side effect: the wasm package registers its stock kernels when loaded, so
@@ -7,6 +8,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilterWasm } from './conv2dBackpropFilter.js';
 import { makeConv2dBackpropInputWasm } from './conv2dBackpropInput.js';
+import { makeBatchMatMulWasm } from './batchMatMul.js';
 
 const WASM = 'wasm';
 
@@ -26,6 +28,12 @@ const stock = new Map<string, KernelConfig>();
 const backpropInputKernel: KernelFunc = makeConv2dBackpropInputWasm((args) => {
   const original = stock.get('Conv2DBackpropInput');
   if (!original) throw new Error('Conv2DBackpropInput: no stock wasm kernel to fall back to for NCHW.');
+  return original.kernelFunc(args);
+});
+
+const batchMatMulKernel: KernelFunc = makeBatchMatMulWasm((args) => {
+  const original = stock.get('BatchMatMul');
+  if (!original) throw new Error('BatchMatMul: the stock wasm kernel is missing.');
   return original.kernelFunc(args);
 });
 
@@ -62,6 +70,7 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
 export function registerWasmTrainingKernels(): void {
   registerIfMissing('Conv2DBackpropFilter', conv2dBackpropFilterWasm);
   if (REPLACE_STOCK_BACKPROP_INPUT) replace('Conv2DBackpropInput', backpropInputKernel);
+  replace('BatchMatMul', batchMatMulKernel);
 }
 
 /** The stock wasm kernel that registerWasmTrainingKernels replaced, if any (for benchmarks). */
