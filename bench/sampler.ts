@@ -35,16 +35,24 @@ function syntheticIndex(size: number): PretrainIndex {
   return { size, numClasses: 10, labels, priorLoss, priorCorrect };
 }
 
-/** Median microseconds per step of select + observe, after a warm-up of one batch. */
-function timeSteps(strategy: RehearsalStrategy, m: number, batches: number, stepsPerBatch: number): number {
+/**
+ * Median microseconds per step of select + observe, after a warm-up of one batch. With
+ * `delay` = 1 the outcome of step t is observed after select(t + 1) (rehearsal.feedbackDelay).
+ */
+function timeSteps(strategy: RehearsalStrategy, m: number, batches: number, stepsPerBatch: number, delay = 0): number {
   // Pre-drawn outcomes (20% CD), so the loop times the sampler rather than an outcome generator.
   const rng = new Rng(7, 7);
   const outcomes = Array.from({ length: 64 }, () => Uint8Array.from({ length: m }, () => (rng.next() < 0.2 ? 1 : 0)));
   let step = 0;
+  let pending: Int32Array | null = null;
   const run = (steps: number) => {
     for (let s = 0; s < steps; s++, step++) {
       const picked = strategy.select(step, m, noInfer);
-      strategy.observe(step, picked, outcomes[step & 63]);
+      if (delay === 0) strategy.observe(step, picked, outcomes[step & 63]);
+      else {
+        if (pending) strategy.observe(step - 1, pending, outcomes[(step - 1) & 63]);
+        pending = picked;
+      }
     }
   };
   run(stepsPerBatch);
@@ -73,10 +81,13 @@ export function benchSampler(options: SamplerBenchOptions = {}): string[] {
   const random = createRandom(size, 1);
   // Interleave the two so that machine noise hits both alike.
   const mixUs: number[] = [];
+  const delayedUs: number[] = [];
   const randomUs: number[] = [];
+  const delayed = createMixCd(index, config, 1, partition);
   for (let round = 0; round < 3; round++) {
     mixUs.push(timeSteps(mixCd, m, batches, stepsPerBatch));
     randomUs.push(timeSteps(random, m, batches, stepsPerBatch));
+    delayedUs.push(timeSteps(delayed, m, batches, stepsPerBatch, 1));
   }
   const mix = Math.min(...mixUs);
   const rand = Math.min(...randomUs);
@@ -86,6 +97,7 @@ export function benchSampler(options: SamplerBenchOptions = {}): string[] {
       `K = ${fmt(partition.numBins)} prior-loss bins, m = ${m}`,
     `partition build (one-off): ${fmt(buildMs)} ms`,
     `mix-cd select+observe: ${fmt(mix, 2)} us/step (median of ${batches} batches x ${fmt(stepsPerBatch)} steps, best of 3 rounds; goal < 20)`,
+    `mix-cd, outcomes observed one step late: ${fmt(Math.min(...delayedUs), 2)} us/step`,
     `random select+observe: ${fmt(rand, 2)} us/step (reference, same run)`,
     `ratio mix-cd / random: ${fmt(mix / rand, 2)}x`,
     `mix-cd sampler state: ${fmt(bytes / size, 2)} bytes per pretrain sample (${fmt(bytes / 1e6, 1)} MB of typed arrays; goal < 8)`,

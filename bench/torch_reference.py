@@ -41,6 +41,9 @@ def parse_args():
     p.add_argument("--budget", type=float, default=0.1, help="rehearsal samples per finetune sample")
     p.add_argument("--strategy", choices=["none", "random"], default="random")
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--init-from", default=None,
+                   help="skip pretraining: load f0 from the workbench's f0 cache (a weights.bin of float32 "
+                        "W1[784,256] b1 W2[256,256] b2 W3[256,10] b3), to tell pretraining from finetuning differences")
     return p.parse_args()
 
 
@@ -127,10 +130,23 @@ def finetune(torch, np, args):
         hits = sum((model(x[i:i + 2000]).argmax(1) == y[i:i + 2000]).sum().item() for i in range(0, len(x), 2000))
         return hits / len(x)
 
-    # Pretrain f0 on the original task.
+    # Pretrain f0 on the original task (or take the workbench's f0 as it is).
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.perf_counter()
-    for _ in range(args.pretrain_epochs):
+    if args.init_from:
+        flat = np.fromfile(args.init_from, dtype="<f4")
+        layers = [m_ for m_ in model if isinstance(m_, torch.nn.Linear)]
+        off = 0
+        with torch.no_grad():
+            for lin in layers:
+                fan_out, fan_in = lin.weight.shape
+                w = flat[off:off + fan_in * fan_out].reshape(fan_in, fan_out); off += fan_in * fan_out
+                b = flat[off:off + fan_out]; off += fan_out
+                lin.weight.copy_(torch.from_numpy(w.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b.copy()))
+        if off != flat.size:
+            die(f"{args.init_from} holds {flat.size} floats, the MLP 784-256-256-10 needs {off}")
+    for _ in range(0 if args.init_from else args.pretrain_epochs):
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, BATCH):  # last partial batch kept, as a full epoch
             idx = perm[i:i + BATCH]

@@ -1,6 +1,7 @@
 // `mixcd`: the workbench's command line. Every command works on the same history the desktop
 // app uses (MIXCD_DB / --db override it).
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, ConfigError, OPTIMIZERS, PARTITION_RULES, SCENARIOS, STRATEGIES, type RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
@@ -146,17 +147,22 @@ function seriesTable(run: RunSummary): string {
   );
 }
 
-async function runCommand(options: Record<string, unknown> & CommonOptions & { config?: string }): Promise<number> {
+async function runCommand(options: Record<string, unknown> & CommonOptions & { config?: string; study?: string }): Promise<number> {
   const config: RunConfig = configFromFlags(flagValues(options), options.config);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
   history.markInterruptedRuns();
+  const studyId = options.study === undefined ? null : parseId(options.study, 'Study');
+  if (studyId !== null && !history.getStudy(studyId)) {
+    history.close();
+    throw new UsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
+  }
   const progress = createProgress(progressMode(options));
   const interrupt = cancelOnInterrupt();
   try {
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    const run = await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }));
+    const run = await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }), { studyId });
     progress.stop();
     if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
     else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
@@ -168,7 +174,73 @@ async function runCommand(options: Record<string, unknown> & CommonOptions & { c
   }
 }
 
-async function studyCommand(options: Record<string, unknown> & CommonOptions & { config?: string; strategies?: string; budgets?: string; seeds?: string; name?: string }): Promise<number> {
+function parseJobs(text: unknown): number {
+  const jobs = text === undefined ? 1 : Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs "${String(text)}" is not valid: give a whole number from 1 to 64.`);
+  return jobs;
+}
+
+/**
+ * Runs of a study in parallel, one `mixcd run` child process each (a process trains on one
+ * core with the wasm backend). f0 is cached beforehand, so no child pretrains.
+ */
+async function runInChildren(
+  configs: RunConfig[],
+  options: { jobs: number; studyId: number; file: string; interrupted: () => boolean; quiet: boolean },
+): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-study-'));
+  const bin = fileURLToPath(new URL('../../../bin/mixcd.js', import.meta.url));
+  const children = new Set<import('node:child_process').ChildProcess>();
+  const forward = () => children.forEach((c) => c.kill('SIGINT'));
+  process.on('SIGINT', forward);
+  let next = 0;
+  let done = 0;
+  const failures: string[] = [];
+  const startOne = (): Promise<void> | null => {
+    if (next >= configs.length || options.interrupted()) return null;
+    const i = next++;
+    const config = configs[i];
+    const configFile = path.join(dir, `run-${i}.json`);
+    writeFileSync(configFile, JSON.stringify(config));
+    const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
+    return new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'run', '--config', configFile, '--study', String(options.studyId), '--db', options.file, '--json', '--quiet'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      child.on('close', (code) => {
+        children.delete(child);
+        done++;
+        if (code === 0) {
+          const run = JSON.parse(out) as RunSummary;
+          if (!options.quiet) process.stderr.write(`${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} s\n`);
+        } else {
+          failures.push(`${label}: ${err.trim().split('\n').pop() ?? `exit ${code}`}`);
+          if (!options.quiet) process.stderr.write(`${label} failed: ${err.trim().split('\n').pop()}\n`);
+        }
+        resolve();
+      });
+    });
+  };
+  const lane = async () => {
+    for (let job = startOne(); job; job = startOne()) await job;
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs, configs.length) }, lane));
+  } finally {
+    process.off('SIGINT', forward);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function studyCommand(options: Record<string, unknown> & CommonOptions & { config?: string; strategies?: string; budgets?: string; seeds?: string; name?: string; jobs?: string }): Promise<number> {
   const base: RunConfig = configFromFlags(flagValues(options), options.config);
   const grid = parseGrid(options, base);
   const configs = expandGrid(base, grid);
@@ -183,14 +255,27 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
     const studyId = history.createStudy(options.name ?? `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`, { base, grid });
     // One context: every run of the study starts from the same f0 and prior pass.
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    for (const [i, config] of configs.entries()) {
-      if (interrupt.requested()) break;
-      const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
-      const progress = createProgress(mode === 'bar' ? 'bar' : mode, label);
+    const jobs = parseJobs(options.jobs);
+    if (jobs > 1) {
+      const { ensureF0 } = await import('../engine/experiment.js');
+      const warmup = createProgress(mode, 'f0');
       try {
-        runs.push(await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }), { studyId }));
+        await ensureF0(base, context, combineObservers(warmup.observer, { shouldStop: interrupt.requested }));
       } finally {
-        progress.stop();
+        warmup.stop();
+      }
+      await runInChildren(configs, { jobs, studyId, file, interrupted: interrupt.requested, quiet: mode === 'quiet' });
+      runs.push(...history.listRuns({ studyId }).reverse().map((r) => history.getRun(r.id)!));
+    } else {
+      for (const [i, config] of configs.entries()) {
+        if (interrupt.requested()) break;
+        const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
+        const progress = createProgress(mode, label);
+        try {
+          runs.push(await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }), { studyId }));
+        } finally {
+          progress.stop();
+        }
       }
     }
     if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
@@ -202,9 +287,9 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
   }
 }
 
-function parseId(text: string): number {
+function parseId(text: string, what: 'Run' | 'Study' = 'Run'): number {
   const id = Number(text);
-  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`Run id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
+  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${what} id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
   return id;
 }
 
@@ -214,7 +299,12 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addRunFlags(program.command('run').description('run one finetuning experiment and store it in the history')).action(
+  addRunFlags(
+    program
+      .command('run')
+      .description('run one finetuning experiment and store it in the history')
+      .addOption(new Option('--study <id>', 'store the run as part of this study').hideHelp()),
+  ).action(
     async (options) => {
       process.exitCode = await runCommand(options);
     },
@@ -227,7 +317,8 @@ export function buildProgram(): Command {
       .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')}`, 'none,random,mix-cd')
       .option('--budgets <list>', 'comma-separated rehearsal ratios r')
       .option('--seeds <list>', 'comma-separated finetune seeds')
-      .option('--name <text>', 'a name for the study'),
+      .option('--name <text>', 'a name for the study')
+      .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1'),
   ).action(async (options) => {
     process.exitCode = await studyCommand(options);
   });

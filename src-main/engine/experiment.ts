@@ -12,7 +12,7 @@ import { initBackend, type BackendInfo } from './backend.js';
 import { F0Cache, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
 import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
 import { ResidentDataset } from './inference.js';
-import { createClassifier, describeModel } from './model.js';
+import { createClassifier, describeModel, type Classifier } from './model.js';
 import { pretrain, type PretrainProgress } from './pretrain.js';
 import { priorPass } from './priorPass.js';
 
@@ -112,18 +112,31 @@ function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-export async function runExperiment(
-  config: RunConfig,
-  context: ExperimentContext,
-  observer: ExperimentObserver = {},
-): Promise<ExperimentResult> {
-  const started = performance.now();
-  const backend = await initBackend(config.backend);
+interface Prepared {
+  backend: BackendInfo;
+  scenario: Scenario;
+  source: DataSource;
+  f0: CachedF0;
+  f0Cached: boolean;
+  /** Holds f0's weights. */
+  model: Classifier;
+  pretrainTest: ResidentDataset;
+  finetuneTest: ResidentDataset;
+  modelName: string;
+  dispose(): void;
+}
 
+/**
+ * Backend, data, scenario and f0 with its prior pass: pretrained here unless the context or
+ * its disk cache has it. The caller disposes the returned tensors.
+ */
+async function prepare(config: RunConfig, context: ExperimentContext, observer: ExperimentObserver): Promise<Prepared> {
+  const backend = await initBackend(config.backend);
   observer.onPhase?.('loading-data', `Loading ${config.dataset} for scenario ${config.scenario}`);
   const { scenario, source } = context.scenario(config);
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
+  const modelName = describeModel(config.model, input, scenario.numClasses);
   const key: F0Key = {
     model: config.model,
     scenario: config.scenario,
@@ -134,11 +147,16 @@ export async function runExperiment(
   const model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
   const pretrainTest = new ResidentDataset(scenario.pretrainTest);
   const finetuneTest = new ResidentDataset(scenario.finetuneTest);
+  const dispose = () => {
+    model.dispose();
+    pretrainTest.dispose();
+    finetuneTest.dispose();
+  };
   try {
     let f0 = context.f0(key);
     const f0Cached = f0 !== null;
     if (!f0) {
-      observer.onPhase?.('pretraining', `Pretraining f0 (${describeModel(config.model, input, scenario.numClasses)}) for ${config.pretrain.epochs} epochs`);
+      observer.onPhase?.('pretraining', `Pretraining f0 (${modelName}) for ${config.pretrain.epochs} epochs`);
       const t0 = performance.now();
       pretrain(model, pretrainSet, config.pretrain, observer.onPretrainProgress, observer.shouldStop);
       const pretrainSeconds = seconds(t0);
@@ -153,12 +171,35 @@ export async function runExperiment(
     } else {
       model.setWeights(f0.weights);
     }
-    observer.onStart?.({
-      backend,
-      dataFingerprint: source.fingerprint,
-      f0Key: f0.key,
-      model: describeModel(config.model, input, scenario.numClasses),
-    });
+    return { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+/** Make sure f0 and its prior pass exist (pretraining if needed), e.g. before parallel runs. */
+export async function ensureF0(
+  config: RunConfig,
+  context: ExperimentContext,
+  observer: ExperimentObserver = {},
+): Promise<{ backend: BackendInfo; f0Key: string; f0Cached: boolean; prior: ExperimentResult['prior'] }> {
+  const prepared = await prepare(config, context, observer);
+  prepared.dispose();
+  const { pretrainTestAcc, finetuneTestAcc } = prepared.f0.prior;
+  return { backend: prepared.backend, f0Key: prepared.f0.key, f0Cached: prepared.f0Cached, prior: { pretrainTestAcc, finetuneTestAcc } };
+}
+
+export async function runExperiment(
+  config: RunConfig,
+  context: ExperimentContext,
+  observer: ExperimentObserver = {},
+): Promise<ExperimentResult> {
+  const started = performance.now();
+  const { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose } = await prepare(config, context, observer);
+  const pretrainSet = scenario.pretrainTrain;
+  try {
+    observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
 
     const index: PretrainIndex = {
       size: pretrainSet.count,
@@ -210,8 +251,6 @@ export async function runExperiment(
       f0Cached,
     };
   } finally {
-    model.dispose();
-    pretrainTest.dispose();
-    finetuneTest.dispose();
+    dispose();
   }
 }

@@ -1,10 +1,15 @@
 // mix-cd (MIXCD.md, steps 1-5): rehearse from the bins whose estimated collateral-damage (CD)
 // rate is high, learning the rates from the training step's own forward pass (no extra inference).
 //
-// Per step: O(K) to turn the counts into the bin distribution p, O(m log K) to draw, O(m) to
-// observe. Nothing is O(N) after the partition is built, and select/observe never read the
-// pretrain index (only binOf, a diagnostic, does). State: the partition's 4 bytes per candidate
-// plus O(K + m).
+// Per step: one O(K) pass to turn the counts into the bin distribution p, O(m log K) to draw,
+// O(m) to observe. Nothing is O(N) after the partition is built, select/observe never read the
+// pretrain index (only binOf, a diagnostic, does) and `members` is only read, once per draw (at
+// N = 10^7 that read is a cache miss, so no more are added, and the reads are batched). State:
+// the partition's 4 bytes per candidate plus O(K + m).
+//
+// Written as a class whose hot loops copy fields into locals and call module-level helpers: a
+// closure-based version ran 2x slower as soon as a second instance existed (V8 only specialises
+// optimised code to a closure's context while there is one), and the engine may run many runs.
 import type { MixCdConfig } from '../../shared/config.js';
 import type { BinTrace } from '../../shared/results.js';
 import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';
@@ -27,8 +32,8 @@ export interface MixCdStrategy extends RehearsalStrategy {
   /** Bytes of typed arrays the strategy holds: partition, per-bin state, step buffers. */
   readonly stateBytes: number;
   /**
-   * Loop iterations spent in select/observe (bins scanned, bin draws, samples observed, bin
-   * searches): a counting check that a step costs O(K + m), whatever N.
+   * Loop iterations spent in select/observe (bins scanned, draws and re-draws, samples observed,
+   * bin searches in observe): a counting check that a step costs O(K + m), whatever N.
    */
   readonly work: number;
 }
@@ -43,93 +48,187 @@ export function createMixCd(
   seed: number,
   partition: Partition = buildPartition(index, config.rule, config.bins, config.candidates),
 ): MixCdStrategy {
-  const { members, offsets, numBins: K, candidateCount: C } = partition;
-  const N = index.size;
-  const { priorStrength: a, gamma, epsilon, priorRate } = config;
-  const pooled = config.prior === 'pooled';
-  const onlyCorrect = partition.candidates === 'prior-correct';
-  const priorCorrect = index.priorCorrect;
-  const rng = new Rng(seed, MIX_CD_STREAM);
+  return new MixCd(index, config, seed, partition);
+}
+
+/**
+ * One O(K) pass: cumulative[k] = sum_{j<=k} alpha_j N_j with alpha_j = (s_j + a pi) / (n_j + a)
+ * and n_j = nScaled[j] * scale (likewise s_j). Returns sum(alpha N).
+ */
+function accumulateWeights(
+  cumulative: Float64Array,
+  nScaled: Float64Array,
+  sScaled: Float64Array,
+  binSize: Float64Array,
+  scale: number,
+  a: number,
+  pi: number,
+): number {
+  const aPi = a * pi;
+  let acc = 0;
+  for (let k = 0; k < cumulative.length; k++) {
+    const den = nScaled[k] * scale + a;
+    acc += (den > 0 ? (sScaled[k] * scale + aPi) / den : pi) * binSize[k];
+    cumulative[k] = acc;
+  }
+  return acc;
+}
+
+// Branchless binary searches (adding half times the comparison instead of branching on it): the
+// outcomes are random, and mispredictions made the plain search about twice as slow.
+/** Smallest k < K with cumulative[k] > u: bins of zero weight are never returned. */
+function searchWeight(cumulative: Float64Array, K: number, u: number): number {
+  let base = 0;
+  let n = K;
+  while (n > 1) {
+    const half = n >>> 1;
+    base += half * +(cumulative[base + half - 1] <= u);
+    n -= half;
+  }
+  return base;
+}
+
+/** The bin holding position `pos` of `members`: smallest k < K with offsets[k + 1] > pos. */
+function searchPosition(offsets: Int32Array, K: number, pos: number): number {
+  let base = 0;
+  let n = K;
+  while (n > 1) {
+    const half = n >>> 1;
+    base += half * +(offsets[base + half] <= pos);
+    n -= half;
+  }
+  return base;
+}
+
+class MixCd implements MixCdStrategy {
+  readonly name = 'mix-cd' as const;
+  readonly partition: Partition;
+  private readonly rng: Rng;
+  private readonly N: number;
+  private readonly K: number;
+  private readonly C: number;
+  private readonly members: Int32Array;
+  private readonly offsets: Int32Array;
+  private readonly binSize: Float64Array;
+  private readonly a: number;
+  private readonly gamma: number;
+  private readonly epsilon: number;
+  private readonly priorRate: number;
+  private readonly pooled: boolean;
+  private readonly onlyCorrect: boolean;
+  private readonly priorCorrect: Uint8Array;
 
   // Decayed counts n_k, s_k are stored divided by `scale`: decaying every bin is then one
   // multiplication of `scale` instead of an O(K) pass; n_k = nScaled[k] * scale.
-  const nScaled = new Float64Array(K);
-  const sScaled = new Float64Array(K);
-  let nTotalScaled = 0; // sum over bins, for the pooled prior
-  let sTotalScaled = 0;
-  let scale = 1;
-  let lastDecayStep = -1;
+  private readonly nScaled: Float64Array;
+  private readonly sScaled: Float64Array;
+  private nTotalScaled = 0; // sums over bins, for the pooled prior
+  private sTotalScaled = 0;
+  private scale = 1;
+  private lastDecayStep = -1;
 
-  /** Cumulative (unnormalised) bin weights of the current step; the last entry is the total. */
-  const cumulative = new Float64Array(K);
+  /** Cumulative alpha_k N_k of the current step; the last entry is sum(alpha N). */
+  private readonly cumulative: Float64Array;
+  /** Share of size-proportional draws this step: epsilon, or 1 when every alpha is 0. */
+  private sizeShare = 1;
   /** Members drawn from each bin in the current step; all zero between steps. */
-  const taken = new Int32Array(K);
+  private readonly taken: Int32Array;
   /** Since the previous trace. */
-  const drawn = new Float64Array(K);
-  const cdFound = new Float64Array(K);
+  private readonly drawn: Float64Array;
+  private readonly cdFound: Float64Array;
 
   // The last RING selections (indices and their bins), so observe needs no search.
-  let capacity = 0;
-  let ringIndices = new Int32Array(0);
-  let ringBins = new Int32Array(0);
-  let swapFrom = new Int32Array(0);
-  const ringStep = new Float64Array(RING).fill(-1);
-  const ringLength = new Int32Array(RING);
-  let ringNext = 0;
-  let work = 0;
+  private capacity = 0;
+  private ringIndices = new Int32Array(0);
+  private ringBins = new Int32Array(0);
+  /** Positions in `members` drawn in the current step, to reject repeats. */
+  private chosen = new Int32Array(0);
+  private readonly ringStep = new Float64Array(RING).fill(-1);
+  private readonly ringLength = new Int32Array(RING);
+  private ringNext = 0;
+  private workCount = 0;
 
-  function ensureCapacity(m: number): void {
-    if (m <= capacity) return;
-    capacity = Math.max(m, capacity * 2, 16);
-    ringIndices = new Int32Array(RING * capacity);
-    ringBins = new Int32Array(RING * capacity);
-    swapFrom = new Int32Array(capacity);
-    ringStep.fill(-1); // old entries are gone; observe falls back to binOf
+  constructor(index: PretrainIndex, config: MixCdConfig, seed: number, partition: Partition) {
+    this.partition = partition;
+    this.rng = new Rng(seed, MIX_CD_STREAM);
+    this.N = index.size;
+    this.K = partition.numBins;
+    this.C = partition.candidateCount;
+    this.members = partition.members;
+    this.offsets = partition.offsets;
+    this.binSize = new Float64Array(this.K);
+    for (let k = 0; k < this.K; k++) this.binSize[k] = this.offsets[k + 1] - this.offsets[k];
+    this.a = config.priorStrength;
+    this.gamma = config.gamma;
+    this.epsilon = config.epsilon;
+    this.priorRate = config.priorRate;
+    this.pooled = config.prior === 'pooled';
+    this.onlyCorrect = partition.candidates === 'prior-correct';
+    this.priorCorrect = index.priorCorrect;
+    this.nScaled = new Float64Array(this.K);
+    this.sScaled = new Float64Array(this.K);
+    this.cumulative = new Float64Array(this.K);
+    this.taken = new Int32Array(this.K);
+    this.drawn = new Float64Array(this.K);
+    this.cdFound = new Float64Array(this.K);
+  }
+
+  get work(): number {
+    return this.workCount;
+  }
+
+  get stateBytes(): number {
+    return (
+      this.partition.byteLength +
+      this.binSize.byteLength +
+      this.nScaled.byteLength +
+      this.sScaled.byteLength +
+      this.cumulative.byteLength +
+      this.taken.byteLength +
+      this.drawn.byteLength +
+      this.cdFound.byteLength +
+      this.ringIndices.byteLength +
+      this.ringBins.byteLength +
+      this.chosen.byteLength +
+      this.ringStep.byteLength +
+      this.ringLength.byteLength
+    );
+  }
+
+  private ensureCapacity(m: number): void {
+    if (m <= this.capacity) return;
+    const capacity = Math.max(m, this.capacity * 2, 16);
+    this.capacity = capacity;
+    this.ringIndices = new Int32Array(RING * capacity);
+    this.ringBins = new Int32Array(RING * capacity);
+    this.chosen = new Int32Array(capacity);
+    this.ringStep.fill(-1); // old entries are gone; observe falls back to binOf
   }
 
   /** pi: the fixed prior rate, or the pooled decayed CD rate (priorRate before any observation). */
-  function priorMean(): number {
-    if (!pooled) return priorRate;
-    return nTotalScaled > 0 ? sTotalScaled / nTotalScaled : priorRate;
+  private priorMean(): number {
+    if (!this.pooled) return this.priorRate;
+    return this.nTotalScaled > 0 ? this.sTotalScaled / this.nTotalScaled : this.priorRate;
   }
 
   /**
-   * Fill `cumulative` with p_k ∝ (1 - eps) * alpha_k N_k / sum(alpha N) + eps * N_k / C.
-   * If every alpha_k is 0 there is no information: p is size-proportional.
+   * p_k = sizeShare * N_k / C + (1 - sizeShare) * alpha_k N_k / sum(alpha N). The epsilon share of
+   * size-proportional draws is mixed in at draw time (a uniform position in `members`), so one
+   * pass over the bins is enough. Every alpha 0: nothing to prefer, p is size-proportional.
    */
-  function computeCumulative(): void {
-    const pi = priorMean();
-    const aPi = a * pi;
-    let weighted = 0;
-    for (let k = 0; k < K; k++) {
-      const n = nScaled[k] * scale;
-      const den = n + a;
-      const alpha = den > 0 ? (sScaled[k] * scale + aPi) / den : pi;
-      const w = alpha * (offsets[k + 1] - offsets[k]);
-      cumulative[k] = w;
-      weighted += w;
-    }
-    const eps = weighted > 0 ? epsilon : 1;
-    const byAlpha = weighted > 0 ? (1 - eps) / weighted : 0;
-    const bySize = eps / C;
-    let acc = 0;
-    for (let k = 0; k < K; k++) {
-      acc += byAlpha * cumulative[k] + bySize * (offsets[k + 1] - offsets[k]);
-      cumulative[k] = acc;
-    }
-    work += 2 * K;
+  private computeCumulative(): number {
+    const total = accumulateWeights(this.cumulative, this.nScaled, this.sScaled, this.binSize, this.scale, this.a, this.priorMean());
+    this.sizeShare = total > 0 ? this.epsilon : 1;
+    this.workCount += this.K;
+    return total;
   }
 
-  /** Smallest k with cumulative[k] > u: bins of zero weight are never returned. */
-  function searchBin(u: number): number {
-    let lo = 0;
-    let hi = K - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cumulative[mid] > u) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+  /** p_k from the current cumulative (diagnostics and the slow path). */
+  private probabilityOf(k: number): number {
+    const cumulative = this.cumulative;
+    const total = cumulative[this.K - 1];
+    const byAlpha = total > 0 ? (cumulative[k] - (k > 0 ? cumulative[k - 1] : 0)) / total : 0;
+    return this.sizeShare * (this.binSize[k] / this.C) + (1 - this.sizeShare) * byAlpha;
   }
 
   /**
@@ -137,23 +236,24 @@ export function createMixCd(
    * bins with members left (what the re-draws converge to), or, if those all have p = 0, in
    * proportion to the members left.
    */
-  function drawRemainingBin(): number {
-    work += 2 * K;
+  private drawRemainingBin(): number {
+    const { K, taken, binSize } = this;
+    this.workCount += 2 * K;
     let mass = 0;
     let left = 0;
     for (let k = 0; k < K; k++) {
-      if (offsets[k] + taken[k] < offsets[k + 1]) {
-        mass += cumulative[k] - (k > 0 ? cumulative[k - 1] : 0);
-        left += offsets[k + 1] - offsets[k] - taken[k];
+      if (taken[k] < binSize[k]) {
+        mass += this.probabilityOf(k);
+        left += binSize[k] - taken[k];
       }
     }
     const byMass = mass > 0;
-    let u = rng.next() * (byMass ? mass : left);
+    let u = this.rng.next() * (byMass ? mass : left);
     let last = -1;
     for (let k = 0; k < K; k++) {
-      const rest = offsets[k + 1] - offsets[k] - taken[k];
+      const rest = binSize[k] - taken[k];
       if (rest === 0) continue;
-      const w = byMass ? cumulative[k] - (k > 0 ? cumulative[k - 1] : 0) : rest;
+      const w = byMass ? this.probabilityOf(k) : rest;
       if (w <= 0) continue;
       last = k;
       if (u < w) return k;
@@ -162,177 +262,166 @@ export function createMixCd(
     return last; // rounding at the very end of the scan
   }
 
-  function findRingSlot(step: number): number {
-    for (let r = 0; r < RING; r++) if (ringStep[r] === step) return r;
-    return -1;
-  }
-
-  function decayTo(step: number): void {
-    if (lastDecayStep >= 0 && step > lastDecayStep) {
-      const elapsed = step - lastDecayStep;
-      scale *= elapsed === 1 ? gamma : Math.pow(gamma, elapsed);
-      if (scale < MIN_SCALE) {
-        for (let k = 0; k < K; k++) {
+  private decayTo(step: number): void {
+    if (this.lastDecayStep >= 0 && step > this.lastDecayStep) {
+      const elapsed = step - this.lastDecayStep;
+      this.scale *= elapsed === 1 ? this.gamma : Math.pow(this.gamma, elapsed);
+      if (this.scale < MIN_SCALE) {
+        const { nScaled, sScaled, scale } = this;
+        for (let k = 0; k < this.K; k++) {
           nScaled[k] *= scale;
           sScaled[k] *= scale;
         }
-        nTotalScaled *= scale;
-        sTotalScaled *= scale;
-        scale = 1;
-        work += K;
+        this.nTotalScaled *= scale;
+        this.sTotalScaled *= scale;
+        this.scale = 1;
+        this.workCount += this.K;
       }
     }
-    if (step > lastDecayStep) lastDecayStep = step;
+    if (step > this.lastDecayStep) this.lastDecayStep = step;
   }
 
-  const strategy: MixCdStrategy = {
-    name: 'mix-cd',
-    partition,
-    get work() {
-      return work;
-    },
-    get stateBytes() {
-      return (
-        partition.byteLength +
-        nScaled.byteLength +
-        sScaled.byteLength +
-        cumulative.byteLength +
-        taken.byteLength +
-        drawn.byteLength +
-        cdFound.byteLength +
-        ringIndices.byteLength +
-        ringBins.byteLength +
-        swapFrom.byteLength +
-        ringStep.byteLength +
-        ringLength.byteLength
-      );
-    },
+  select(step: number, m: number, _infer: InferFn): Int32Array {
+    const { N, C } = this;
+    // All candidates fit when m >= C; the rest of the budget is filled uniformly from the other
+    // samples of P so that every strategy rehearses the same m.
+    const total = Math.max(0, Math.min(m, N));
+    const fromBins = Math.min(total, C);
+    const out = new Int32Array(total);
+    this.ensureCapacity(total);
+    const slot = this.ringNext;
+    this.ringNext = (slot + 1) % RING;
+    const base = slot * this.capacity;
+    const ringBins = this.ringBins;
+    if (fromBins > 0) this.drawFromBins(fromBins, out, ringBins, base);
+    // Budget beyond the candidates (tiny data only): distinct non-candidates, uniformly.
+    for (let d = fromBins; d < total; d++) {
+      let i: number;
+      do i = this.rng.int(N);
+      while ((this.onlyCorrect ? this.priorCorrect[i] !== 0 : true) || contains(out, d, i));
+      out[d] = i;
+      ringBins[base + d] = -1;
+    }
+    this.ringIndices.set(out, base);
+    this.ringLength[slot] = total;
+    this.ringStep[slot] = step;
+    return out;
+  }
 
-    select(step: number, m: number, _infer: InferFn): Int32Array {
-      // All candidates fit when m >= C; the rest of the budget is filled uniformly from the other
-      // samples of P so that every strategy rehearses the same m.
-      const total = Math.max(0, Math.min(m, N));
-      const fromBins = Math.min(total, C);
-      const out = new Int32Array(total);
-      ensureCapacity(total);
-      const slot = ringNext;
-      ringNext = (ringNext + 1) % RING;
-      const base = slot * capacity;
-
-      if (fromBins > 0) {
-        computeCumulative();
-        const totalWeight = cumulative[K - 1];
-        let misses = 0;
-        let d = 0;
-        while (d < fromBins) {
-          work++;
-          // u < totalWeight strictly, so the search lands on a bin of positive weight.
-          let k = searchBin(rng.next() * totalWeight);
-          if (offsets[k] + taken[k] === offsets[k + 1]) {
-            // Fewer members than draws: re-draw the bin.
-            if (++misses <= MAX_MISSES) continue;
-            k = drawRemainingBin();
-            // Unreachable while taken[] is reset each step; fail loudly rather than spin.
-            if (k < 0) throw new Error('mix-cd: no bin has members left to draw (internal error).');
-          }
-          misses = 0;
-          // Partial Fisher-Yates inside the bin: members[lo..hi) are the ones not yet drawn this
-          // step, so the draw is uniform without repeats and O(1). Undone below.
-          const lo = offsets[k] + taken[k];
-          const j = lo + rng.int(offsets[k + 1] - lo);
-          const sample = members[j];
-          members[j] = members[lo];
-          members[lo] = sample;
-          swapFrom[d] = j;
-          taken[k]++;
-          drawn[k]++;
-          out[d] = sample;
-          ringBins[base + d] = k;
-          d++;
-        }
-        // Undo the swaps in reverse order: `members` is back in partition order (binOf relies on
-        // it) and `taken` back to zero.
-        for (let e = fromBins - 1; e >= 0; e--) {
-          const k = ringBins[base + e];
-          const lo = offsets[k] + --taken[k];
-          const j = swapFrom[e];
-          const sample = members[lo];
-          members[lo] = members[j];
-          members[j] = sample;
-        }
+  /** Step 4: `count` draws, bins from p, uniform within the bin, no repeats within the step. */
+  private drawFromBins(count: number, out: Int32Array, ringBins: Int32Array, base: number): void {
+    const alphaTotal = this.computeCumulative();
+    const { rng, K, C, offsets, binSize, taken, drawn, chosen, cumulative, members, sizeShare } = this;
+    const alphaShare = 1 - sizeShare;
+    let work = 0;
+    let misses = 0;
+    let d = 0;
+    while (d < count) {
+      work++;
+      let k: number;
+      let pos: number;
+      const u = rng.next();
+      if (u < sizeShare) {
+        // Size-proportional: a uniform position among all candidates.
+        pos = rng.int(C);
+        k = searchPosition(offsets, K, pos);
+      } else {
+        // (u - share) / (1 - share) is uniform in [0, 1), so the point falls below the total.
+        k = searchWeight(cumulative, K, ((u - sizeShare) / alphaShare) * alphaTotal);
+        pos = -1;
       }
-      // Budget beyond the candidates (tiny data only): distinct non-candidates, uniformly.
-      for (let d = fromBins; d < total; d++) {
-        let i: number;
-        do i = rng.int(N);
-        while ((onlyCorrect ? priorCorrect[i] !== 0 : true) || contains(out, d, i));
-        out[d] = i;
-        ringBins[base + d] = -1;
+      let size = binSize[k];
+      if (taken[k] === size) {
+        // Fewer members than draws: re-draw the bin.
+        if (++misses <= MAX_MISSES) continue;
+        k = this.drawRemainingBin();
+        // Unreachable while taken[] is reset each step; fail loudly rather than spin.
+        if (k < 0) throw new Error('mix-cd: no bin has members left to draw (internal error).');
+        size = binSize[k];
+        pos = -1;
       }
-      ringIndices.set(out, base);
-      ringLength[slot] = total;
-      ringStep[slot] = step;
-      return out;
-    },
-
-    observe(step: number, indices: Int32Array, misclassified: Uint8Array): void {
-      decayTo(step);
-      const inverse = 1 / scale;
-      const slot = findRingSlot(step);
-      const base = slot * capacity;
-      const remembered = slot >= 0 ? ringLength[slot] : 0;
-      const count = indices.length;
-      work += count;
-      for (let j = 0; j < count; j++) {
-        // The bin remembered from select; search only if the engine handed back other indices.
-        let k: number;
-        if (j < remembered && ringIndices[base + j] === indices[j]) k = ringBins[base + j];
-        else {
-          k = partition.binOf(indices[j]);
+      misses = 0;
+      const first = offsets[k];
+      if (pos < 0) pos = first + rng.int(size);
+      if (taken[k] > 0) {
+        // Uniform within the bin without repeats: re-draw a position already taken this step
+        // (scanned only when the bin was drawn from before; it still has members left).
+        while (contains(chosen, d, pos)) {
+          pos = first + rng.int(size);
           work++;
         }
-        if (k < 0) continue; // not a candidate: not counted
-        nScaled[k] += inverse;
-        nTotalScaled += inverse;
-        if (misclassified[j]) {
-          sScaled[k] += inverse;
-          sTotalScaled += inverse;
-          cdFound[k]++;
-        }
       }
-    },
+      chosen[d] = pos;
+      taken[k]++;
+      drawn[k]++;
+      ringBins[base + d] = k;
+      d++;
+    }
+    // Read the samples in a separate tight loop: at N = 10^7 each read misses the cache, and
+    // independent loads in a short loop overlap where loads spread through the draw loop wait
+    // one by one.
+    for (let e = 0; e < count; e++) {
+      out[e] = members[chosen[e]];
+      taken[ringBins[base + e]] = 0;
+    }
+    this.workCount += work;
+  }
 
-    trace(step: number): Omit<BinTrace, 'trueCdRate'> {
-      const size = new Array<number>(K);
-      const alpha = new Array<number>(K);
-      const probability = new Array<number>(K);
-      const pi = priorMean();
-      for (let k = 0; k < K; k++) {
-        size[k] = offsets[k + 1] - offsets[k];
-        const den = nScaled[k] * scale + a;
-        alpha[k] = den > 0 ? (sScaled[k] * scale + a * pi) / den : pi;
+  observe(step: number, indices: Int32Array, misclassified: Uint8Array): void {
+    this.decayTo(step);
+    const inverse = 1 / this.scale;
+    let slot = -1;
+    for (let r = 0; r < RING; r++) if (this.ringStep[r] === step) slot = r;
+    const base = slot * this.capacity;
+    const remembered = slot >= 0 ? this.ringLength[slot] : 0;
+    const { ringIndices, ringBins, nScaled, sScaled, cdFound, partition } = this;
+    const count = indices.length;
+    let work = count;
+    let nAdded = 0;
+    let sAdded = 0;
+    for (let j = 0; j < count; j++) {
+      // The bin remembered from select; search only if the engine handed back other indices.
+      let k: number;
+      if (j < remembered && ringIndices[base + j] === indices[j]) k = ringBins[base + j];
+      else {
+        k = partition.binOf(indices[j]);
+        work++;
       }
-      if (K > 0) {
-        computeCumulative();
-        const total = cumulative[K - 1];
-        for (let k = 0; k < K; k++) probability[k] = (cumulative[k] - (k > 0 ? cumulative[k - 1] : 0)) / total;
+      if (k < 0) continue; // not a candidate: not counted
+      nScaled[k] += inverse;
+      nAdded += inverse;
+      if (misclassified[j]) {
+        sScaled[k] += inverse;
+        sAdded += inverse;
+        cdFound[k]++;
       }
-      const result = {
-        step,
-        size,
-        alpha,
-        probability,
-        drawn: Array.from(drawn),
-        cdFound: Array.from(cdFound),
-      };
-      drawn.fill(0);
-      cdFound.fill(0);
-      return result;
-    },
+    }
+    this.nTotalScaled += nAdded;
+    this.sTotalScaled += sAdded;
+    this.workCount += work;
+  }
 
-    binOf(i: number): number {
-      return partition.binOf(i);
-    },
-  };
-  return strategy;
+  trace(step: number): Omit<BinTrace, 'trueCdRate'> {
+    const { K, a, nScaled, sScaled, scale } = this;
+    const size = Array.from(this.binSize);
+    const alpha = new Array<number>(K);
+    const probability = new Array<number>(K);
+    const pi = this.priorMean();
+    for (let k = 0; k < K; k++) {
+      const den = nScaled[k] * scale + a;
+      alpha[k] = den > 0 ? (sScaled[k] * scale + a * pi) / den : pi;
+    }
+    if (K > 0) {
+      this.computeCumulative();
+      for (let k = 0; k < K; k++) probability[k] = this.probabilityOf(k);
+    }
+    const result = { step, size, alpha, probability, drawn: Array.from(this.drawn), cdFound: Array.from(this.cdFound) };
+    this.drawn.fill(0);
+    this.cdFound.fill(0);
+    return result;
+  }
+
+  binOf(i: number): number {
+    return this.partition.binOf(i);
+  }
 }

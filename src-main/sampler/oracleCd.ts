@@ -78,6 +78,7 @@ export function createOracleCd(
       return (pool?.byteLength ?? 0) + cdSet.byteLength;
     },
     select(step: number, m: number, infer: InferFn): Int32Array {
+      if (m <= 0) return new Int32Array(0); // nothing to rehearse: no inference to pay for
       // Refresh at steps 0, R, 2R, ... (and at the first step seen, e.g. after a resume).
       const block = Math.floor(step / R);
       if (block !== lastRefreshBlock) {

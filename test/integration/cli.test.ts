@@ -81,6 +81,35 @@ describe('mixcd run', () => {
   });
 });
 
+describe('mixcd study', () => {
+  it('runs the grid from one f0 (in parallel with --jobs), stores it as one study and prints the table', () => {
+    const args = ['study', ...small, '--strategies', 'none,random', '--budgets', '0.25,0.5', '--seeds', '1,2'];
+    const { code, stdout, stderr } = mixcd([...args, '--jobs', '2', '--json', '--pretrain-seed', '9']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const study = JSON.parse(stdout);
+    // none runs once per seed (it has no budget); random at two budgets x two seeds.
+    expect(study.runs).toHaveLength(6);
+    expect(study.table.map((c: { strategy: string; budget: number }) => `${c.strategy}@${c.budget}`)).toEqual(['none@0', 'random@0.25', 'random@0.5']);
+    for (const cell of study.table) {
+      expect(cell.runs).toHaveLength(2);
+      expect(cell.pretrainTestAcc.n).toBe(2);
+      expect(cell.pretrainTestAcc.sd).toBeGreaterThanOrEqual(0);
+    }
+    const listed = JSON.parse(mixcd(['runs', '--json', '--study', String(study.studyId)]).stdout);
+    expect(listed).toHaveLength(6);
+    expect(new Set(listed.map((r: { dataFingerprint: string }) => r.dataFingerprint)).size).toBe(1);
+    // The same grid run sequentially gives the same numbers (one f0, deterministic runs).
+    const sequential = JSON.parse(mixcd([...args, '--json', '--pretrain-seed', '9']).stdout);
+    expect(sequential.table.map((c: { pretrainTestAcc: { mean: number } }) => c.pretrainTestAcc.mean)).toEqual(
+      study.table.map((c: { pretrainTestAcc: { mean: number } }) => c.pretrainTestAcc.mean),
+    );
+    const text = mixcd([...args, '--pretrain-seed', '9']);
+    expect(text.stdout).toMatch(/strategy\s+budget r\s+seeds\s+pretrain-test acc/);
+    expect(text.stdout).toMatch(/random\s+0\.25\s+2\s+0\.\d{4} ± 0\.\d{4}/);
+  });
+});
+
 describe('mixcd errors', () => {
   const bad = (args: string[], pattern: RegExp, code = 2) => {
     const result = mixcd(args);

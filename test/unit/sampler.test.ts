@@ -180,6 +180,19 @@ function binSizes(strategy: MixCdStrategy): number[] {
 
 // ---------------------------------------------------------------- tests
 
+describe('Rng', () => {
+  it('keeps its xoshiro128** stream (the engine seeds f0 and batch order with it)', () => {
+    // Values of the original field-based implementation, before the state moved to an Int32Array.
+    const a = new Rng(0, 0);
+    expect([0, 1, 2, 3, 4].map(() => a.nextUint32())).toEqual([3970582364, 2473192417, 3392873667, 2650284561, 2217928904]);
+    expect(a.int(1000)).toBe(190);
+    expect(a.next()).toBe(0.9646080667153001);
+    const b = new Rng(1, 0x5a3);
+    expect([0, 1, 2, 3, 4].map(() => b.nextUint32())).toEqual([1322332902, 1353300877, 4281284766, 4262107170, 1102465978]);
+    expect(b.int(1000)).toBe(269);
+  });
+});
+
 describe('chi-square helper', () => {
   it('matches known chi-square quantiles', () => {
     expect(gammaQ(0.5, 3.841459 / 2)).toBeCloseTo(0.05, 6);
@@ -449,7 +462,7 @@ describe('mix-cd per-step work does not depend on N', () => {
     const config = mixCdConfig({ rule: 'prior-loss', bins: 100, candidates: 'all' });
     const strategy = createMixCd(index, config, 15);
     // Detach the index's buffers: select and observe must not read the pretrain index at all.
-    for (const arr of [index.labels, index.priorLoss, index.priorCorrect]) structuredClone(arr.buffer, { transfer: [arr.buffer] });
+    for (const arr of [index.labels, index.priorLoss, index.priorCorrect]) structuredClone(arr.buffer, { transfer: [arr.buffer as ArrayBuffer] });
     expect(index.priorLoss.length).toBe(0);
     const workBefore = strategy.work;
     const steps = 200;
@@ -467,9 +480,13 @@ describe('mix-cd per-step work does not depend on N', () => {
   it('counts O(K + m) loop iterations per step for N = 5,000 and N = 1,000,000 alike', () => {
     const small = perStepWork(5_000);
     const large = perStepWork(1_000_000);
-    // 2K to build p, one per draw (bins >> m: no re-draws), one per observed sample.
-    expect(small.work).toBe(2 * 100 + 32 + 32);
-    expect(large.work).toBe(small.work);
+    // K to build p, one per draw, one per observed sample, plus the rare re-draw of a position
+    // already taken in the step (bins of 50 or 10,000 members here).
+    const base = 100 + 32 + 32;
+    for (const { work } of [small, large]) {
+      expect(work).toBeGreaterThanOrEqual(base);
+      expect(work).toBeLessThan(base + 1);
+    }
     expect(large.bytesPerSample).toBeLessThan(4.01); // members only, plus O(K + m)
   });
 });
