@@ -39,11 +39,18 @@ function syntheticIndex(size: number): PretrainIndex {
  * Median microseconds per step of select + observe, after a warm-up of one batch. With
  * `delay` = 1 the outcome of step t is observed after select(t + 1) (rehearsal.feedbackDelay).
  */
-function timeSteps(strategy: RehearsalStrategy, m: number, batches: number, stepsPerBatch: number, delay = 0): number {
+function timeSteps(
+  strategy: RehearsalStrategy,
+  m: number,
+  batches: number,
+  stepsPerBatch: number,
+  clock: { step: number },
+  delay = 0,
+): number {
   // Pre-drawn outcomes (20% CD), so the loop times the sampler rather than an outcome generator.
   const rng = new Rng(7, 7);
   const outcomes = Array.from({ length: 64 }, () => Uint8Array.from({ length: m }, () => (rng.next() < 0.2 ? 1 : 0)));
-  let step = 0;
+  let step = clock.step; // steps keep increasing across calls on one strategy
   let pending: Int32Array | null = null;
   const run = (steps: number) => {
     for (let s = 0; s < steps; s++, step++) {
@@ -62,6 +69,8 @@ function timeSteps(strategy: RehearsalStrategy, m: number, batches: number, step
     run(stepsPerBatch);
     perStep.push(Number(process.hrtime.bigint() - t0) / 1e3 / stepsPerBatch);
   }
+  if (pending) strategy.observe(step - 1, pending, outcomes[(step - 1) & 63]);
+  clock.step = step;
   perStep.sort((x, y) => x - y);
   return perStep[perStep.length >> 1];
 }
@@ -83,11 +92,13 @@ export function benchSampler(options: SamplerBenchOptions = {}): string[] {
   const mixUs: number[] = [];
   const delayedUs: number[] = [];
   const randomUs: number[] = [];
-  const delayed = createMixCd(index, config, 1, partition);
+  // One mix-cd instance for both feedback timings, so the comparison is not between instances.
+  const mixClock = { step: 0 };
+  const randomClock = { step: 0 };
   for (let round = 0; round < 3; round++) {
-    mixUs.push(timeSteps(mixCd, m, batches, stepsPerBatch));
-    randomUs.push(timeSteps(random, m, batches, stepsPerBatch));
-    delayedUs.push(timeSteps(delayed, m, batches, stepsPerBatch, 1));
+    mixUs.push(timeSteps(mixCd, m, batches, stepsPerBatch, mixClock));
+    randomUs.push(timeSteps(random, m, batches, stepsPerBatch, randomClock));
+    delayedUs.push(timeSteps(mixCd, m, batches, stepsPerBatch, mixClock, 1));
   }
   const mix = Math.min(...mixUs);
   const rand = Math.min(...randomUs);

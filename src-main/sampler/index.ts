@@ -25,10 +25,10 @@ export function createStrategy(rehearsal: RehearsalConfig, index: PretrainIndex,
     case 'mix-cd':
       return createMixCd(index, rehearsal.mixCd, seed);
     case 'oracle-cd':
-      // The oracle scores the same candidates mix-cd would draw from.
+      // The oracle and loss-based score the same candidates mix-cd draws from.
       return createOracleCd(index, rehearsal.oracleCd, seed, rehearsal.mixCd.candidates);
     case 'loss-based':
-      return createLossBased(index, rehearsal.lossBased, seed);
+      return createLossBased(index, rehearsal.lossBased, seed, rehearsal.mixCd.candidates);
     default: {
       const unknown: never = rehearsal.strategy;
       throw new Error(`Unknown rehearsal strategy ${JSON.stringify(unknown)}.`);

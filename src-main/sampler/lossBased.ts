@@ -1,15 +1,26 @@
-// loss-based (MIXCD.md, baselines): each step score a random pool of round(c * m) distinct samples
-// of P with f_t (extra inference, counted) and rehearse the m with the highest current loss.
+// loss-based (MIXCD.md, baselines): each step score a random pool of round(c * m) distinct
+// candidates with f_t (extra inference, counted) and rehearse the m with the highest current loss.
+// Candidates as for mix-cd (prior-correct by default): a prior-wrong sample's high loss says
+// nothing about forgetting, and the spec draws the pool from the candidates.
 import type { LossBasedConfig } from '../../shared/config.js';
 import type { InferFn, PretrainIndex } from './strategy.js';
 import type { ExtraInferenceStrategy } from './oracleCd.js';
 import { DistinctPool } from './distinctPool.js';
+import { candidateIndices, type CandidateRule } from './partition.js';
 import { Rng } from './rng.js';
 
 export const LOSS_BASED_STREAM = 0x105;
 
-export function createLossBased(index: PretrainIndex, config: LossBasedConfig, seed: number): ExtraInferenceStrategy {
-  const N = index.size;
+export function createLossBased(
+  index: PretrainIndex,
+  config: LossBasedConfig,
+  seed: number,
+  candidates: CandidateRule = 'prior-correct',
+): ExtraInferenceStrategy {
+  // Positions drawn in [0, N) map through `members` to sample indices (null: all of P).
+  let members: Int32Array | null = candidates === 'all' ? null : candidateIndices(index, candidates);
+  if (members && members.length === 0) members = null; // f0 got nothing right: fall back to all of P
+  const N = members ? members.length : index.size;
   const c = config.poolFactor;
   const rng = new Rng(seed, LOSS_BASED_STREAM);
   const drawer = new DistinctPool();
@@ -44,13 +55,14 @@ export function createLossBased(index: PretrainIndex, config: LossBasedConfig, s
       return extra;
     },
     get stateBytes() {
-      return pool.byteLength + heap.byteLength + drawer.byteLength;
+      return pool.byteLength + heap.byteLength + drawer.byteLength + (members?.byteLength ?? 0);
     },
     select(_step: number, m: number, infer: InferFn): Int32Array {
       if (m <= 0 || N === 0) return new Int32Array(0);
       const k = Math.min(N, Math.max(m, Math.round(c * m)));
       if (pool.length !== k) pool = new Int32Array(k);
       drawer.draw(rng, N, k, pool);
+      if (members) for (let p = 0; p < k; p++) pool[p] = members[pool[p]];
       const { loss } = infer(pool);
       extra += k;
       if (loss.length !== k) throw new Error(`infer returned ${loss.length} losses for ${k} samples.`);

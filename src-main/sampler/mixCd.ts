@@ -7,9 +7,7 @@
 // N = 10^7 that read is a cache miss, so no more are added, and the reads are batched). State:
 // the partition's 4 bytes per candidate plus O(K + m).
 //
-// Written as a class whose hot loops copy fields into locals and call module-level helpers: a
-// closure-based version ran 2x slower as soon as a second instance existed (V8 only specialises
-// optimised code to a closure's context while there is one), and the engine may run many runs.
+// The hot loops copy fields into locals and call small module-level helpers over typed arrays.
 import type { MixCdConfig } from '../../shared/config.js';
 import type { BinTrace } from '../../shared/results.js';
 import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';

@@ -164,15 +164,30 @@ describe('loss-based', () => {
     }
   });
 
-  it('draws the pool uniformly over P (indices by decile)', () => {
+  it('draws the pool uniformly over the candidates (indices by decile)', () => {
     const { calls, infer } = recordingInfer(() => false);
     const strategy = createLossBased(index, lossBasedSchema.parse({ poolFactor: 8 }), 4);
     const counts = new Array<number>(10).fill(0);
     for (let t = 0; t < 300; t++) strategy.select(t, 16, infer);
     for (const call of calls) for (const i of call) counts[Math.floor(i / 1000)]++;
-    const expected = (300 * 128) / 10;
-    const stat = counts.reduce((s, c) => s + ((c - expected) * (c - expected)) / expected, 0);
+    const candidatesPerDecile = new Array<number>(10).fill(0);
+    let candidates = 0;
+    for (let i = 0; i < index.size; i++) if (index.priorCorrect[i]) (candidatesPerDecile[Math.floor(i / 1000)]++, candidates++);
+    const stat = counts.reduce((s, c, d) => {
+      const expected = (300 * 128 * candidatesPerDecile[d]) / candidates;
+      return s + ((c - expected) * (c - expected)) / expected;
+    }, 0);
     expect(stat).toBeLessThan(27.88); // chi-square df 9, p = 0.001
+  });
+
+  it('scores only the candidates: prior-correct samples by default, all of P on request', () => {
+    const { calls, infer } = recordingInfer(() => false);
+    createLossBased(index, lossBasedSchema.parse({ poolFactor: 8 }), 7).select(0, 64, infer);
+    expect(calls[0].length).toBe(512);
+    expect(Array.from(calls[0]).every((i) => index.priorCorrect[i] === 1)).toBe(true);
+    const all = recordingInfer(() => false);
+    for (let t = 0; t < 20; t++) createLossBased(index, lossBasedSchema.parse({ poolFactor: 8 }), t, 'all').select(0, 64, all.infer);
+    expect(all.calls.flatMap((c) => Array.from(c)).some((i) => index.priorCorrect[i] === 0)).toBe(true);
   });
 
   it('NaN losses rank lowest; large pools stay distinct', () => {

@@ -385,7 +385,7 @@ describe('mix-cd draws: no repeats within a step', () => {
     // m = C: exactly all candidates.
     const all = strategy.select(1000, 56, noInfer);
     expect(Array.from(all).sort((x, y) => x - y)).toEqual(Array.from({ length: 56 }, (_, i) => i));
-    // The in-bin shuffles are undone: the partition order binOf relies on is intact.
+    // select only reads `members`: the partition order binOf relies on is intact.
     expect(strategy.partition.members).toEqual(before);
   });
 
