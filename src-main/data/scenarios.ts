@@ -17,6 +17,7 @@
 // input datasets by reference.
 import type { ScenarioName } from '../../shared/config.js';
 import { DataError, sampleSize, type ImageDataset } from './dataset.js';
+import { mulberry32 } from './mulberry32.js';
 
 export interface Scenario {
   name: ScenarioName;
@@ -39,18 +40,6 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
 /** Seed of the permute scenario's pixel permutation; changing it changes the task. */
 export const PERMUTE_SEED = 20240213;
 
-// mulberry32: a tiny, well-known 32-bit generator, kept inside this module (rather than shared)
-// so that the permute task cannot change when some other module's generator does.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The fixed permutation of `numPixels` positions: output position i takes input position perm[i].
@@ -167,27 +156,19 @@ export function buildScenario(name: ScenarioName, train: ImageDataset, test: Ima
   const description = SCENARIO_DESCRIPTIONS[name];
   switch (name) {
     case 'rot90':
+    case 'permute': {
+      const transform = name === 'rot90' ? rotate90 : permutePixels;
       return {
         name,
         description,
         numClasses,
         pretrainTrain: train,
         pretrainTest: test,
-        finetuneTrain: rotate90(train),
-        finetuneTest: rotate90(test),
+        finetuneTrain: transform(train),
+        finetuneTest: transform(test),
         finetuneClasses: range(0, numClasses),
       };
-    case 'permute':
-      return {
-        name,
-        description,
-        numClasses,
-        pretrainTrain: train,
-        pretrainTest: test,
-        finetuneTrain: permutePixels(train),
-        finetuneTest: permutePixels(test),
-        finetuneClasses: range(0, numClasses),
-      };
+    }
     case 'split': {
       if (numClasses < 3) {
         throw new DataError(

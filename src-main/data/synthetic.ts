@@ -5,6 +5,7 @@
 // until they differ from each other and from every prototype's 90-degree rotation, so the rot90
 // version of the data is a different task (a model trained on the originals does poorly on it).
 import type { ImageDataset } from './dataset.js';
+import { mulberry32 } from './mulberry32.js';
 
 export interface SyntheticOptions {
   count: number;
@@ -23,17 +24,6 @@ export interface SyntheticOptions {
   stream?: number;
 }
 
-// mulberry32; local so the generated data never changes when another module's generator does.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mixes (seed, salt) into a 32-bit seed so nearby seeds give unrelated streams. */
 function mix(seed: number, salt: number): number {
