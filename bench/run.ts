@@ -82,7 +82,13 @@ async function finetuneRun(): Promise<void> {
   } else console.log(`PyTorch reference not run: ${ref.reason}`);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, finetune: finetuneRun };
+async function host(): Promise<void> {
+  heading('Host: event latency from trainer to client, memory with 3 queued runs');
+  const { benchHost } = await import('./host.js');
+  for (const line of await benchHost()) console.log(line);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, finetune: finetuneRun };
 
 const program = new Command('bench')
   .option('--only <list>', `comma-separated sections: ${Object.keys(SECTIONS).join(', ')}`)

@@ -175,7 +175,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
         message: `Unknown config field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${field === '(config)' ? k : `${field}.${k}`}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling.`,
       };
     default:
-      allowed = issue.message.replace(/^Invalid input: /, '');
+      allowed = issue.message.replace(/^(Invalid input|Too small|Too big): /, '').replace(/^expected /, '');
   }
   return { field, message: `Config field "${field}" has value ${shown}, which is not allowed: expected ${allowed}.` };
 }

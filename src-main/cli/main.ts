@@ -374,6 +374,18 @@ export function buildProgram(): Command {
       });
     });
 
+  program
+    .command('serve')
+    .description('serve the workbench to a browser on this machine (prints its address with the access token)')
+    .option('--port <n>', 'port to listen on (default: any free port)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1; anything else lets other machines connect)')
+    .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
+    .action(async (options) => {
+      // Loaded on demand: the other commands never load the server.
+      const { serveCommand } = await import('./serve.js');
+      process.exitCode = await serveCommand(options);
+    });
+
   return program;
 }
 

@@ -1,16 +1,12 @@
 // `mixcd study`: the grid strategies x budgets x seeds, all from one f0 and one prior pass,
 // stored under one study id, summarised as the study table.
 import type { RunConfig, StrategyName } from '../../shared/config.js';
-import { ConfigError, parseRunConfig, STRATEGIES } from '../../shared/config.js';
+import { ConfigError, STRATEGIES } from '../../shared/config.js';
+import type { StudyGrid } from '../../shared/studyGrid.js';
+export { expandGrid, type StudyGrid } from '../../shared/studyGrid.js';
 import type { RunSummary } from '../../shared/results.js';
 import { studyTable, type MeanSd, type StudyCell } from '../../shared/studyTable.js';
 import { formatTable } from './table.js';
-
-export interface StudyGrid {
-  strategies: StrategyName[];
-  budgets: number[];
-  seeds: number[];
-}
 
 function list(text: string, flag: string): string[] {
   const items = text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -38,20 +34,6 @@ export function parseGrid(options: { strategies?: string; budgets?: string; seed
     budgets: numbers(options.budgets ?? String(base.rehearsal.budget), 'budgets', false),
     seeds: numbers(options.seeds ?? String(base.seed), 'seeds', true),
   };
-}
-
-/** The configs of a study; `none` runs once per seed (it has no budget). */
-export function expandGrid(base: RunConfig, grid: StudyGrid): RunConfig[] {
-  const configs: RunConfig[] = [];
-  for (const strategy of grid.strategies) {
-    const budgets = strategy === 'none' ? [0] : grid.budgets;
-    for (const budget of budgets) {
-      for (const seed of grid.seeds) {
-        configs.push(parseRunConfig({ ...base, seed, rehearsal: { ...base.rehearsal, strategy, budget } }));
-      }
-    }
-  }
-  return configs;
 }
 
 function pm(v: MeanSd | null, digits = 4): string {

@@ -1,0 +1,342 @@
+// The host API: what a client (the Electron window over IPC, a browser over WebSocket, a script)
+// may ask the host and what the host tells it. Runtime schemas (zod) for everything a client
+// sends, plain types for what the host sends back. No Node, DOM or Electron imports.
+//
+//   client -> host   RequestMessage  { id, method, params? }
+//   host -> client   ResponseMessage { id, ok: true, result } | { id, ok: false, error }
+//   host -> client   EventMessage    { event, data }
+import { z } from 'zod';
+import {
+  BACKENDS,
+  ConfigError,
+  OPTIMIZERS,
+  PARTITION_RULES,
+  SCENARIOS,
+  STRATEGIES,
+  parseRunConfig,
+  runConfigSchema,
+  type BackendRequest,
+  type OptimizerName,
+  type PartitionRule,
+  type RunConfig,
+  type ScenarioName,
+  type StrategyName,
+} from './config.js';
+import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunSummary } from './results.js';
+import type { StudyCell } from './studyTable.js';
+
+// --- envelope ---
+
+export type RequestId = number | string;
+
+export const requestMessageSchema = z.object({
+  id: z.union([z.number(), z.string()]),
+  method: z.string(),
+  params: z.unknown().optional(),
+});
+export type RequestMessage = z.infer<typeof requestMessageSchema>;
+
+export const ERROR_CODES = ['invalid-request', 'not-found', 'conflict', 'failed'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  /** One sentence: the field, the value, what is allowed or what to do. */
+  message: string;
+  /** The offending field of the request, e.g. "id", "config.rehearsal.budget". */
+  field?: string;
+}
+
+/** `id` is null only when the request had no usable id to answer to. */
+export type ResponseMessage =
+  | { id: RequestId | null; ok: true; result: unknown }
+  | { id: RequestId | null; ok: false; error: ErrorBody };
+
+export const responseMessageSchema = z.union([
+  z.object({ id: z.union([z.number(), z.string(), z.null()]), ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    id: z.union([z.number(), z.string(), z.null()]),
+    ok: z.literal(false),
+    error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), field: z.string().optional() }),
+  }),
+]);
+
+export const eventMessageSchema = z.object({ event: z.string(), data: z.unknown() });
+
+// --- method params ---
+
+const id = z.number().int().positive();
+const idParams = z.object({ id }).strict();
+const tag = z.string().trim().min(1).max(100);
+const status = z.enum(RUN_STATUSES);
+
+export const METHODS = {
+  /** Newest first, without series. */
+  'runs.list': z
+    .object({
+      filter: z
+        .object({
+          /** A study's id, or null for runs outside any study. */
+          studyId: id.nullable().optional(),
+          scenario: z.enum(SCENARIOS).optional(),
+          strategy: z.enum(STRATEGIES).optional(),
+          status: z.union([status, z.array(status)]).optional(),
+          tag: tag.optional(),
+          limit: z.number().int().min(1).max(100_000).optional(),
+          offset: z.number().int().min(0).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+  'runs.get': idParams,
+  /** Refused for a queued or running run: cancel it first. */
+  'runs.delete': idParams,
+  /** Replaces the run's tags (any status). */
+  'runs.tag': z.object({ id, tags: z.array(tag).max(100) }).strict(),
+  'runs.series': idParams,
+  'runs.telemetry': idParams,
+  'runs.samples': z.object({ id, top: z.number().int().min(1).max(100_000).default(50) }).strict(),
+  'runs.start': z.object({ config: runConfigSchema }).strict(),
+  /** Resolves once the run is stored as cancelled (or as what it became if it ended first). */
+  'runs.cancel': idParams,
+  'studies.list': z.object({}).strict(),
+  'studies.get': idParams,
+  /** The grid strategies x budgets x seeds over `base`; `none` runs once per seed. */
+  'studies.start': z
+    .object({
+      base: runConfigSchema,
+      strategies: z.array(z.enum(STRATEGIES)).min(1),
+      budgets: z.array(z.number().min(0).max(10)).min(1),
+      seeds: z.array(z.number().int().min(0)).min(1),
+      name: z.string().trim().min(1).max(200).optional(),
+    })
+    .strict(),
+  /** Its runs stay in the history, outside any study. Refused while one of them is queued or running. */
+  'studies.delete': idParams,
+  'catalog.get': z.object({}).strict(),
+  'host.status': z.object({}).strict(),
+} as const;
+
+export type MethodName = keyof typeof METHODS;
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
+/** What a client sends (defaults not yet applied). */
+export type MethodParams<M extends MethodName> = z.input<(typeof METHODS)[M]>;
+/** What the host works with (validated, defaults applied). */
+export type ParsedParams<M extends MethodName> = z.output<(typeof METHODS)[M]>;
+
+// --- method results ---
+
+export interface RunDetail extends RunSummary {
+  tags: string[];
+}
+
+export interface ProbeCategories {
+  step: number;
+  /** Pretrain sample indices of the probe subset. */
+  indices: number[];
+  /** Index into `categoryNames` per probe sample. */
+  categories: number[];
+}
+
+export interface RunTelemetry {
+  runId: number;
+  /** mix-cd's per-bin state at each eval (empty for other strategies). */
+  binTraces: BinTrace[];
+  /** The probe subset's categories at each eval (empty without a probe). */
+  probes: ProbeCategories[];
+  categoryNames: typeof CATEGORIES;
+}
+
+export interface RehearsedSample {
+  /** Index into the pretrain set. */
+  index: number;
+  /** How often it was rehearsed. */
+  count: number;
+  /** Its class label, when the run's data could be read again (see notes). */
+  class?: number;
+  className?: string;
+  /** Its mix-cd bin (mix-cd runs only; -1: not a candidate). */
+  bin?: number;
+  /** Its prior loss l0 under f0, when f0's prior pass is in the cache (see notes). */
+  priorLoss?: number;
+}
+
+export interface RunSamples {
+  runId: number;
+  /** Size of the pretrain set. */
+  pretrainSize: number;
+  /** Distinct samples rehearsed at least once, and rehearsals in all. */
+  distinctRehearsed: number;
+  rehearsals: number;
+  /** Most rehearsed first (ties: lower index first). */
+  samples: RehearsedSample[];
+  /** Why a field is missing, one sentence each. */
+  notes: string[];
+}
+
+export interface StudyGrid {
+  strategies: StrategyName[];
+  budgets: number[];
+  seeds: number[];
+}
+
+export interface StudySummary {
+  id: number;
+  name: string;
+  createdAt: string;
+  /** The study's definition as stored: { base, grid } for studies started by the host or the CLI. */
+  config: unknown;
+}
+
+export interface StudyDetail {
+  study: StudySummary;
+  /** With their series, in the order they were queued. */
+  runs: RunSummary[];
+  table: StudyCell[];
+}
+
+export interface Catalog {
+  scenarios: { name: ScenarioName; description: string }[];
+  strategies: { name: StrategyName; description: string; extraInference: boolean }[];
+  partitionRules: { name: PartitionRule; description: string }[];
+  optimizers: OptimizerName[];
+  backends: BackendRequest[];
+  defaults: RunConfig;
+}
+
+export interface HostStatus {
+  queueLength: number;
+  /** Queued runs in start order. */
+  queued: number[];
+  running: number[];
+  /** The trainer process of each running run. */
+  trainers: { runId: number; pid: number | null }[];
+  concurrency: number;
+  version: string;
+}
+
+export interface MethodResults {
+  'runs.list': RunSummary[];
+  'runs.get': RunDetail;
+  'runs.delete': { id: number };
+  'runs.tag': { id: number; tags: string[] };
+  'runs.series': EvalPoint[];
+  'runs.telemetry': RunTelemetry;
+  'runs.samples': RunSamples;
+  'runs.start': { runId: number };
+  'runs.cancel': { id: number; status: RunSummary['status'] };
+  'studies.list': StudySummary[];
+  'studies.get': StudyDetail;
+  'studies.start': { studyId: number; runIds: number[] };
+  'studies.delete': { id: number };
+  'catalog.get': Catalog;
+  'host.status': HostStatus;
+}
+
+// --- events ---
+
+export const RUN_PHASES = ['loading-data', 'pretraining', 'prior-pass', 'finetuning'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+
+export interface HostEvents {
+  'run.queued': { runId: number; studyId: number | null; config: RunConfig };
+  /** f0 is ready (pretrained here, or loaded: f0Cached) and finetuning begins. */
+  'run.started': { runId: number; backend: string; device: string; dataFingerprint: string; f0Key: string; f0Cached: boolean };
+  /** About 5 per second per run at most. Phases before finetuning come before run.started. */
+  'run.progress': { runId: number; phase: RunPhase; step: number; totalSteps: number; loss?: number; etaSeconds?: number };
+  'run.eval': { runId: number; point: EvalPoint; trace?: BinTrace };
+  'run.finished': { runId: number; summary: RunSummary };
+  'run.failed': { runId: number; error: string; exitCode: number | null; signal: string | null };
+  'run.cancelled': { runId: number };
+}
+export type EventName = keyof HostEvents;
+export const EVENT_NAMES: EventName[] = ['run.queued', 'run.started', 'run.progress', 'run.eval', 'run.finished', 'run.failed', 'run.cancelled'];
+export type EventMessage<E extends EventName = EventName> = { [K in E]: { event: K; data: HostEvents[K] } }[E];
+
+// --- request validation ---
+
+/** A request the host cannot take as it is; `field` names what to fix. */
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly field: string,
+    /** The request's id when it had a usable one. */
+    readonly requestId: RequestId | null = null,
+    readonly code: ErrorCode = 'invalid-request',
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+export type ParsedRequest = { [M in MethodName]: { id: RequestId; method: M; params: ParsedParams<M> } }[MethodName];
+
+/** Params that hold a whole run config: their errors are worded by parseRunConfig. */
+const CONFIG_PARAMS = new Set(['config', 'base']);
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** What the schema wanted, as the end of "expected ...". */
+function expected(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  // A union (e.g. a status or a list of statuses): say what its first form wanted.
+  if (issue.code === 'invalid_union' && issue.errors[0]?.[0]) return expected(issue.errors[0][0]);
+  return issue.message.replace(/^(Invalid input|Too small|Too big): /, '').replace(/^expected /, '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue, params: unknown, method: string, requestId: RequestId): RequestError {
+  const head = issue.path[0];
+  const headValue = valueAt(params, [head ?? '']);
+  if (typeof head === 'string' && CONFIG_PARAMS.has(head) && typeof headValue === 'object' && headValue !== null && !Array.isArray(headValue)) {
+    // The same sentence the CLI gives for the same mistake, with the field as a path in params.
+    try {
+      parseRunConfig(headValue);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        return new RequestError(error.message, error.field === '(config)' ? head : `${head}.${error.field}`, requestId);
+      }
+    }
+  }
+  const field = issue.path.map(String).join('.') || 'params';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${field === 'params' ? k : `${field}.${k}`}"`).join(', ');
+    return new RequestError(`${method} has no parameter ${keys}: remove it or check the spelling.`, field === 'params' ? issue.keys[0] : `${field}.${issue.keys[0]}`, requestId);
+  }
+  return new RequestError(`${method}: "${field}" has value ${shown(valueAt(params, issue.path))}, which is not allowed: expected ${expected(issue)}.`, field, requestId);
+}
+
+/** Validate an incoming message and its params; throws RequestError naming the field. */
+export function parseRequest(raw: unknown): ParsedRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new RequestError(`A request must be an object { id, method, params? }, not ${shown(raw)}.`, 'request');
+  }
+  const message = raw as Record<string, unknown>;
+  const rawId = message.id;
+  const requestId = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : null;
+  if (requestId === null) {
+    throw new RequestError(`The request's "id" is ${shown(rawId)}: give a number or a string, echoed in the response.`, 'id');
+  }
+  if (typeof message.method !== 'string') {
+    throw new RequestError(`The request's "method" is ${shown(message.method)}: give one of ${METHOD_NAMES.join(', ')}.`, 'method', requestId);
+  }
+  const method = message.method;
+  if (!Object.hasOwn(METHODS, method)) {
+    throw new RequestError(`Unknown method "${method}": use one of ${METHOD_NAMES.join(', ')}.`, 'method', requestId);
+  }
+  // Missing params count as {} so the error names the missing field, not "params".
+  const params = message.params ?? {};
+  const result = METHODS[method as MethodName].safeParse(params);
+  if (!result.success) throw describeIssue(result.error.issues[0], params, method, requestId);
+  return { id: requestId, method, params: result.data } as ParsedRequest;
+}

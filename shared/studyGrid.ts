@@ -1,0 +1,23 @@
+// A study's grid: strategies x budgets x seeds around one base config. Shared by the CLI and the
+// host, so both expand a study into exactly the same runs.
+import { parseRunConfig, type RunConfig, type StrategyName } from './config.js';
+
+export interface StudyGrid {
+  strategies: StrategyName[];
+  budgets: number[];
+  seeds: number[];
+}
+
+/** The configs of a study; `none` runs once per seed (it has no budget). */
+export function expandGrid(base: RunConfig, grid: StudyGrid): RunConfig[] {
+  const configs: RunConfig[] = [];
+  for (const strategy of grid.strategies) {
+    const budgets = strategy === 'none' ? [0] : grid.budgets;
+    for (const budget of budgets) {
+      for (const seed of grid.seeds) {
+        configs.push(parseRunConfig({ ...base, seed, rehearsal: { ...base.rehearsal, strategy, budget } }));
+      }
+    }
+  }
+  return configs;
+}

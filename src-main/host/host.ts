@@ -1,0 +1,365 @@
+// The host: the workbench's application behind every face (Electron window, browser mode,
+// scripts). It answers the host API (shared/contract.ts), keeps the run queue, runs each run in
+// a trainer process of its own and is the only writer of the history. No Electron import: a
+// shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, type RunConfig } from '../../shared/config.js';
+import {
+  RequestError,
+  parseRequest,
+  type ErrorBody,
+  type EventMessage,
+  type EventName,
+  type HostEvents,
+  type MethodName,
+  type MethodResults,
+  type ParsedParams,
+  type ParsedRequest,
+  type ResponseMessage,
+  type RequestId,
+} from '../../shared/contract.js';
+import { CATEGORIES } from '../../shared/results.js';
+import { studyTable } from '../../shared/studyTable.js';
+import { expandGrid } from '../../shared/studyGrid.js';
+import { openHistory, type History } from '../store/database.js';
+import { HistoryError } from '../store/errors.js';
+import type { TrainerToHost } from '../trainer/protocol.js';
+import { catalog } from './catalog.js';
+import { RunQueue } from './queue.js';
+import { RunRecorder } from './recorder.js';
+import { SampleInspector } from './samples.js';
+import { TrainerProcess, forkTrainer, type SpawnTrainer, type TrainerOutcome } from './trainerProcess.js';
+
+export interface HostOptions {
+  historyFile: string;
+  /** f0 cache shared by all trainers. */
+  cacheDir: string;
+  /** Runs trained at once, one process each (default 1). */
+  concurrency?: number;
+  /** The compiled trainer (default: dist/src-main/trainer/main.js). */
+  trainerEntry?: string;
+  /** How a trainer process is started (default: child_process.fork). */
+  spawnTrainer?: SpawnTrainer;
+}
+
+export interface Host {
+  /** Answers one request; never throws (errors are responses). */
+  handle(raw: unknown): Promise<ResponseMessage>;
+  /** Every event, in the order it happened; returns the unsubscribe function. */
+  subscribe(listener: (event: EventMessage) => void): () => void;
+  setConcurrency(n: number): void;
+  /** Stops the trainers (their runs are stored as cancelled), drops the queue, closes the history. */
+  close(): Promise<void>;
+}
+
+/** A study larger than this is almost certainly a typo in its lists. */
+const MAX_STUDY_RUNS = 1000;
+
+interface Job {
+  runId: number;
+  config: RunConfig;
+  studyId: number | null;
+  /** Runs of one group share one f0 (see canStart). */
+  f0Group: string;
+  recorder: RunRecorder;
+  trainer: TrainerProcess | null;
+  /** Settles once the run is stored as ended. */
+  done: Promise<void> | null;
+}
+
+/** Everything f0 depends on that is known before the data is loaded (cf. engine/f0Cache F0Key). */
+function f0Group(config: RunConfig): string {
+  return JSON.stringify([config.dataset, config.dataDir ?? null, config.scenario, config.model, config.pretrain, config.backend]);
+}
+
+/** From dist/ the trainer is a sibling; from the sources (tests) it is the build in dist/. */
+export function defaultTrainerEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const sibling = path.join(here, '../trainer/main.js');
+  return existsSync(sibling) ? sibling : path.resolve(here, '../../dist/src-main/trainer/main.js');
+}
+
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mixcd-workbench') return pkg.version ?? '0.0.0';
+    }
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+}
+
+const notFound = (message: string, field = 'id') => new RequestError(message, field, null, 'not-found');
+const conflict = (message: string, field = 'id') => new RequestError(message, field, null, 'conflict');
+
+function errorBody(error: unknown): ErrorBody {
+  if (error instanceof RequestError) return { code: error.code, message: error.message, field: error.field };
+  if (error instanceof ConfigError) return { code: 'invalid-request', message: error.message, field: error.field };
+  if (error instanceof HistoryError) {
+    const code = error.code === 'unknown-run' || error.code === 'unknown-study' ? 'not-found'
+      : error.code === 'run-state' || error.code === 'duplicate' ? 'conflict'
+      : error.code === 'invalid-input' ? 'invalid-request'
+      : 'failed';
+    return { code, message: error.message };
+  }
+  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
+}
+
+class WorkbenchHost implements Host {
+  private readonly history: History;
+  private readonly queue: RunQueue<Job>;
+  private readonly jobs = new Map<number, Job>();
+  private readonly listeners = new Set<(event: EventMessage) => void>();
+  /** f0 groups whose f0 is known to be in the cache: their runs may start in parallel. */
+  private readonly f0Ready = new Set<string>();
+  private readonly inspector: SampleInspector;
+  private readonly entry: string;
+  private readonly spawn: SpawnTrainer;
+  private readonly version = packageVersion();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: HostOptions) {
+    this.entry = options.trainerEntry ?? defaultTrainerEntry();
+    this.spawn = options.spawnTrainer ?? forkTrainer;
+    this.inspector = new SampleInspector(options.cacheDir);
+    // Before the history opens: a bad concurrency must not leave the file open.
+    this.queue = new RunQueue<Job>(options.concurrency ?? 1, (job) => this.runJob(job), (job, running) => this.canStart(job, running));
+    this.history = openHistory(options.historyFile);
+    // Runs left queued/running by a host or CLI that died are failed, so none looks alive forever.
+    this.history.markInterruptedRuns();
+  }
+
+  async handle(raw: unknown): Promise<ResponseMessage> {
+    let id: RequestId | null = null;
+    try {
+      const request = parseRequest(raw);
+      id = request.id;
+      if (this.closing) throw new RequestError('The host is closed; requests are no longer answered.', 'method', id, 'failed');
+      return { id, ok: true, result: await this.dispatch(request) };
+    } catch (error) {
+      return { id: error instanceof RequestError ? (error.requestId ?? id) : id, ok: false, error: errorBody(error) };
+    }
+  }
+
+  subscribe(listener: (event: EventMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  setConcurrency(n: number): void {
+    this.queue.setConcurrency(n);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const job of this.queue.clear()) this.cancelQueued(job, 'The host closed before it started.');
+      const running = [...this.jobs.values()].filter((job) => job.trainer);
+      running.forEach((job) => job.trainer!.cancel());
+      await Promise.all(running.map((job) => job.done));
+      this.history.close();
+    })();
+    return this.closing;
+  }
+
+  // --- the API ---
+
+  private dispatch(request: ParsedRequest): unknown {
+    const method = this.methods[request.method] as (params: unknown) => unknown;
+    return method(request.params);
+  }
+
+  private readonly methods: { [M in MethodName]: (params: ParsedParams<M>) => MethodResults[M] | Promise<MethodResults[M]> } = {
+    'runs.list': ({ filter }) => this.history.listRuns(filter),
+    'runs.get': ({ id }) => {
+      const run = this.history.getRun(id) ?? this.noRun(id);
+      return { ...run, tags: this.history.getTags(id) ?? [] };
+    },
+    'runs.delete': ({ id }) => {
+      const status = this.history.getRunStatus(id) ?? this.noRun(id);
+      if (status === 'queued' || status === 'running') throw conflict(`Run ${id} is ${status}: cancel it first (runs.cancel), then delete it.`);
+      this.history.deleteRun(id);
+      return { id };
+    },
+    'runs.tag': ({ id, tags }) => {
+      this.history.setTags(id, tags);
+      return { id, tags: this.history.getTags(id) ?? [] };
+    },
+    'runs.series': ({ id }) => this.history.getSeries(id) ?? this.noRun(id),
+    'runs.telemetry': ({ id }) => {
+      const binTraces = this.history.getBinTraces(id) ?? this.noRun(id);
+      const probes = (this.history.getProbeCategories(id) ?? []).map((p) => ({ step: p.step, indices: Array.from(p.indices), categories: Array.from(p.categories) }));
+      return { runId: id, binTraces, probes, categoryNames: CATEGORIES };
+    },
+    'runs.samples': ({ id, top }) => this.inspector.samples(this.history, this.history.getRun(id) ?? this.noRun(id), top),
+    'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
+    'runs.cancel': (params) => this.cancel(params.id),
+    'studies.list': () => this.history.listStudies(),
+    'studies.get': ({ id }) => {
+      const study = this.history.getStudy(id) ?? this.noStudy(id);
+      const runs = this.history.listRuns({ studyId: id }).reverse().map((r) => this.history.getRun(r.id)!);
+      return { study, runs, table: studyTable(runs) };
+    },
+    'studies.start': ({ base, strategies, budgets, seeds, name }) => {
+      const grid = { strategies, budgets, seeds };
+      const size = strategies.reduce((n, s) => n + (s === 'none' ? 1 : budgets.length) * seeds.length, 0);
+      if (size > MAX_STUDY_RUNS) throw new RequestError(`studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: shorten strategies, budgets or seeds.`, 'seeds');
+      const configs = expandGrid(base, grid);
+      const studyId = this.history.createStudy(name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`, { base, grid });
+      return { studyId, runIds: configs.map((config) => this.enqueue(config, studyId)) };
+    },
+    'studies.delete': ({ id }) => {
+      this.history.getStudy(id) ?? this.noStudy(id);
+      const active = [...this.jobs.values()].filter((job) => job.studyId === id).map((job) => job.runId);
+      if (active.length) throw conflict(`Study ${id} still has queued or running runs (${active.join(', ')}): cancel them first, then delete it.`);
+      this.history.deleteStudy(id);
+      return { id };
+    },
+    'catalog.get': () => catalog(),
+    'host.status': () => {
+      const running = [...this.queue.running];
+      return {
+        queueLength: this.queue.queued.length,
+        queued: this.queue.queued.map((job) => job.runId),
+        running: running.map((job) => job.runId),
+        trainers: running.map((job) => ({ runId: job.runId, pid: job.trainer?.pid ?? null })),
+        concurrency: this.queue.limit,
+        version: this.version,
+      };
+    },
+  };
+
+  private noRun(id: number): never {
+    throw notFound(`There is no run ${id} in the history (runs.list lists them).`);
+  }
+
+  private noStudy(id: number): never {
+    throw notFound(`There is no study ${id} in the history (studies.list lists them).`);
+  }
+
+  // --- runs ---
+
+  private enqueue(config: RunConfig, studyId: number | null): number {
+    const recorder = RunRecorder.create(this.history, config, studyId);
+    const job: Job = { runId: recorder.id, config, studyId, f0Group: f0Group(config), recorder, trainer: null, done: null };
+    this.jobs.set(job.runId, job);
+    this.emit('run.queued', { runId: job.runId, studyId, config });
+    this.queue.add(job);
+    return job.runId;
+  }
+
+  /**
+   * One f0 per group: while a run of the group is still preparing (it may be pretraining f0),
+   * the group's other runs wait, then load that f0 from the cache instead of pretraining again.
+   */
+  private canStart(job: Job, running: ReadonlySet<Job>): boolean {
+    if (this.f0Ready.has(job.f0Group)) return true;
+    for (const other of running) if (other.f0Group === job.f0Group) return false;
+    return true;
+  }
+
+  private runJob(job: Job): Promise<void> {
+    job.recorder.launched();
+    const start = { type: 'start' as const, runId: job.runId, config: job.config, cacheDir: this.options.cacheDir };
+    try {
+      job.trainer = new TrainerProcess(this.spawn, this.entry, start, (message) => this.onTrainerMessage(job, message));
+    } catch (error) {
+      // No process at all (e.g. a shell's spawn function threw): the run fails, the queue goes on.
+      const message = `The trainer process could not be started: ${error instanceof Error ? error.message : String(error)}`;
+      job.done = Promise.resolve(this.record(job, { kind: 'failed', error: message, exitCode: null, signal: null }));
+      return job.done;
+    }
+    job.done = job.trainer.outcome.then((outcome) => this.record(job, outcome));
+    return job.done;
+  }
+
+  /** Throws when the history refuses a write; TrainerProcess then fails the run with that error. */
+  private onTrainerMessage(job: Job, message: Exclude<TrainerToHost, { type: 'finished' | 'failed' }>): void {
+    switch (message.type) {
+      case 'started': {
+        const { backend, device, dataFingerprint, f0Key, f0Cached } = message;
+        job.recorder.started({ backend, device, dataFingerprint });
+        this.emit('run.started', { runId: job.runId, backend, device, dataFingerprint, f0Key, f0Cached });
+        this.f0Ready.add(job.f0Group); // f0 is in the cache now: the group's other runs may go
+        this.queue.pump();
+        break;
+      }
+      case 'progress': {
+        const { type: _, ...progress } = message;
+        this.emit('run.progress', progress);
+        break;
+      }
+      case 'eval': {
+        job.recorder.eval(message.point, message.trace, message.probe);
+        this.emit('run.eval', message.trace ? { runId: job.runId, point: message.point, trace: message.trace } : { runId: job.runId, point: message.point });
+        break;
+      }
+    }
+  }
+
+  /** Stores how the run ended, then tells the subscribers. */
+  private record(job: Job, outcome: TrainerOutcome): void {
+    const { runId, recorder } = job;
+    try {
+      if (outcome.kind === 'finished') {
+        recorder.finished(outcome.result);
+        if (outcome.result.status === 'cancelled') this.emit('run.cancelled', { runId });
+        else this.emit('run.finished', { runId, summary: recorder.summary() });
+      } else if (outcome.kind === 'failed') {
+        recorder.failed(outcome.error, outcome.exitCode);
+        this.emit('run.failed', { runId, error: outcome.error, exitCode: outcome.exitCode, signal: outcome.signal });
+      } else {
+        recorder.cancelled(this.closing ? 'The host closed while it ran.' : null);
+        this.emit('run.cancelled', { runId });
+      }
+    } catch (error) {
+      const message = `The host could not store how run ${runId} ended: ${error instanceof Error ? error.message : String(error)}`;
+      try {
+        recorder.failed(message);
+      } catch {
+        // The history itself is failing; the event below is all that can be done.
+      }
+      this.emit('run.failed', { runId, error: message, exitCode: null, signal: null });
+    } finally {
+      this.jobs.delete(runId);
+    }
+  }
+
+  private async cancel(id: number): Promise<MethodResults['runs.cancel']> {
+    const job = this.jobs.get(id);
+    if (!job) {
+      const status = this.history.getRunStatus(id) ?? this.noRun(id);
+      throw conflict(`Run ${id} is ${status}: only queued or running runs can be cancelled.`);
+    }
+    if (this.queue.remove(job)) {
+      this.cancelQueued(job, null);
+    } else {
+      job.trainer!.cancel();
+      await job.done;
+    }
+    return { id, status: this.history.getRunStatus(id)! };
+  }
+
+  private cancelQueued(job: Job, reason: string | null): void {
+    job.recorder.cancelled(reason);
+    this.jobs.delete(job.runId);
+    this.emit('run.cancelled', { runId: job.runId });
+  }
+
+  private emit<E extends EventName>(event: E, data: HostEvents[E]): void {
+    const message = { event, data } as EventMessage;
+    for (const listener of this.listeners) {
+      try {
+        listener(message);
+      } catch {
+        // A subscriber's bug must not stop the host or the other subscribers.
+      }
+    }
+  }
+}
+
+export function createHost(options: HostOptions): Host {
+  return new WorkbenchHost(options);
+}

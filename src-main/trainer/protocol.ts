@@ -1,0 +1,71 @@
+// The typed messages between the host and one trainer process, and the transport they travel on.
+// One trainer runs one run: the host sends `start`, the trainer answers with started, progress
+// and eval messages, then exactly one of finished or failed, and exits. Cancel is a signal
+// (SIGTERM), not a message: training is synchronous, so a message would wait for the run's end.
+import type { RunConfig } from '../../shared/config.js';
+import type { RunPhase } from '../../shared/contract.js';
+import type { BinTrace, EvalPoint } from '../../shared/results.js';
+import type { ExperimentResult } from '../engine/experiment.js';
+import type { ProbeSnapshot } from '../engine/finetune.js';
+
+export interface StartMessage {
+  type: 'start';
+  runId: number;
+  config: RunConfig;
+  /** Where f0s are cached, shared by all trainers so every run of a study loads one f0. */
+  cacheDir: string;
+}
+
+export type HostToTrainer = StartMessage;
+
+export type TrainerToHost =
+  | {
+      type: 'started';
+      runId: number;
+      backend: string;
+      device: string;
+      dataFingerprint: string;
+      f0Key: string;
+      /** f0 came from the cache (this trainer did not pretrain). */
+      f0Cached: boolean;
+      model: string;
+    }
+  | { type: 'progress'; runId: number; phase: RunPhase; step: number; totalSteps: number; loss?: number; etaSeconds?: number }
+  | {
+      type: 'eval';
+      runId: number;
+      point: EvalPoint;
+      trace: BinTrace | null;
+      probe: ProbeSnapshot | null;
+      /** performance.timeOrigin + performance.now() when posted, for latency measurements. */
+      sentAt: number;
+    }
+  /** Typed arrays (rehearsal counts and log) arrive intact: the channel uses 'advanced' serialization. */
+  | { type: 'finished'; runId: number; result: ExperimentResult }
+  | { type: 'failed'; runId: number; error: string };
+
+export type TrainerMessageType = TrainerToHost['type'];
+
+const TRAINER_MESSAGE_TYPES: ReadonlySet<string> = new Set<TrainerMessageType>(['started', 'progress', 'eval', 'finished', 'failed']);
+
+export function isTrainerMessage(value: unknown): value is TrainerToHost {
+  return typeof value === 'object' && value !== null && TRAINER_MESSAGE_TYPES.has((value as { type?: unknown }).type as string);
+}
+
+export function isStartMessage(value: unknown): value is StartMessage {
+  const m = value as Partial<StartMessage> | null;
+  return typeof m === 'object' && m !== null && m.type === 'start' && typeof m.runId === 'number' && typeof m.cacheDir === 'string' && typeof m.config === 'object';
+}
+
+/**
+ * The trainer's side of the channel. Node's child_process IPC implements it today (main.ts);
+ * Electron's utilityProcess (process.parentPort) can implement it later without touching the
+ * training code.
+ */
+export interface TrainerPort {
+  /** Resolves once the message has left this process. */
+  post(message: TrainerToHost): Promise<void>;
+  onMessage(listener: (message: unknown) => void): void;
+  /** True once the host is gone; polled between training steps so an orphan stops itself. */
+  hostGone(): boolean;
+}

@@ -1,0 +1,15 @@
+// The page's entry: one host client (IPC or WebSocket), one Pinia, the app.
+import { createPinia } from 'pinia';
+import { createApp } from 'vue';
+import App from './App.vue';
+import { createHostClient } from './api/client.js';
+import { useRunsStore } from './stores/runs.js';
+import './style.css';
+
+const app = createApp(App);
+app.use(createPinia());
+const runs = useRunsStore();
+runs.attach(createHostClient());
+// Runs started from the CLI send no events here: reload when the user comes back to the page.
+window.addEventListener('focus', () => void runs.refresh());
+app.mount('#app');

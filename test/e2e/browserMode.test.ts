@@ -1,0 +1,146 @@
+// `npm start` where the desktop window cannot open (no Electron binary here, or --browser): it
+// must say why in one sentence, print the URL, and that URL must give a working page in headless
+// Chromium: no console errors, the empty state, then the runs table, and a sentence when the
+// server goes away.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRunConfig } from '../../shared/config.js';
+import { openHistory } from '../../src-main/store/database.js';
+
+const root = path.resolve(__dirname, '../..');
+const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-e2e-'));
+const db = path.join(work, 'history.db');
+const shots = path.join(root, 'test-results');
+const chromiumPath = '/usr/bin/chromium';
+// Where Electron could run, ask for browser mode explicitly; here the binary is absent.
+const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
+
+let app: ChildProcess;
+let exited: Promise<number | null>;
+let stdout = '';
+let browser: Browser | undefined;
+
+function waitForUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL after ${timeoutMs} ms; stdout: ${stdout}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /^mix-cd workbench: (http:\/\/\S+)$/m.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)));
+  });
+}
+
+let url: string;
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache') };
+  // No display: nothing tries to open a real browser window on the test machine.
+  delete env.DISPLAY;
+  delete env.WAYLAND_DISPLAY;
+  app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  exited = new Promise((resolve) => app.once('exit', (code) => resolve(code)));
+  // Generous: a first start on a fresh checkout compiles the host and builds the page.
+  url = await waitForUrl(app, 240_000);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (app.exitCode === null) app.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('npm start in browser mode', () => {
+  it('says in one sentence why the desktop window is not used, then prints the URL', () => {
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(
+      electronInstalled
+        ? 'Browser mode was asked for (--browser), so the workbench is served to a browser instead:'
+        : 'The Electron binary is not installed (its download needs internet), so the workbench is served to a browser instead:',
+    );
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('gives a working page in headless Chromium, then closes cleanly on SIGINT', async () => {
+    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run does it).`);
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    // Every request the page makes must succeed, the icon included (we serve one).
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+
+    await page.goto(url);
+    await expect(page.locator('h1').textContent()).resolves.toBe('mix-cd workbench');
+    const empty = page.locator('[data-test="empty-state"]');
+    await empty.waitFor({ timeout: 15_000 });
+    expect(await empty.textContent()).toContain('mixcd run');
+    // The token leaves the address bar at once.
+    expect(page.url()).toBe(url.replace(/\?token=.*$/, ''));
+    await page.screenshot({ path: path.join(shots, 'browser-mode-empty.png') });
+
+    // A finished run appears in the table on Reload (the CLI writes the same history).
+    const history = openHistory(db);
+    try {
+      const id = history.createRun({ config: parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'mix-cd', budget: 0.1 } }) });
+      history.markRunning(id, { backend: 'wasm', device: 'cpu (wasm, SIMD)', dataFingerprint: 'test' });
+      history.finishRun(id, {
+        status: 'finished',
+        compute: { forwardPasses: 1, backwardPasses: 1, extraForwardPasses: 0, wallSeconds: 1 },
+        prior: { pretrainTestAcc: 0.9, finetuneTestAcc: 0.2 },
+        final: { pretrainTestAcc: 0.8123, finetuneTestAcc: 0.8766, cdRate: 0.1, rehearsalPrecision: 0.5 },
+      });
+    } finally {
+      history.close();
+    }
+    await page.getByRole('button', { name: 'Reload' }).click();
+    const row = page.locator('[data-test="runs-table"] tbody tr');
+    await row.first().waitFor({ timeout: 15_000 });
+    expect(await row.first().locator('td').allTextContents()).toEqual(['1', 'finished', 'rot90', 'mix-cd', '0.1', '0.812', '0.877']);
+    expect(await page.locator('th').allTextContents()).toEqual([
+      'id',
+      'status',
+      'scenario',
+      'strategy',
+      'budget r',
+      'final pretrain-test acc',
+      'final finetune-test acc',
+    ]);
+
+    // A reload without the token in the address still works (cookie for the page, sessionStorage for the socket).
+    await page.reload();
+    await row.first().waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(shots, 'browser-mode.png') });
+    expect(problems).toEqual([]);
+
+    // Stopping the server: the process exits 0 and the page says so in a sentence.
+    app.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const gone = page.locator('[data-test="connection-problem"]');
+    await gone.waitFor({ timeout: 15_000 });
+    expect(await gone.textContent()).toMatch(/^The connection to the workbench server at 127\.0\.0\.1:\d+ was lost; reconnecting\.\.\.$/);
+  });
+});
