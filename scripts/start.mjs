@@ -73,14 +73,30 @@ function electronBinary() {
 }
 
 /**
+ * Electron's build of better-sqlite3 that the install step fetched beside the Node one, when it
+ * is for this Electron; the same check the window's host makes (dist/.../nativeBinding.js).
+ */
+async function electronSqliteBuild() {
+  try {
+    const electronPkg = JSON.parse(readFileSync(require.resolve('electron/package.json'), 'utf8'));
+    const { electronSqliteBinding } = await import(pathToFileURL(at('dist', 'src-main', 'store', 'nativeBinding.js')).href);
+    return electronSqliteBinding(root, electronPkg.version);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The window's host opens the history with better-sqlite3, a native addon built for one ABI.
  * `npm ci` builds it for Node (the CLI and the tests need that), and Electron cannot load that
- * build; packaging makes an Electron build. True when this install has the Node build only.
+ * build; packaging makes an Electron build, and so does the install step (into a folder of its
+ * own, see scripts/install-electron.mjs). True when this install has the Node build only.
  */
-function sqliteBuiltForNodeOnly() {
+async function sqliteBuiltForNodeOnly() {
   try {
     const electronAbi = readFileSync(path.join(path.dirname(require.resolve('electron/package.json')), 'abi_version'), 'utf8').trim();
     if (electronAbi === process.versions.modules) return false;
+    if (await electronSqliteBuild()) return false;
     const Database = require('better-sqlite3');
     new Database(':memory:').close();
     return true;
@@ -91,7 +107,7 @@ function sqliteBuiltForNodeOnly() {
 
 const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 const electron = electronBinary();
-const nodeOnlySqlite = Boolean(electron && hasDisplay && !args.browser && sqliteBuiltForNodeOnly());
+const nodeOnlySqlite = Boolean(electron && hasDisplay && !args.browser && (await sqliteBuiltForNodeOnly()));
 
 if (electron && hasDisplay && !args.browser && !nodeOnlySqlite) {
   const env = { ...process.env };

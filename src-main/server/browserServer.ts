@@ -115,7 +115,8 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 
 /** An error response for a frame the host never saw (the envelope could not even be read). */
 function invalidRequest(message: string, id: unknown = null) {
-  return { id, ok: false, error: { code: 'invalid-request', message } };
+  // The whole frame is what is wrong, named as the contract names it.
+  return { id, ok: false, error: { code: 'invalid-request', message, field: 'request' } };
 }
 
 /** Writes a plain HTTP refusal on a socket that asked to upgrade, then closes it. */

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { inspectSchema, migrate } from './migrations.js';
+import { sqliteNativeBinding } from './nativeBinding.js';
 import { RunsStore, type CreateRunInput, type FinishInput, type RunFilter, type StartInfo } from './runs.js';
 import { SeriesStore } from './series.js';
 import { StudiesStore, type StudyRecord } from './studies.js';
@@ -212,7 +213,9 @@ export function openHistory(file: string): History {
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(file);
+    // Under Electron, its own build of the driver when this install has one (see nativeBinding.ts).
+    const nativeBinding = sqliteNativeBinding();
+    db = new Database(file, nativeBinding ? { nativeBinding } : {});
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the steps below wait for other openers
     db.pragma('foreign_keys = ON');
     inspectSchema(db, file); // read-only refusals before the first write (the WAL switch)

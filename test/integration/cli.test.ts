@@ -5,8 +5,7 @@ import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeIdx } from '../../src-main/data/idx.js';
-import { makeSyntheticSplit } from '../../src-main/data/synthetic.js';
+import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
 const bin = path.join(root, 'bin/mixcd.js');
@@ -27,13 +26,7 @@ const small = ['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '32', '--
 
 beforeAll(() => {
   if (!existsSync(path.join(root, 'dist/src-main/cli/main.js'))) throw new Error('Build first: npm run build (npm test does it).');
-  const { train, test } = makeSyntheticSplit({ trainCount: 800, testCount: 300, numClasses: 10, size: 12, seed: 3 });
-  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(path.join(dataDir, name), writeIdx(dims, data));
-  spawnSync('mkdir', ['-p', dataDir]);
-  write('train-images-idx3-ubyte', [train.count, 12, 12], train.images);
-  write('train-labels-idx1-ubyte', [train.count], train.labels);
-  write('t10k-images-idx3-ubyte', [test.count, 12, 12], test.images);
-  write('t10k-labels-idx1-ubyte', [test.count], test.labels);
+  writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
 });
 
 describe('mixcd run', () => {

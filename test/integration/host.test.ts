@@ -1,16 +1,15 @@
 // The host as a shell uses it: requests in, events out, one real trainer process per run (the
 // built dist/src-main/trainer/main.js), on small IDX files the test writes, with a history file
 // and an f0 cache of its own.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunConfigInput } from '../../shared/config.js';
 import type { EventMessage, EventName, HostEvents, MethodName, MethodParams, MethodResults, ResponseMessage } from '../../shared/contract.js';
-import { writeIdx } from '../../src-main/data/idx.js';
-import { makeSyntheticSplit } from '../../src-main/data/synthetic.js';
 import { createHost, type Host } from '../../src-main/host/host.js';
 import { openHistory } from '../../src-main/store/database.js';
+import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
 const trainerEntry = path.join(root, 'dist/src-main/trainer/main.js');
@@ -19,13 +18,7 @@ const dataDir = path.join(work, 'data');
 
 beforeAll(() => {
   if (!existsSync(trainerEntry)) throw new Error(`The trainer is not built (${trainerEntry} is missing): run npm run build first (npm test does it).`);
-  const { train, test } = makeSyntheticSplit({ trainCount: 800, testCount: 300, numClasses: 10, size: 12, seed: 3 });
-  mkdirSync(dataDir, { recursive: true });
-  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(path.join(dataDir, name), writeIdx(dims, data));
-  write('train-images-idx3-ubyte', [train.count, 12, 12], train.images);
-  write('train-labels-idx1-ubyte', [train.count], train.labels);
-  write('t10k-images-idx3-ubyte', [test.count, 12, 12], test.images);
-  write('t10k-labels-idx1-ubyte', [test.count], test.labels);
+  writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
 });
 
 // After every describe's afterAll (which close their hosts).
