@@ -1,8 +1,9 @@
 // Which native build of better-sqlite3 the history opens with. node_modules/better-sqlite3 holds
 // the build for Node's ABI (the CLI and the tests need it); Electron has another ABI and cannot
-// load it. Packaged apps rebuild the module for Electron; in a development install,
-// scripts/install-electron.mjs downloads Electron's build into a folder of its own instead, so the
+// load it. scripts/install-electron.mjs downloads Electron's build into a folder of its own, so the
 // Node build stays in place, and the desktop window points better-sqlite3 at it (nativeBinding).
+// Packaged apps carry that same file as an extra resource (electron-builder.yml), so packaging
+// never rebuilds native modules (tfjs-node-gpu's N-API binding must not be rebuilt).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,5 +78,17 @@ export function electronSqliteBinding(root: string, electronVersion?: string): s
 export function sqliteNativeBinding(versions: Readonly<Record<string, string | undefined>> = process.versions, root?: string): string | undefined {
   const electron = versions.electron;
   if (!electron) return undefined; // plain Node: nothing changes
+  const packaged = packagedSqliteBinding();
+  if (packaged) return packaged;
   return electronSqliteBinding(root ?? packageRoot(), electron) ?? undefined;
 }
+
+/** In a packaged app: the build electron-builder copied into the app's resources, if any. */
+export function packagedSqliteBinding(resourcesPath = (process as { resourcesPath?: string }).resourcesPath): string | null {
+  if (!resourcesPath) return null;
+  const addon = path.join(resourcesPath, PACKAGED_SQLITE_ADDON);
+  return existsSync(addon) ? addon : null;
+}
+
+/** Where electron-builder.yml's extraResources puts the Electron build, relative to the resources folder. */
+export const PACKAGED_SQLITE_ADDON = path.join('electron-sqlite', 'better_sqlite3.node');

@@ -17,7 +17,9 @@ import {
   ELECTRON_SQLITE_DIR,
   ELECTRON_SQLITE_MARKER,
   electronSqliteBinding,
+  PACKAGED_SQLITE_ADDON,
   packageRoot,
+  packagedSqliteBinding,
   sqliteNativeBinding,
 } from '../../src-main/store/nativeBinding.js';
 
@@ -258,5 +260,21 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
     expect(requests).toHaveLength(1);
     expect(existsSync(buildDir())).toBe(false);
     expect(electronSqliteBinding(project, electronVersion)).toBeNull();
+  });
+});
+
+describe('packaged app', () => {
+  it('finds the Electron build electron-builder copied into the resources folder, and nothing elsewhere', () => {
+    const resources = mkdtempSync(path.join(os.tmpdir(), 'mixcd-resources-'));
+    expect(packagedSqliteBinding(resources)).toBeNull();
+    expect(packagedSqliteBinding(undefined)).toBeNull();
+    mkdirSync(path.join(resources, path.dirname(PACKAGED_SQLITE_ADDON)), { recursive: true });
+    writeFileSync(path.join(resources, PACKAGED_SQLITE_ADDON), 'addon');
+    expect(packagedSqliteBinding(resources)).toBe(path.join(resources, PACKAGED_SQLITE_ADDON));
+    // electron-builder.yml must ship the file where the app looks for it.
+    const builder = readFileSync(path.join(packageRoot(), 'electron-builder.yml'), 'utf8');
+    expect(builder).toContain(`to: ${PACKAGED_SQLITE_ADDON.split(path.sep).join('/')}`);
+    expect(builder).toContain(`from: ${[ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_ADDON].join(path.sep).split(path.sep).join('/')}`);
+    rmSync(resources, { recursive: true, force: true });
   });
 });
