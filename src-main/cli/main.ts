@@ -9,6 +9,7 @@ import { DataError } from '../data/dataset.js';
 import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
+import { defineExportCommand } from './export.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
 import { studyTable } from '../../shared/studyTable.js';
@@ -385,6 +386,8 @@ export function buildProgram(): Command {
       const { serveCommand } = await import('./serve.js');
       process.exitCode = await serveCommand(options);
     });
+
+  defineExportCommand(program.command('export'));
 
   return program;
 }

@@ -3,13 +3,17 @@ import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
 import { createHostClient } from './api/client.js';
+import { useLiveStore } from './stores/live.js';
 import { useRunsStore } from './stores/runs.js';
 import './style.css';
 
 const app = createApp(App);
 app.use(createPinia());
 const runs = useRunsStore();
-runs.attach(createHostClient());
+const client = createHostClient();
+runs.attach(client);
+// The monitor's live curves listen to the same client's events.
+useLiveStore().attach(client);
 // Runs started from the CLI send no events here: reload when the user comes back to the page.
 window.addEventListener('focus', () => void runs.refresh());
 app.mount('#app');

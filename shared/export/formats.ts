@@ -1,0 +1,142 @@
+// A pivot (see pivot.ts) as CSV, Markdown, LaTeX (booktabs) or JSON, and runs' per-step series as
+// CSV. Pure: csv-stringify's browser build (self-contained, no Node built-ins; its plain `sync`
+// entry uses the Node global Buffer at load time) runs in Node and in the browser alike.
+import { stringify } from 'csv-stringify/browser/esm/sync';
+import type { RunSummary } from '../results.js';
+import type { Pivot, PivotCell } from './pivot.js';
+
+/** Numbers in CSV keep full precision (String(x) round-trips); null is an empty field. */
+function csvNumber(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? '' : String(value);
+}
+
+/**
+ * Wide CSV for spreadsheets and pgfplotstable: one row per strategy, then per budget column its
+ * mean, sd and n (full precision; empty where there is no value).
+ */
+export function toCsv(pivot: Pivot): string {
+  const header = [pivot.rowHeader, ...pivot.columns.flatMap((c) => [`${c.label} mean`, `${c.label} sd`, `${c.label} n`])];
+  const body = pivot.rows.map((row) => [
+    row.label,
+    ...row.cells.flatMap((cell) => (cell ? [csvNumber(cell.mean), csvNumber(cell.sd), String(cell.n)] : ['', '', ''])),
+  ]);
+  return stringify([header, ...body]);
+}
+
+function cellText(pivot: Pivot, cell: PivotCell | null, pm: string, missing: string): string {
+  if (!cell) return missing;
+  const mean = cell.mean.toFixed(pivot.decimals);
+  const text = cell.sd === null ? mean : `${mean} ${pm} ${cell.sd.toFixed(pivot.decimals)}`;
+  return pivot.showN ? `${text} (n=${cell.n})` : text;
+}
+
+function caption(pivot: Pivot, pm: string): string {
+  return `${pivot.metric}: mean ${pm} sd over seeds; best per column in bold (${pivot.higherIsBetter ? 'higher' : 'lower'} is better).`;
+}
+
+function markdownEscape(text: string): string {
+  return text.replace(/([\\|*_`])/g, '\\$1');
+}
+
+/** GitHub-flavoured Markdown table, the best cell of each column in **bold**, then a one-line caption. */
+export function toMarkdown(pivot: Pivot): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    line([markdownEscape(pivot.rowHeader), ...pivot.columns.map((c) => markdownEscape(c.label))]),
+    line([':--', ...pivot.columns.map(() => '--:')]),
+    ...pivot.rows.map((row) =>
+      line([
+        markdownEscape(row.label),
+        ...row.cells.map((cell) => {
+          const text = cellText(pivot, cell, '±', '—');
+          return cell?.best ? `**${text}**` : text;
+        }),
+      ]),
+    ),
+    '',
+    `*${markdownEscape(caption(pivot, '±'))}*`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const LATEX_SPECIALS: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+};
+
+/** Text with LaTeX's special characters escaped (for labels: strategy names, budgets). */
+export function latexEscape(text: string): string {
+  return text.replace(/[\\&%$#_{}~^]/g, (ch) => LATEX_SPECIALS[ch]);
+}
+
+/** A booktabs tabular (\toprule, \midrule, \bottomrule); best per column in \textbf{}; needs \usepackage{booktabs}. */
+export function toLatex(pivot: Pivot): string {
+  const row = (cells: string[]) => `${cells.join(' & ')} \\\\`;
+  const header = pivot.columns.map((c) => (c.budget === null ? '--' : `$r = ${c.budget}$`));
+  const lines = [
+    `% ${caption(pivot, '$\\pm$')}`,
+    `\\begin{tabular}{l${'r'.repeat(pivot.columns.length)}}`,
+    '\\toprule',
+    row([latexEscape(pivot.rowHeader), ...header]),
+    '\\midrule',
+    ...pivot.rows.map((r) =>
+      row([
+        latexEscape(r.label),
+        ...r.cells.map((cell) => {
+          const text = cellText(pivot, cell, '$\\pm$', '--');
+          return cell?.best ? `\\textbf{${text}}` : text;
+        }),
+      ]),
+    ),
+    '\\bottomrule',
+    '\\end{tabular}',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The numbers behind the table: per cell mean, sd (null with one seed), n, best flag and run ids. */
+export function toJson(pivot: Pivot): string {
+  const data = {
+    metric: pivot.metric,
+    higherIsBetter: pivot.higherIsBetter,
+    columns: pivot.columns,
+    rows: pivot.rows.map((row) => ({
+      strategy: row.strategy,
+      label: row.label,
+      cells: row.cells.map((cell, c) => (cell ? { budget: pivot.columns[c].budget, ...cell } : null)),
+    })),
+  };
+  return JSON.stringify(data, null, 2) + '\n';
+}
+
+export const SERIES_COLUMNS = ['runId', 'strategy', 'budget', 'seed', 'step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate', 'rehearsalPrecision'] as const;
+
+/**
+ * Long CSV of the per-step series of the given runs (as given: pass them with their series, e.g.
+ * from History.getRun), one line per run and eval step. `none` has an empty budget; a null
+ * rehearsal precision (nothing rehearsed) is an empty field.
+ */
+export function seriesToCsv(runs: RunSummary[]): string {
+  const rows = runs.flatMap((run) =>
+    run.series.map((p) => [
+      String(run.id),
+      run.config.rehearsal.strategy,
+      run.config.rehearsal.strategy === 'none' ? '' : csvNumber(run.config.rehearsal.budget),
+      String(run.config.seed),
+      String(p.step),
+      csvNumber(p.pretrainTestAcc),
+      csvNumber(p.finetuneTestAcc),
+      csvNumber(p.cdRate),
+      csvNumber(p.rehearsalPrecision),
+    ]),
+  );
+  return stringify([[...SERIES_COLUMNS], ...rows]);
+}

@@ -1,0 +1,121 @@
+// `mixcd export`: a study's (or some runs') results as a table for a paper (CSV, Markdown, LaTeX,
+// JSON) or their per-step series as CSV. Errors are one sentence on stderr; exit 2 for a wrong
+// command line (flag values, unknown ids, runs that cannot share one table), 1 when writing fails.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { RunSummary } from '../../shared/results.js';
+import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
+import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+import { defaultHistoryPath, openHistory } from '../store/database.js';
+
+export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  study?: string;
+  runs?: string;
+  metric?: string;
+  format?: string;
+  out?: string;
+  db?: string;
+}
+
+class ExportUsageError extends Error {}
+
+function parseId(text: string, flag: string): number {
+  const id = Number(text.trim());
+  if (!text.trim() || !Number.isInteger(id) || id <= 0) {
+    throw new ExportUsageError(`${flag} "${text}" is not valid: give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} (the numbers shown by \`mixcd runs\`).`);
+  }
+  return id;
+}
+
+/** Writes via a temporary file in the same folder and a rename, so readers never see half a file. */
+function writeAtomically(file: string, text: string): void {
+  const target = path.resolve(file);
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new Error(`Could not write --out "${file}": ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_METRICS)[number]): string {
+  if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
+  const pivot = pivotTable(runs, metric);
+  switch (format) {
+    case 'csv':
+      return toCsv(pivot);
+    case 'md':
+      return toMarkdown(pivot);
+    case 'latex':
+      return toLatex(pivot);
+    case 'json':
+      return toJson(pivot);
+  }
+}
+
+/** Runs the export; returns the exit code (0 done, 1 writing failed, 2 wrong command line). */
+export function exportCommand(options: ExportOptions): number {
+  try {
+    const format = options.format ?? 'csv';
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new ExportUsageError(`--format "${format}" is not valid: give one of ${EXPORT_FORMATS.join(', ')}.`);
+    }
+    const metric = options.metric ?? 'pretrainTestAcc';
+    if (!isPivotMetric(metric)) throw new ExportUsageError(`--metric "${metric}" is not valid: give one of ${PIVOT_METRICS.join(', ')}.`);
+    if ((options.study === undefined) === (options.runs === undefined)) {
+      throw new ExportUsageError('Give either --study ID or --runs 1,2,3 (exactly one of them) to say what to export.');
+    }
+    const studyId = options.study === undefined ? null : parseId(options.study, '--study');
+    const runIds = options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
+
+    const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
+    const history = openHistory(file);
+    let runs: RunSummary[];
+    try {
+      if (studyId !== null) {
+        if (!history.getStudy(studyId)) throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
+        const listed = history.listRuns({ studyId });
+        runs = format === 'series-csv' ? listed.map((r) => history.getRun(r.id)!) : listed;
+      } else {
+        const found = runIds.map((id) => history.getRun(id));
+        const missing = runIds.filter((_, i) => !found[i]);
+        if (missing.length) {
+          throw new ExportUsageError(`There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`);
+        }
+        runs = found as RunSummary[];
+      }
+    } finally {
+      history.close();
+    }
+    runs.sort((a, b) => a.id - b.id);
+    const text = render(format as ExportFormat, runs, metric);
+    if (options.out) writeAtomically(options.out, text);
+    else process.stdout.write(text);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`mixcd: ${message}\n`);
+    return error instanceof ExportUsageError || error instanceof PivotError ? 2 : 1;
+  }
+}
+
+/** Declares `mixcd export` on `command` (created by the caller with program.command('export')). */
+export function defineExportCommand(command: Command): Command {
+  return command
+    .description('export a study or runs as a table for a paper (csv, md, latex, json) or their per-step series (series-csv)')
+    .option('--study <id>', 'export the runs of this study')
+    .option('--runs <ids>', 'export these runs, e.g. 1,2,3')
+    .option('--metric <name>', `metric of the table: ${PIVOT_METRICS.join(', ')}`, 'pretrainTestAcc')
+    .option('--format <name>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'csv')
+    .option('--out <file>', 'write to this file (replaced atomically) instead of stdout')
+    .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
+    .action((options: ExportOptions) => {
+      process.exitCode = exportCommand(options);
+    });
+}

@@ -1,0 +1,162 @@
+// Live state of the runs being watched: progress, backend/device and the eval series, kept
+// current by the host's run.* events. Runs already running when the page opens are picked up
+// with runs.list + runs.get (their series so far), so a reload loses no curve.
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import type { EventMessage, RunPhase } from '../../../shared/contract.js';
+import type { EvalPoint, RunStatus, RunSummary } from '../../../shared/results.js';
+import type { RunConfig } from '../../../shared/config.js';
+import type { HostClient } from '../api/client.js';
+
+export interface LiveRun {
+  id: number;
+  status: RunStatus;
+  config: RunConfig | null;
+  phase: RunPhase | null;
+  step: number;
+  totalSteps: number;
+  etaSeconds: number | null;
+  backend: string | null;
+  device: string | null;
+  points: EvalPoint[];
+  /** f0's pretrain-test accuracy: known from the summary, or from the eval at step 0. */
+  f0PretrainAcc: number | null;
+  error: string | null;
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function runLabel(run: Pick<LiveRun, 'id' | 'config'>): string {
+  if (!run.config) return `#${run.id}`;
+  const { rehearsal, seed } = run.config;
+  return rehearsal.strategy === 'none' ? `#${run.id} none seed ${seed}` : `#${run.id} ${rehearsal.strategy} r=${rehearsal.budget} seed ${seed}`;
+}
+
+function blank(id: number): LiveRun {
+  return { id, status: 'queued', config: null, phase: null, step: 0, totalSteps: 0, etaSeconds: null, backend: null, device: null, points: [], f0PretrainAcc: null, error: null };
+}
+
+export const useLiveStore = defineStore('live', () => {
+  const runs = ref<Record<number, LiveRun>>({});
+  /** A host error as the host worded it (loading running runs, cancelling). */
+  const problem = ref<string | null>(null);
+  const client = shallowRef<HostClient | null>(null);
+
+  /** Newest first, as the history. */
+  const list = computed(() => Object.values(runs.value).sort((a, b) => b.id - a.id));
+  const active = computed(() => list.value.some((r) => r.status === 'queued' || r.status === 'running'));
+
+  function ensure(id: number): LiveRun {
+    runs.value[id] ??= blank(id);
+    return runs.value[id];
+  }
+
+  function applySummary(run: LiveRun, summary: RunSummary): void {
+    run.status = summary.status;
+    run.config = summary.config;
+    if (summary.backend) run.backend = summary.backend;
+    if (summary.device) run.device = summary.device;
+    if (summary.series?.length) run.points = [...summary.series];
+    if (finite(summary.prior?.pretrainTestAcc)) run.f0PretrainAcc = summary.prior.pretrainTestAcc;
+    if (summary.error) run.error = summary.error;
+  }
+
+  function addPoint(run: LiveRun, point: EvalPoint): void {
+    // Events and a runs.series load may overlap: keep one point per step, in step order.
+    const i = run.points.findIndex((p) => p.step >= point.step);
+    if (i < 0) run.points.push(point);
+    else if (run.points[i].step === point.step) run.points[i] = point;
+    else run.points.splice(i, 0, point);
+    if (point.step === 0 && run.f0PretrainAcc === null && finite(point.pretrainTestAcc)) run.f0PretrainAcc = point.pretrainTestAcc;
+  }
+
+  function applyEvent(message: EventMessage): void {
+    switch (message.event) {
+      case 'run.queued': {
+        const run = ensure(message.data.runId);
+        run.config = message.data.config;
+        run.totalSteps = message.data.config.finetune.steps;
+        break;
+      }
+      case 'run.started': {
+        const run = ensure(message.data.runId);
+        Object.assign(run, { status: 'running', backend: message.data.backend, device: message.data.device });
+        break;
+      }
+      case 'run.progress': {
+        const { runId, phase, step, totalSteps, etaSeconds } = message.data;
+        Object.assign(ensure(runId), { status: 'running', phase, step, totalSteps, etaSeconds: finite(etaSeconds) ? etaSeconds : null });
+        break;
+      }
+      case 'run.eval':
+        addPoint(ensure(message.data.runId), message.data.point);
+        break;
+      case 'run.finished': {
+        const run = ensure(message.data.runId);
+        applySummary(run, message.data.summary);
+        run.etaSeconds = null;
+        run.step = run.totalSteps;
+        break;
+      }
+      case 'run.failed':
+        Object.assign(ensure(message.data.runId), { status: 'failed', error: message.data.error, etaSeconds: null });
+        break;
+      case 'run.cancelled':
+        Object.assign(ensure(message.data.runId), { status: 'cancelled', etaSeconds: null });
+        break;
+    }
+  }
+
+  /** Start watching a run: its summary and series so far (runs started elsewhere, or before a reload). */
+  async function watchRun(id: number): Promise<void> {
+    if (!client.value) return;
+    const run = ensure(id);
+    try {
+      const detail = await client.value.request('runs.get', { id });
+      applySummary(run, detail);
+      if (detail.status === 'running') run.totalSteps ||= detail.config.finetune.steps;
+      const series = await client.value.request('runs.series', { id });
+      for (const point of series) addPoint(run, point);
+    } catch (error) {
+      problem.value = `Could not load run ${id}: ${describe(error)}`;
+    }
+  }
+
+  /** The runs running or queued right now, with their series so far. */
+  async function loadActive(): Promise<void> {
+    if (!client.value) return;
+    try {
+      const active = await client.value.request('runs.list', { filter: { status: ['running', 'queued'] } });
+      await Promise.all(active.map((r) => watchRun(r.id)));
+    } catch (error) {
+      problem.value = `Could not load the running runs: ${describe(error)}`;
+    }
+  }
+
+  async function cancel(id: number): Promise<void> {
+    if (!client.value) return;
+    try {
+      const result = await client.value.request('runs.cancel', { id });
+      ensure(id).status = result.status;
+    } catch (error) {
+      problem.value = `Could not cancel run ${id}: ${describe(error)}`;
+    }
+  }
+
+  /** Drops the runs that have ended from the monitor (they stay in the history). */
+  function clearEnded(): void {
+    for (const run of list.value) if (run.status !== 'queued' && run.status !== 'running') delete runs.value[run.id];
+  }
+
+  function attach(hostClient: HostClient): void {
+    if (client.value) return;
+    client.value = hostClient;
+    hostClient.onEvent(applyEvent);
+    hostClient.onConnection((lost) => {
+      if (lost === null) void loadActive(); // also after a reconnect: events sent meanwhile are lost
+    });
+  }
+
+  return { runs, list, active, problem, client, attach, applyEvent, watchRun, loadActive, cancel, clearEnded };
+});

@@ -1,0 +1,238 @@
+// Paper tables: pivot grouping, mean ± sd, best per column, `none`, mixed settings, and every
+// format's exact output on a small hand-made set of runs.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { DEFAULT_RUN_CONFIG, type RunConfig, type StrategyName } from '../../shared/config.js';
+import type { RunSummary } from '../../shared/results.js';
+import { PivotError, pivotTable } from '../../shared/export/pivot.js';
+import { latexEscape, seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+
+interface Made {
+  id: number;
+  strategy: StrategyName;
+  budget?: number;
+  seed: number;
+  acc: number;
+  cd: number;
+  precision?: number | null;
+  extra?: number;
+  wall?: number;
+  status?: RunSummary['status'];
+  config?: (c: RunConfig) => RunConfig;
+}
+
+function run(m: Made): RunSummary {
+  let config: RunConfig = structuredClone(DEFAULT_RUN_CONFIG);
+  config.seed = m.seed;
+  config.rehearsal.strategy = m.strategy;
+  config.rehearsal.budget = m.budget ?? 0.1;
+  if (m.config) config = m.config(config);
+  return {
+    id: m.id,
+    studyId: 1,
+    status: m.status ?? 'finished',
+    config,
+    backend: 'wasm',
+    device: 'test',
+    dataFingerprint: 'f'.repeat(64),
+    prior: { pretrainTestAcc: 0.9, finetuneTestAcc: 0.1 },
+    final: { pretrainTestAcc: m.acc, finetuneTestAcc: 0.95, cdRate: m.cd, rehearsalPrecision: m.precision ?? null },
+    compute: { forwardPasses: 1000, backwardPasses: 1000, extraForwardPasses: m.extra ?? 0, wallSeconds: m.wall ?? 10 },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    series: [
+      { step: 0, pretrainTestAcc: 0.9, finetuneTestAcc: 0.1, cdRate: 0, rehearsalPrecision: null },
+      { step: 10, pretrainTestAcc: m.acc, finetuneTestAcc: 0.95, cdRate: m.cd, rehearsalPrecision: m.precision ?? null },
+    ],
+  };
+}
+
+// none (no budget; its config budget is ignored), random and mix-cd at r = 0.25 and 0.5, loss-based at 0.5; two seeds each.
+const RUNS: RunSummary[] = [
+  run({ id: 1, strategy: 'none', seed: 1, acc: 0.6, cd: 0.3, wall: 10 }),
+  run({ id: 2, strategy: 'none', budget: 0.5, seed: 2, acc: 0.62, cd: 0.28, wall: 12 }),
+  run({ id: 3, strategy: 'random', budget: 0.25, seed: 1, acc: 0.7, cd: 0.2, precision: 0.3, wall: 11 }),
+  run({ id: 4, strategy: 'random', budget: 0.25, seed: 2, acc: 0.72, cd: 0.18, precision: 0.34, wall: 13 }),
+  run({ id: 5, strategy: 'mix-cd', budget: 0.25, seed: 1, acc: 0.8, cd: 0.1, precision: 0.6, wall: 14 }),
+  run({ id: 6, strategy: 'mix-cd', budget: 0.25, seed: 2, acc: 0.78, cd: 0.12, precision: 0.62, wall: 16 }),
+  run({ id: 7, strategy: 'random', budget: 0.5, seed: 1, acc: 0.75, cd: 0.15, precision: 0.3, wall: 12 }),
+  run({ id: 8, strategy: 'random', budget: 0.5, seed: 2, acc: 0.77, cd: 0.13, precision: 0.3, wall: 14 }),
+  run({ id: 9, strategy: 'mix-cd', budget: 0.5, seed: 1, acc: 0.84, cd: 0.06, precision: 0.5, wall: 15 }),
+  run({ id: 10, strategy: 'mix-cd', budget: 0.5, seed: 2, acc: 0.86, cd: 0.04, precision: 0.54, wall: 17 }),
+  run({ id: 11, strategy: 'loss-based', budget: 0.5, seed: 1, acc: 0.8, cd: 0.1, precision: 0.4, extra: 1000, wall: 20 }),
+  run({ id: 12, strategy: 'loss-based', budget: 0.5, seed: 2, acc: 0.82, cd: 0.08, precision: 0.44, extra: 1200, wall: 22 }),
+  // Not finished: left out.
+  run({ id: 13, strategy: 'random', budget: 0.25, seed: 3, acc: 0.1, cd: 0.9, status: 'failed' }),
+];
+
+describe('pivotTable', () => {
+  it('groups finished runs by strategy (fixed order) and budget (ascending), mean ± sd over seeds', () => {
+    const pivot = pivotTable([...RUNS].reverse(), 'pretrainTestAcc');
+    expect(pivot.columns).toEqual([
+      { budget: 0.25, label: 'r = 0.25' },
+      { budget: 0.5, label: 'r = 0.5' },
+    ]);
+    expect(pivot.rows.map((r) => r.strategy)).toEqual(['none', 'random', 'mix-cd', 'loss-based']);
+    const random = pivot.rows[1].cells;
+    expect(random[0]!.runs).toEqual([3, 4]);
+    expect(random[0]!.mean).toBeCloseTo(0.71, 12);
+    expect(random[0]!.sd).toBeCloseTo(Math.SQRT2 * 0.01, 12);
+    expect(random[0]!.n).toBe(2);
+    expect(pivot.showN).toBe(false);
+    // loss-based has no run at r = 0.25.
+    expect(pivot.rows[3].cells[0]).toBeNull();
+  });
+
+  it('shows `none` (no budget) in every column with the same runs', () => {
+    const pivot = pivotTable(RUNS, 'cdRate');
+    const none = pivot.rows[0];
+    expect(none.cells.map((c) => c!.runs)).toEqual([[1, 2], [1, 2]]);
+    expect(none.cells[0]!.mean).toBeCloseTo(0.29, 12);
+    // Only `none` runs: one column "—".
+    const alone = pivotTable(RUNS.slice(0, 2), 'cdRate');
+    expect(alone.columns).toEqual([{ budget: null, label: '—' }]);
+    expect(alone.rows[0].cells[0]!.best).toBe(true);
+  });
+
+  it('marks the best per column: highest for accuracies and precision, lowest for CD rate, extra passes and time (ties all best)', () => {
+    const best = (metric: Parameters<typeof pivotTable>[1]) =>
+      pivotTable(RUNS, metric).columns.map((_, c) =>
+        pivotTable(RUNS, metric)
+          .rows.filter((r) => r.cells[c]?.best)
+          .map((r) => r.strategy),
+      );
+    expect(best('pretrainTestAcc')).toEqual([['mix-cd'], ['mix-cd']]);
+    expect(best('rehearsalPrecision')).toEqual([['mix-cd'], ['mix-cd']]);
+    expect(best('cdRate')).toEqual([['mix-cd'], ['mix-cd']]);
+    expect(best('wallSeconds')).toEqual([['none'], ['none']]);
+    expect(best('extraForwardPasses')).toEqual([['none', 'random', 'mix-cd'], ['none', 'random', 'mix-cd']]);
+    // Nothing rehearsed without rehearsal: no precision cell for `none`.
+    expect(pivotTable(RUNS, 'rehearsalPrecision').rows[0].cells).toEqual([null, null]);
+  });
+
+  it('shows n when the cells have different numbers of seeds; one seed has no sd', () => {
+    const pivot = pivotTable(RUNS.slice(0, 5), 'pretrainTestAcc');
+    expect(pivot.showN).toBe(true);
+    expect(pivot.rows[2].cells[0]).toEqual({ mean: 0.8, sd: null, n: 1, best: true, runs: [5] });
+  });
+
+  it('refuses runs that differ in another setting than strategy, budget and seed, naming it', () => {
+    const other = run({ id: 20, strategy: 'random', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, scenario: 'permute' }) });
+    expect(() => pivotTable([...RUNS, other], 'pretrainTestAcc')).toThrow(PivotError);
+    expect(() => pivotTable([...RUNS, other], 'pretrainTestAcc')).toThrow(/setting "scenario" \("rot90" in runs 1, 2, .*; "permute" in run 20\)/);
+    const lr = run({ id: 21, strategy: 'none', seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, finetune: { ...c.finetune, optimizer: { ...c.finetune.optimizer, lr: 0.05 } } }) });
+    expect(() => pivotTable([...RUNS, lr], 'cdRate')).toThrow(/"finetune\.optimizer\.lr"/);
+    // A strategy's own settings only count among runs of that strategy.
+    const gamma = run({ id: 22, strategy: 'random', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }) });
+    expect(pivotTable([...RUNS, gamma], 'cdRate').rows[1].cells[0]!.runs).toEqual([3, 4, 22]);
+    const mixGamma = run({ id: 23, strategy: 'mix-cd', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }) });
+    expect(() => pivotTable([...RUNS, mixGamma], 'cdRate')).toThrow(/"rehearsal\.mixCd\.gamma"/);
+  });
+
+  it('refuses an unknown metric and a set without finished runs', () => {
+    expect(() => pivotTable(RUNS, 'accuracy' as never)).toThrow(/Unknown metric "accuracy"/);
+    expect(() => pivotTable(RUNS.slice(12), 'cdRate')).toThrow(/None of the 1 runs has finished/);
+  });
+});
+
+const LABELS = { 'mix-cd': 'mix-cd (ours, K=10)', 'loss-based': 'loss_based & 50% {top}' };
+
+describe('formats', () => {
+  const pivot = pivotTable(RUNS, 'pretrainTestAcc', { labels: LABELS });
+
+  it('CSV: wide, full-precision numbers, a label with a comma quoted', () => {
+    expect(toCsv(pivot)).toBe(
+      [
+        'strategy,r = 0.25 mean,r = 0.25 sd,r = 0.25 n,r = 0.5 mean,r = 0.5 sd,r = 0.5 n',
+        `none,0.61,0.014142135623730963,2,0.61,0.014142135623730963,2`,
+        `random,0.71,0.014142135623730963,2,0.76,0.014142135623730963,2`,
+        `"mix-cd (ours, K=10)",0.79,0.014142135623730963,2,0.85,0.014142135623730963,2`,
+        'loss_based & 50% {top},,,,0.81,0.014142135623730885,2',
+        '',
+      ].join('\n'),
+    );
+    const parsed: string[][] = parse(toCsv(pivot));
+    expect(parsed[3][0]).toBe('mix-cd (ours, K=10)');
+    expect(Number(parsed[3][1])).toBe(pivot.rows[2].cells[0]!.mean);
+  });
+
+  it('Markdown: best per column in bold, caption saying which way is better', () => {
+    expect(toMarkdown(pivot)).toBe(
+      [
+        '| strategy | r = 0.25 | r = 0.5 |',
+        '| :-- | --: | --: |',
+        '| none | 0.610 ± 0.014 | 0.610 ± 0.014 |',
+        '| random | 0.710 ± 0.014 | 0.760 ± 0.014 |',
+        '| mix-cd (ours, K=10) | **0.790 ± 0.014** | **0.850 ± 0.014** |',
+        '| loss\\_based & 50% {top} | — | 0.810 ± 0.014 |',
+        '',
+        '*pretrainTestAcc: mean ± sd over seeds; best per column in bold (higher is better).*',
+        '',
+      ].join('\n'),
+    );
+    // n shown when the seeds differ; one seed: the mean alone; lower is better for time.
+    expect(toMarkdown(pivotTable(RUNS.slice(0, 5), 'wallSeconds'))).toBe(
+      [
+        '| strategy | r = 0.25 |',
+        '| :-- | --: |',
+        '| none | **11.0 ± 1.4 (n=2)** |',
+        '| random | 12.0 ± 1.4 (n=2) |',
+        '| mix-cd | 14.0 (n=1) |',
+        '',
+        '*wallSeconds: mean ± sd over seeds; best per column in bold (lower is better).*',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('LaTeX: booktabs rules, \\textbf best, $\\pm$, labels escaped', () => {
+    expect(toLatex(pivot)).toBe(
+      [
+        '% pretrainTestAcc: mean $\\pm$ sd over seeds; best per column in bold (higher is better).',
+        '\\begin{tabular}{lrr}',
+        '\\toprule',
+        'strategy & $r = 0.25$ & $r = 0.5$ \\\\',
+        '\\midrule',
+        'none & 0.610 $\\pm$ 0.014 & 0.610 $\\pm$ 0.014 \\\\',
+        'random & 0.710 $\\pm$ 0.014 & 0.760 $\\pm$ 0.014 \\\\',
+        'mix-cd (ours, K=10) & \\textbf{0.790 $\\pm$ 0.014} & \\textbf{0.850 $\\pm$ 0.014} \\\\',
+        'loss\\_based \\& 50\\% \\{top\\} & -- & 0.810 $\\pm$ 0.014 \\\\',
+        '\\bottomrule',
+        '\\end{tabular}',
+        '',
+      ].join('\n'),
+    );
+    expect(latexEscape('a\\b~c^d#e$f')).toBe('a\\textbackslash{}b\\textasciitilde{}c\\textasciicircum{}d\\#e\\$f');
+  });
+
+  it('JSON: the numbers (mean, sd, n, best, run ids), not strings', () => {
+    const expected = {
+      metric: 'cdRate',
+      higherIsBetter: false,
+      columns: [{ budget: 0.25, label: 'r = 0.25' }],
+      rows: [
+        { strategy: 'none', label: 'none', cells: [{ budget: 0.25, mean: (0.3 + 0.28) / 2, sd: Math.abs(0.3 - 0.28) / Math.SQRT2, n: 2, best: false, runs: [1, 2] }] },
+        { strategy: 'random', label: 'random', cells: [{ budget: 0.25, mean: (0.2 + 0.18) / 2, sd: Math.abs(0.2 - 0.18) / Math.SQRT2, n: 2, best: false, runs: [3, 4] }] },
+        { strategy: 'mix-cd', label: 'mix-cd', cells: [{ budget: 0.25, mean: 0.1, sd: null, n: 1, best: true, runs: [5] }] },
+      ],
+    };
+    const json = toJson(pivotTable(RUNS.slice(0, 5), 'cdRate'));
+    const parsed = JSON.parse(json);
+    expect(parsed.rows.map((r: { cells: { sd: number | null }[] }) => r.cells[0].sd)).toEqual([expect.closeTo(expected.rows[0].cells[0].sd!, 15), expect.closeTo(expected.rows[1].cells[0].sd!, 15), null]);
+    for (const row of [...parsed.rows, ...expected.rows]) row.cells[0].sd = 0;
+    expect(parsed).toEqual(expected);
+    expect(json).toBe(JSON.stringify(JSON.parse(json), null, 2) + '\n');
+  });
+
+  it('series CSV: one line per run and eval step; none has no budget, null precision is empty', () => {
+    expect(seriesToCsv(RUNS.slice(1, 3))).toBe(
+      [
+        'runId,strategy,budget,seed,step,pretrainTestAcc,finetuneTestAcc,cdRate,rehearsalPrecision',
+        '2,none,,2,0,0.9,0.1,0,',
+        '2,none,,2,10,0.62,0.95,0.28,',
+        '3,random,0.25,1,0,0.9,0.1,0,',
+        '3,random,0.25,1,10,0.7,0.95,0.2,0.3',
+        '',
+      ].join('\n'),
+    );
+  });
+});
