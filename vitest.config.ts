@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: tfjs work is CPU-bound, so more than two workers only adds contention.
     maxWorkers: 2,
     pool: 'forks',
+    // CI also writes a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
   },
 });
