@@ -1,7 +1,6 @@
 // `mixcd`: the workbench's command line. Every command works on the same history the desktop
 // app uses (MIXCD_DB / --db override it).
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, ConfigError, OPTIMIZERS, PARTITION_RULES, SCENARIOS, STRATEGIES, type RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
@@ -10,6 +9,7 @@ import { defaultHistoryPath, openHistory, type History } from '../store/database
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
+import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
 import { studyTable } from '../../shared/studyTable.js';
@@ -179,66 +179,6 @@ function parseJobs(text: unknown): number {
   const jobs = text === undefined ? 1 : Number(text);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs "${String(text)}" is not valid: give a whole number from 1 to 64.`);
   return jobs;
-}
-
-/**
- * Runs of a study in parallel, one `mixcd run` child process each (a process trains on one
- * core with the wasm backend). f0 is cached beforehand, so no child pretrains.
- */
-async function runInChildren(
-  configs: RunConfig[],
-  options: { jobs: number; studyId: number; file: string; interrupted: () => boolean; quiet: boolean },
-): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const os = await import('node:os');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-study-'));
-  const bin = fileURLToPath(new URL('../../../bin/mixcd.js', import.meta.url));
-  const children = new Set<import('node:child_process').ChildProcess>();
-  const forward = () => children.forEach((c) => c.kill('SIGINT'));
-  process.on('SIGINT', forward);
-  let next = 0;
-  let done = 0;
-  const failures: string[] = [];
-  const startOne = (): Promise<void> | null => {
-    if (next >= configs.length || options.interrupted()) return null;
-    const i = next++;
-    const config = configs[i];
-    const configFile = path.join(dir, `run-${i}.json`);
-    writeFileSync(configFile, JSON.stringify(config));
-    const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
-    return new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [bin, 'run', '--config', configFile, '--study', String(options.studyId), '--db', options.file, '--json', '--quiet'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.stderr!.on('data', (d) => (err += d));
-      child.on('close', (code) => {
-        children.delete(child);
-        done++;
-        if (code === 0) {
-          const run = JSON.parse(out) as RunSummary;
-          if (!options.quiet) process.stderr.write(`${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} s\n`);
-        } else {
-          failures.push(`${label}: ${err.trim().split('\n').pop() ?? `exit ${code}`}`);
-          if (!options.quiet) process.stderr.write(`${label} failed: ${err.trim().split('\n').pop()}\n`);
-        }
-        resolve();
-      });
-    });
-  };
-  const lane = async () => {
-    for (let job = startOne(); job; job = startOne()) await job;
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(options.jobs, configs.length) }, lane));
-  } finally {
-    process.off('SIGINT', forward);
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function studyCommand(options: Record<string, unknown> & CommonOptions & { config?: string; strategies?: string; budgets?: string; seeds?: string; name?: string; jobs?: string }): Promise<number> {
