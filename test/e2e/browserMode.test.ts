@@ -6,16 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
 import { openHistory } from '../../src-main/store/database.js';
+import { launchChromium, watchedPage } from '../helpers/browser.js';
 
 const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-e2e-'));
 const db = path.join(work, 'history.db');
 const shots = path.join(root, 'test-results');
-const chromiumPath = '/usr/bin/chromium';
 // Where Electron could run, ask for browser mode explicitly; here the binary is absent.
 const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
 
@@ -76,22 +76,8 @@ describe('npm start in browser mode', () => {
   });
 
   it('gives a working page in headless Chromium, then closes cleanly on SIGINT', async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run does it).`);
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    // Every request the page makes must succeed, the icon included (we serve one).
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
-    });
+    browser = await launchChromium();
+    const { page, problems } = await watchedPage(browser);
 
     await page.goto(url);
     await expect(page.locator('h1').textContent()).resolves.toBe('mix-cd workbench');

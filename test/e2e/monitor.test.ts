@@ -5,15 +5,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
+import { launchChromium, watchedPage } from '../helpers/browser.js';
 
 const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-monitor-'));
 const dataDir = path.join(work, 'data');
 const shots = path.join(root, 'test-results');
-const chromiumPath = '/usr/bin/chromium';
 const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
 
 let app: ChildProcess;
@@ -58,21 +58,8 @@ afterAll(async () => {
 
 describe('run form and monitor in browser mode', () => {
   it('starts a tiny run from the form and shows its curves live until it finishes', async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run does it).`);
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
-    });
+    browser = await launchChromium();
+    const { page, problems } = await watchedPage(browser);
 
     await page.goto(url);
     await page.locator('[data-test="empty-state"]').waitFor({ timeout: 15_000 });
