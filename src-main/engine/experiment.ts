@@ -9,7 +9,7 @@ import { buildScenario, type Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { initBackend, type BackendInfo } from './backend.js';
-import { F0Cache, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
+import { F0Cache, f0KeyFor, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
 import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
 import { ResidentDataset } from './inference.js';
 import { createClassifier, describeModel, type Classifier } from './model.js';
@@ -137,13 +137,7 @@ async function prepare(config: RunConfig, context: ExperimentContext, observer: 
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
   const modelName = describeModel(config.model, input, scenario.numClasses);
-  const key: F0Key = {
-    model: config.model,
-    scenario: config.scenario,
-    pretrain: config.pretrain,
-    dataFingerprint: source.fingerprint,
-    backend: backend.backend,
-  };
+  const key = f0KeyFor(config, source.fingerprint, backend.backend);
   const model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
   const pretrainTest = new ResidentDataset(scenario.pretrainTest);
   const finetuneTest = new ResidentDataset(scenario.finetuneTest);

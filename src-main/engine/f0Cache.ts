@@ -13,7 +13,16 @@ export interface F0Key {
   dataFingerprint: string;
   /** Backends differ in float rounding, so f0 is per backend. */
   backend: string;
+  /** ENGINE_NUMERICS: a change of kernels or training code changes f0 too. */
+  engine: number;
 }
+
+/**
+ * Bump when a change alters the numbers training produces (kernels, initialisation, the step),
+ * so cached f0s from older code are not mixed with new runs. 2: wasm BatchMatMul with explicit
+ * transposes.
+ */
+export const ENGINE_NUMERICS = 2;
 
 export interface CachedF0 {
   key: string;
@@ -33,6 +42,11 @@ interface Manifest {
   pretrainTrainAcc: number;
   pretrainSeconds: number;
   createdAt: string;
+}
+
+/** The key of the f0 a run starts from: everything that determines f0 and its prior pass. */
+export function f0KeyFor(config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'>, dataFingerprint: string, backend: string): F0Key {
+  return { model: config.model, scenario: config.scenario, pretrain: config.pretrain, dataFingerprint, backend, engine: ENGINE_NUMERICS };
 }
 
 export function f0KeyHash(key: F0Key): string {

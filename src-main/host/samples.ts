@@ -5,7 +5,7 @@ import type { RunSummary } from '../../shared/results.js';
 import type { RehearsedSample, RunSamples } from '../../shared/contract.js';
 import { loadFashionMnist } from '../data/fashionMnist.js';
 import { buildScenario } from '../data/scenarios.js';
-import { F0Cache } from '../engine/f0Cache.js';
+import { F0Cache, f0KeyFor } from '../engine/f0Cache.js';
 import { buildPartition } from '../sampler/partition.js';
 import type { History } from '../store/database.js';
 
@@ -65,8 +65,7 @@ export class SampleInspector {
 
   /** f0's prior pass, from the cache the trainers wrote (keyed like the engine keys it). */
   private prior(run: RunSummary, size: number, notes: string[]) {
-    const { model, scenario, pretrain } = run.config;
-    const cached = this.f0s.load({ model, scenario, pretrain, dataFingerprint: run.dataFingerprint, backend: run.backend });
+    const cached = this.f0s.load(f0KeyFor(run.config, run.dataFingerprint, run.backend));
     if (!cached || cached.prior.priorLoss.length !== size) {
       notes.push(`priorLoss is left out: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`);
       return null;

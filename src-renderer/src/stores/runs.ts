@@ -14,6 +14,13 @@ export interface RunRow {
   scenario: RunConfig['scenario'];
   strategy: RunConfig['rehearsal']['strategy'];
   budget: number;
+  seed: number;
+  /** The study the run belongs to, or null. */
+  studyId: number | null;
+  /** ISO time the run was queued. */
+  createdAt: string;
+  /** '' until the run has chosen one. */
+  backend: string;
   /** Final test accuracies; null until the run has them (JSON turns NaN into null). */
   finalPretrainAcc: number | null;
   finalFinetuneAcc: number | null;
@@ -31,6 +38,10 @@ export function rowFromSummary(run: RunSummary): RunRow {
     scenario: run.config.scenario,
     strategy: run.config.rehearsal.strategy,
     budget: run.config.rehearsal.budget,
+    seed: run.config.seed,
+    studyId: run.studyId ?? null,
+    createdAt: run.createdAt,
+    backend: run.backend ?? '',
     finalPretrainAcc: unfinished ? null : measured(run.final?.pretrainTestAcc),
     finalFinetuneAcc: unfinished ? null : measured(run.final?.finetuneTestAcc),
     progress: null,
@@ -80,13 +91,17 @@ export const useRunsStore = defineStore('runs', () => {
   function applyEvent(message: EventMessage): void {
     switch (message.event) {
       case 'run.queued': {
-        const { runId, config } = message.data;
+        const { runId, studyId, config } = message.data;
         upsert({
           id: runId,
           status: 'queued',
           scenario: config.scenario,
           strategy: config.rehearsal.strategy,
           budget: config.rehearsal.budget,
+          seed: config.seed,
+          studyId,
+          createdAt: new Date().toISOString(),
+          backend: '',
           finalPretrainAcc: null,
           finalFinetuneAcc: null,
           progress: null,
@@ -95,7 +110,7 @@ export const useRunsStore = defineStore('runs', () => {
         break;
       }
       case 'run.started':
-        update(message.data.runId, { status: 'running' });
+        update(message.data.runId, { status: 'running', backend: message.data.backend });
         break;
       case 'run.progress': {
         const { runId, phase, step, totalSteps } = message.data;
@@ -127,5 +142,10 @@ export const useRunsStore = defineStore('runs', () => {
     });
   }
 
-  return { rows, loaded, loadError, connectionProblem, attach, refresh, applyEvent };
+  /** Drops a deleted run from the table (the host has already forgotten it). */
+  function remove(runId: number): void {
+    rows.value = rows.value.filter((r) => r.id !== runId);
+  }
+
+  return { rows, loaded, loadError, connectionProblem, client, attach, refresh, applyEvent, remove };
 });
