@@ -88,7 +88,13 @@ async function host(): Promise<void> {
   for (const line of await benchHost()) console.log(line);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, finetune: finetuneRun };
+async function renderer(): Promise<void> {
+  heading('Renderer: bundle sizes, and drawing 5 runs x 2,000 points in headless Chromium');
+  const { benchRenderer } = await import('./renderer.js');
+  for (const line of await benchRenderer()) console.log(line);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, renderer, finetune: finetuneRun };
 
 const program = new Command('bench')
   .option('--only <list>', `comma-separated sections: ${Object.keys(SECTIONS).join(', ')}`)

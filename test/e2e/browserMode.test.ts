@@ -105,15 +105,24 @@ describe('npm start in browser mode', () => {
     await page.getByRole('button', { name: 'Reload' }).click();
     const row = page.locator('[data-test="runs-table"] tbody tr');
     await row.first().waitFor({ timeout: 15_000 });
-    expect(await row.first().locator('td').allTextContents()).toEqual(['1', 'finished', 'rot90', 'mix-cd', '0.1', '0.812', '0.877']);
-    expect(await page.locator('th').allTextContents()).toEqual([
+    // The full history table: the row the test wrote, cell by cell (the creation time aside).
+    const cells = (await row.first().locator('td').allTextContents()).map((text) => text.trim());
+    expect(cells.slice(0, 2)).toEqual(['1', 'finished']);
+    expect(cells.slice(3, 11)).toEqual(['rot90', 'mix-cd', '0.1', '1', '—', 'wasm', '0.812', '0.877']);
+    expect((await page.locator('[data-test="runs-table"] th').allTextContents()).map((text) => text.replace(/[▲▼]/g, '').trim())).toEqual([
       'id',
       'status',
+      'created',
       'scenario',
       'strategy',
       'budget r',
+      'seed',
+      'study',
+      'backend',
       'final pretrain-test acc',
       'final finetune-test acc',
+      'tags',
+      'actions',
     ]);
 
     // A reload without the token in the address still works (cookie for the page, sessionStorage for the socket).

@@ -125,4 +125,35 @@ describe('run form and monitor in browser mode', () => {
 
     expect(problems).toEqual([]);
   }, 300_000);
+
+  it('starts a small study from the form, shows its runs, and cancels them from the monitor', async () => {
+    const { page, problems } = await watchedPage(browser!);
+    await page.goto(url);
+    await page.locator('[data-test="tab-new"]').click();
+    await page.locator('[data-test="start"]').waitFor();
+    // Two strategies x two seeds: a study of four runs, long enough to be cancelled mid-way.
+    await page.locator('input[name="strategy-random"]').check();
+    await page.locator('input[name="strategy-mix-cd"]').check();
+    await page.locator('#f-seeds').fill('1, 2');
+    await page.locator('#f-steps').fill('100000');
+    await page.locator('#f-eval').fill('10');
+    await page.locator('#f-data').fill(dataDir);
+    await page.locator('[data-test="start"]').click();
+
+    await page.waitForURL(/#\/monitor$/);
+    const running = page.locator('[data-test^="live-run-"][data-status="running"]');
+    await running.first().waitFor({ timeout: 120_000 });
+    const retention = page.locator('[data-test="chart-retention"] .echart');
+    await expect.poll(async () => Number(await retention.getAttribute('data-points')), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    // Cancel every run of the study from its card: the running one and the queued ones.
+    for (let i = 0; i < 4; i++) {
+      const cancel = page.locator('[data-test^="live-run-"] [data-test="cancel"]');
+      if ((await cancel.count()) === 0) break;
+      await cancel.first().click();
+      await expect.poll(async () => cancel.count(), { timeout: 10_000, interval: 100 }).toBeLessThan(4 - i);
+    }
+    await expect.poll(async () => page.locator('[data-test^="live-run-"][data-status="cancelled"]').count(), { timeout: 15_000 }).toBe(4);
+    await page.screenshot({ path: path.join(shots, 'monitor-cancelled.png') });
+    expect(problems).toEqual([]);
+  }, 300_000);
 });

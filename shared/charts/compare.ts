@@ -1,0 +1,322 @@
+// Comparing runs: seeds of one setting pooled into a group (mean and ± sd bands over steps), and
+// the study's trade-off as a Pareto scatter with error bars. Pure option builders like
+// options.ts: no DOM, no echarts import, unit-tested in Node.
+import type { RunConfig } from '../config.js';
+import type { EvalPoint, RunSummary } from '../results.js';
+import { meanSd, type StudyCell } from '../studyTable.js';
+import { ANIMATION_LIMIT, type ChartOption } from './options.js';
+
+/** Runs that differ only in their seed. */
+export interface SettingsGroup {
+  /** Stable key: the config with `seed` removed, as JSON with sorted keys. */
+  key: string;
+  /** "mix-cd r=0.1", plus the settings that tell apart groups that would otherwise share it. */
+  label: string;
+  runs: RunSummary[];
+  seeds: number[];
+}
+
+export type BandMetric = 'pretrainTestAcc' | 'finetuneTestAcc' | 'cdRate' | 'rehearsalPrecision';
+
+export interface BandPoint {
+  step: number;
+  mean: number;
+  sd: number;
+  /** Runs with a value at this step. */
+  n: number;
+  lower: number;
+  upper: number;
+}
+
+export interface Band {
+  key: string;
+  label: string;
+  /** Runs in the group (seeds). */
+  n: number;
+  points: BandPoint[];
+}
+
+/** Colours shared by a group's mean line and its band (ECharts' default palette order). */
+export const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc'];
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The settings key of a config: everything but the (finetune) seed. */
+export function settingsKey(config: RunConfig): string {
+  const { seed: _seed, ...rest } = config;
+  return sortedJson(rest);
+}
+
+/** Leaf paths of a config ("finetune.steps" -> value), for naming what tells two groups apart. */
+function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (value !== undefined) {
+    out.set(prefix, JSON.stringify(value));
+  }
+  return out;
+}
+
+export function baseLabel(config: RunConfig): string {
+  const strategy = config.rehearsal.strategy;
+  return strategy === 'none' ? 'none' : `${strategy} r=${config.rehearsal.budget}`;
+}
+
+/** Groups runs by every setting except the seed, in order of first appearance. */
+export function groupBySettings(runs: readonly RunSummary[]): SettingsGroup[] {
+  const groups = new Map<string, SettingsGroup>();
+  for (const run of runs) {
+    const key = settingsKey(run.config);
+    let group = groups.get(key);
+    if (!group) {
+      group = { key, label: baseLabel(run.config), runs: [], seeds: [] };
+      groups.set(key, group);
+    }
+    group.runs.push(run);
+    group.seeds.push(run.config.seed);
+  }
+  const list = [...groups.values()];
+  // Groups sharing a label: add the settings in which they differ ("mix-cd r=0.1 scenario=rot90").
+  const byLabel = new Map<string, SettingsGroup[]>();
+  for (const g of list) byLabel.set(g.label, [...(byLabel.get(g.label) ?? []), g]);
+  for (const same of byLabel.values()) {
+    if (same.length < 2) continue;
+    const flats = same.map((g) => {
+      const { seed: _seed, ...rest } = g.runs[0].config;
+      return flatten(rest, '', new Map());
+    });
+    const paths = new Set(flats.flatMap((f) => [...f.keys()]));
+    const differing = [...paths].filter((p) => new Set(flats.map((f) => f.get(p))).size > 1).sort();
+    same.forEach((g, i) => {
+      const parts = differing.map((p) => `${p}=${(flats[i].get(p) ?? '—').replace(/^"(.*)"$/, '$1')}`);
+      g.label = `${g.label} ${parts.join(' ')}`.trim();
+    });
+  }
+  return list;
+}
+
+/**
+ * Per group and eval step: mean and sample sd over the group's runs that have a finite value at
+ * that step (runs with fewer or other eval steps just count less there). `clamp` keeps the band
+ * inside [lo, hi] (accuracies and rates live in [0, 1]).
+ */
+export function bandSeries(groups: readonly SettingsGroup[], metric: BandMetric, clamp: [number, number] | null = [0, 1]): Band[] {
+  return groups.map((group) => {
+    const byStep = new Map<number, number[]>();
+    for (const run of group.runs) {
+      for (const p of (run.series ?? []) as readonly EvalPoint[]) {
+        const v = p[metric];
+        if (!finite(v) || !finite(p.step)) continue;
+        const values = byStep.get(p.step);
+        if (values) values.push(v);
+        else byStep.set(p.step, [v]);
+      }
+    }
+    const points = [...byStep.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([step, values]) => {
+        const { mean, sd, n } = meanSd(values);
+        let lower = mean - sd;
+        let upper = mean + sd;
+        if (clamp) {
+          lower = Math.min(Math.max(lower, clamp[0]), clamp[1]);
+          upper = Math.min(Math.max(upper, clamp[0]), clamp[1]);
+        }
+        return { step, mean, sd, n, lower, upper };
+      });
+    return { key: group.key, label: group.label, n: group.runs.length, points };
+  });
+}
+
+export interface BandChartSpec {
+  /** Drawn inside the chart (downloads); leave out where the page already captions it. */
+  title?: string;
+  yName: string;
+  /** f0's pretrain-test accuracy: a dashed reference line (retention). */
+  f0?: number | null;
+  /** Fix y to [0, 1] (default true: accuracies and rates). */
+  unitRange?: boolean;
+}
+
+/**
+ * A mean line per group and a shaded ± sd band behind it, drawn with the stacked-area trick: an
+ * invisible line at the lower edge and, stacked on it, a filled area of height upper - lower.
+ * Both band series carry the group's name, so the legend shows and hides a group as one.
+ */
+export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): ChartOption {
+  const longest = bands.reduce((n, b) => Math.max(n, b.points.length), 0);
+  const series: Record<string, unknown>[] = [];
+  bands.forEach((band, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const stack = `band-${i}`;
+    const common = { name: band.label, type: 'line', showSymbol: false, symbol: 'none', silent: true, stack, color, tooltip: { show: false } };
+    series.push({
+      ...common,
+      id: `${stack}-lower`,
+      lineStyle: { opacity: 0 },
+      data: band.points.map((p) => [p.step, p.lower]),
+    });
+    series.push({
+      ...common,
+      id: `${stack}-width`,
+      lineStyle: { opacity: 0 },
+      areaStyle: { color, opacity: 0.2 },
+      data: band.points.map((p) => [p.step, p.upper - p.lower]),
+    });
+    const mean: Record<string, unknown> = {
+      id: `${stack}-mean`,
+      name: band.label,
+      type: 'line',
+      color,
+      showSymbol: band.points.length <= 50,
+      data: band.points.map((p) => [p.step, p.mean]),
+    };
+    if (i === 0 && finite(spec.f0)) {
+      mean.markLine = {
+        silent: true,
+        symbol: 'none',
+        lineStyle: { type: 'dashed', color: '#666' },
+        label: { formatter: `f0 ${spec.f0.toFixed(3)}`, position: 'insideEndTop' },
+        data: [{ yAxis: spec.f0 }],
+      };
+    }
+    series.push(mean);
+  });
+  const unit = spec.unitRange ?? true;
+  const top = spec.title ? 24 : 0;
+  return {
+    animation: longest * Math.max(1, bands.length) <= ANIMATION_LIMIT,
+    ...titled(spec.title),
+    grid: { left: 56, right: 24, top: top + 40, bottom: 48 },
+    tooltip: { trigger: 'axis', renderMode: 'richText' },
+    legend: { type: 'scroll', top, data: bands.map((b) => b.label) },
+    xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 28, min: 0 },
+    yAxis: unit ? { type: 'value', name: spec.yName, min: 0, max: 1 } : { type: 'value', name: spec.yName, scale: true },
+    series,
+  };
+}
+
+function titled(text: string | undefined): ChartOption {
+  return text ? { title: { text, left: 'center', top: 0, textStyle: { fontSize: 14 } } } : {};
+}
+
+export interface ParetoPoint {
+  strategy: string;
+  budget: number;
+  label: string;
+  n: number;
+  x: number;
+  y: number;
+  xSd: number;
+  ySd: number;
+}
+
+/** One point per strategy x budget with finite means: final finetune-test (x) vs pretrain-test (y). */
+export function paretoPoints(cells: readonly StudyCell[]): ParetoPoint[] {
+  return cells
+    .filter((c) => finite(c.finetuneTestAcc.mean) && finite(c.pretrainTestAcc.mean))
+    .map((c) => ({
+      strategy: c.strategy,
+      budget: c.budget,
+      label: c.strategy === 'none' ? 'none' : `${c.strategy} r=${c.budget}`,
+      n: c.finetuneTestAcc.n,
+      x: c.finetuneTestAcc.mean,
+      y: c.pretrainTestAcc.mean,
+      xSd: finite(c.finetuneTestAcc.sd) ? c.finetuneTestAcc.sd : 0,
+      ySd: finite(c.pretrainTestAcc.sd) ? c.pretrainTestAcc.sd : 0,
+    }));
+}
+
+/** The minimal part of ECharts' custom-series API renderItem uses (typed here to stay echarts-free). */
+interface RenderApi {
+  value(dimension: number): number;
+  coord(point: [number, number]): number[];
+  /** The series' visual, e.g. 'color'. */
+  visual(key: string): unknown;
+}
+
+const CAP = 4;
+
+/** Draws one point's error bars: a horizontal and a vertical segment with end caps. */
+export function renderErrorBar(_params: unknown, api: RenderApi): Record<string, unknown> {
+  const [x, y, xLo, xHi, yLo, yHi] = [0, 1, 2, 3, 4, 5].map((d) => api.value(d));
+  const left = api.coord([xLo, y]);
+  const right = api.coord([xHi, y]);
+  const bottom = api.coord([x, yLo]);
+  const top = api.coord([x, yHi]);
+  // Lines have no fill: the stroke must be set, or the bars are invisible.
+  const style = { stroke: api.visual('color'), lineWidth: 1.5 };
+  const seg = (x1: number, y1: number, x2: number, y2: number) => ({ type: 'line', shape: { x1, y1, x2, y2 }, style });
+  return {
+    type: 'group',
+    children: [
+      seg(left[0], left[1], right[0], right[1]),
+      seg(left[0], left[1] - CAP, left[0], left[1] + CAP),
+      seg(right[0], right[1] - CAP, right[0], right[1] + CAP),
+      seg(bottom[0], bottom[1], top[0], top[1]),
+      seg(bottom[0] - CAP, bottom[1], bottom[0] + CAP, bottom[1]),
+      seg(top[0] - CAP, top[1], top[0] + CAP, top[1]),
+    ],
+  };
+}
+
+/**
+ * The study's trade-off: per strategy x budget, mean final finetune-test accuracy (x) against mean
+ * final pretrain-test accuracy (y), ± sd bars on both axes (a custom series), labelled by budget.
+ * Up and to the right is better on both.
+ */
+export function paretoOption(
+  cells: readonly StudyCell[],
+  options: { title?: string; colorOf?: (strategy: string, index: number) => string | undefined } = {},
+): ChartOption {
+  const points = paretoPoints(cells);
+  const strategies = [...new Set(points.map((p) => p.strategy))];
+  const series: Record<string, unknown>[] = [];
+  strategies.forEach((strategy, i) => {
+    const color = options.colorOf?.(strategy, i) ?? PALETTE[i % PALETTE.length];
+    const mine = points.filter((p) => p.strategy === strategy);
+    series.push({
+      id: `pareto-${strategy}`,
+      name: strategy,
+      type: 'scatter',
+      color,
+      symbolSize: 10,
+      label: { show: true, position: 'right', formatter: '{b}' },
+      data: mine.map((p) => ({ name: `${p.label} (n=${p.n})`, value: [p.x, p.y] })),
+    });
+    series.push({
+      id: `pareto-${strategy}-sd`,
+      name: strategy,
+      type: 'custom',
+      color,
+      silent: true,
+      renderItem: renderErrorBar,
+      // Every dimension on its axis, so the axis range includes the ends of the bars.
+      encode: { x: [0, 2, 3], y: [1, 4, 5] },
+      data: mine.map((p) => [p.x, p.y, p.x - p.xSd, p.x + p.xSd, p.y - p.ySd, p.y + p.ySd]),
+      z: 1,
+    });
+  });
+  const top = options.title ? 24 : 0;
+  return {
+    animation: false,
+    ...titled(options.title),
+    grid: { left: 64, right: 120, top: top + 40, bottom: 48 },
+    tooltip: { trigger: 'item', renderMode: 'richText' },
+    legend: { top, data: strategies },
+    xAxis: { type: 'value', name: 'final finetune-test accuracy', nameLocation: 'middle', nameGap: 28, scale: true },
+    yAxis: { type: 'value', name: 'final pretrain-test accuracy', nameLocation: 'middle', nameGap: 44, scale: true },
+    series,
+  };
+}
