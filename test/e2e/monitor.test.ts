@@ -118,6 +118,15 @@ describe('run form and monitor in browser mode', () => {
     await page.waitForTimeout(1500);
     await page.screenshot({ path: path.join(shots, 'monitor.png') });
 
+    // Each chart downloads as PNG and SVG.
+    for (const [format, magic] of [['png', '\x89PNG'], ['svg', '<svg']] as const) {
+      const download = page.waitForEvent('download');
+      await page.locator(`[data-test="${format}-retention"]`).click();
+      const file = await (await download).path();
+      expect((await import('node:fs')).readFileSync(file!, 'latin1').slice(0, 200)).toContain(magic);
+      expect((await download).suggestedFilename()).toBe(`mixcd-monitor-retention.${format}`);
+    }
+
     // The finished run is in the history too.
     await page.locator('a[href="#/"]').click();
     await page.locator('[data-test="runs-table"] tbody tr').first().waitFor({ timeout: 15_000 });
