@@ -13,6 +13,7 @@ import type { EventMessage, ResponseMessage } from '../shared/contract.js';
 import type { EvalPoint, RunSummary } from '../shared/results.js';
 import { studyTable } from '../shared/studyTable.js';
 import { startBrowserServer, type HostConnection } from '../src-main/server/browserServer.js';
+import { mulberry32 } from '../src-main/data/mulberry32.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root from bench/ (vitest, sources) or dist/bench/ (npm run bench). */
@@ -20,17 +21,8 @@ export const projectRoot = path.basename(path.dirname(here)) === 'dist' ? path.r
 /** MIXCD_RENDERER_DIR overrides where the built renderer is read from. */
 export const rendererDir = process.env.MIXCD_RENDERER_DIR ? path.resolve(process.env.MIXCD_RENDERER_DIR) : path.join(projectRoot, 'dist/renderer');
 
-/** Small deterministic PRNG (mulberry32), so the synthetic curves are the same every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's frozen small PRNG, so the synthetic curves are the same every time. */
+const prng = mulberry32;
 
 export interface SyntheticSpec {
   id: number;

@@ -2,8 +2,8 @@
 // must say why in one sentence, print the URL, and that URL must give a working page in headless
 // Chromium: no console errors, the empty state, then the runs table, and a sentence when the
 // server goes away.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -11,50 +11,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
 import { openHistory } from '../../src-main/store/database.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
+import { electronInstalled, root, startBrowserMode } from '../helpers/startApp.js';
 
-const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-e2e-'));
 const db = path.join(work, 'history.db');
 const shots = path.join(root, 'test-results');
 // Where Electron could run, ask for browser mode explicitly; here the binary is absent.
-const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
 
 let app: ChildProcess;
 let exited: Promise<number | null>;
-let stdout = '';
+let stdout: () => string = () => '';
 let browser: Browser | undefined;
 
-function waitForUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL after ${timeoutMs} ms; stdout: ${stdout}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^mix-cd workbench: (http:\/\/\S+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)));
-  });
-}
 
 let url: string;
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache') };
-  // No display: nothing tries to open a real browser window on the test machine.
-  delete env.DISPLAY;
-  delete env.WAYLAND_DISPLAY;
-  app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  exited = new Promise((resolve) => app.once('exit', (code) => resolve(code)));
-  // Generous: a first start on a fresh checkout compiles the host and builds the page.
-  url = await waitForUrl(app, 240_000);
+  const started = await startBrowserMode({ db: db, cacheDir: path.join(work, 'cache') });
+  ({ app, url, exited } = started);
+  stdout = started.stdout;
 }, 300_000);
 
 afterAll(async () => {
@@ -65,7 +41,7 @@ afterAll(async () => {
 
 describe('npm start in browser mode', () => {
   it('says in one sentence why the desktop window is not used, then prints the URL', () => {
-    const lines = stdout.trim().split('\n');
+    const lines = stdout().trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe(
       electronInstalled

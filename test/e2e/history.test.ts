@@ -3,8 +3,8 @@
 // filtered, sorted, tagged, one deleted after its confirmation, two picked for comparison, and the
 // study exported in every format (each file's contents checked). Nothing on the page logs an
 // error. Screenshots at 1280x800 go to test-results/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -15,33 +15,19 @@ import type { MethodName, MethodParams, MethodResults, ResponseMessage } from '.
 import type { RunSummary } from '../../shared/results.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
+import { electronInstalled, root, startBrowserMode } from '../helpers/startApp.js';
 
-const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-history-'));
 const dataDir = path.join(work, 'data');
 const shots = path.join(root, 'test-results');
-const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
 
 let app: ChildProcess;
-let stdout = '';
+let exited: Promise<number | null>;
+let stdout: () => string = () => '';
 let browser: Browser | undefined;
 let url: string;
 let api: Api;
 
-function waitForUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL after ${timeoutMs} ms; stdout: ${stdout}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^mix-cd workbench: (http:\/\/\S+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)));
-  });
-}
 
 /** The host API over the page's own socket (token as a subprotocol, the page's Origin). */
 class Api {
@@ -102,15 +88,9 @@ async function downloaded(page: Page, button: string): Promise<{ name: string; t
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
-  const env: NodeJS.ProcessEnv = { ...process.env, MIXCD_DB: path.join(work, 'history.db'), MIXCD_CACHE_DIR: path.join(work, 'cache') };
-  delete env.DISPLAY;
-  delete env.WAYLAND_DISPLAY;
-  app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await waitForUrl(app, 240_000);
+  const started = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') });
+  ({ app, url, exited } = started);
+  stdout = started.stdout;
   api = await Api.open(url);
 }, 300_000);
 

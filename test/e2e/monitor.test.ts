@@ -1,53 +1,33 @@
 // The run form and the monitor in browser mode, on small generated data: a bad field is named
 // beside itself, a tiny run started from the form shows its curves growing and ends finished,
 // and nothing on the page logs an error. Screenshots at 1280x800 go to test-results/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
+import { electronInstalled, root, startBrowserMode } from '../helpers/startApp.js';
 
-const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-monitor-'));
 const dataDir = path.join(work, 'data');
 const shots = path.join(root, 'test-results');
-const electronInstalled = existsSync(path.join(root, 'node_modules/electron/path.txt'));
 
 let app: ChildProcess;
-let stdout = '';
+let exited: Promise<number | null>;
+let stdout: () => string = () => '';
 let browser: Browser | undefined;
 let url: string;
 
-function waitForUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL after ${timeoutMs} ms; stdout: ${stdout}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^mix-cd workbench: (http:\/\/\S+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)));
-  });
-}
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
-  const env: NodeJS.ProcessEnv = { ...process.env, MIXCD_DB: path.join(work, 'history.db'), MIXCD_CACHE_DIR: path.join(work, 'cache') };
-  delete env.DISPLAY;
-  delete env.WAYLAND_DISPLAY;
-  app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await waitForUrl(app, 240_000);
+  const started = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') });
+  ({ app, url, exited } = started);
+  stdout = started.stdout;
 }, 300_000);
 
 afterAll(async () => {
