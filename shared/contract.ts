@@ -7,10 +7,7 @@
 //   host -> client   EventMessage    { event, data }
 import { z } from 'zod';
 import {
-  BACKENDS,
   ConfigError,
-  OPTIMIZERS,
-  PARTITION_RULES,
   SCENARIOS,
   STRATEGIES,
   parseRunConfig,

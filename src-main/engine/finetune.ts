@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config.js';
 import { rehearsalBudget } from '../../shared/config.js';
 import type { BinTrace, ComputeCounts, EvalPoint } from '../../shared/results.js';
-import { CATEGORY_CODE } from '../../shared/results.js';
+import { CATEGORY_CODE, categoryOf } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
 import { sampleSize } from '../data/dataset.js';
 import type { InferFn, RehearsalStrategy } from '../sampler/strategy.js';
@@ -146,17 +146,14 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
       const verdicts = judgeSubset(model, pretrainSet, probeIndices, inferBatch);
       const categories = new Uint8Array(probeIndices.length);
       for (let j = 0; j < probeIndices.length; j++) {
-        const before = prior.priorCorrect[probeIndices[j]] === 1;
-        const now = verdicts.correct[j] === 1;
-        categories[j] = before
-          ? now ? CATEGORY_CODE.unforgotten : CATEGORY_CODE['collateral-damage']
-          : now ? CATEGORY_CODE['newly-learned'] : CATEGORY_CODE.unlearned;
+        categories[j] = CATEGORY_CODE[categoryOf(prior.priorCorrect[probeIndices[j]] === 1, verdicts.correct[j] === 1)];
       }
       probe = { step, indices: probeIndices, categories };
-      if (strategy.binOf && strategy.trace) trueCd = { misclassified: [], total: [] };
-      if (trueCd && strategy.binOf) {
+      const binOf = strategy.binOf?.bind(strategy);
+      if (binOf && strategy.trace) {
+        trueCd = { misclassified: [], total: [] };
         for (let j = 0; j < probeIndices.length; j++) {
-          const bin = strategy.binOf(probeIndices[j]);
+          const bin = binOf(probeIndices[j]);
           if (bin < 0) continue;
           trueCd.total[bin] = (trueCd.total[bin] ?? 0) + 1;
           trueCd.misclassified[bin] = (trueCd.misclassified[bin] ?? 0) + (verdicts.correct[j] ? 0 : 1);

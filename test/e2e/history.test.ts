@@ -15,15 +15,13 @@ import type { MethodName, MethodParams, MethodResults, ResponseMessage } from '.
 import type { RunSummary } from '../../shared/results.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
-import { electronInstalled, root, startBrowserMode } from '../helpers/startApp.js';
+import { root, startBrowserMode } from '../helpers/startApp.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-history-'));
 const dataDir = path.join(work, 'data');
 const shots = path.join(root, 'test-results');
 
 let app: ChildProcess;
-let exited: Promise<number | null>;
-let stdout: () => string = () => '';
 let browser: Browser | undefined;
 let url: string;
 let api: Api;
@@ -89,8 +87,7 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
   const started = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') });
-  ({ app, url, exited } = started);
-  stdout = started.stdout;
+  ({ app, url } = started);
   api = await Api.open(url);
 }, 300_000);
 

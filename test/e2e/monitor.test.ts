@@ -9,15 +9,13 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
-import { electronInstalled, root, startBrowserMode } from '../helpers/startApp.js';
+import { root, startBrowserMode } from '../helpers/startApp.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-monitor-'));
 const dataDir = path.join(work, 'data');
 const shots = path.join(root, 'test-results');
 
 let app: ChildProcess;
-let exited: Promise<number | null>;
-let stdout: () => string = () => '';
 let browser: Browser | undefined;
 let url: string;
 
@@ -26,8 +24,7 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
   const started = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') });
-  ({ app, url, exited } = started);
-  stdout = started.stdout;
+  ({ app, url } = started);
 }, 300_000);
 
 afterAll(async () => {

@@ -7,9 +7,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunConfigInput } from '../../shared/config.js';
 import type { EventMessage, EventName, HostEvents, MethodName, MethodParams, MethodResults, ResponseMessage } from '../../shared/contract.js';
-import { createHost, type Host } from '../../src-main/host/host.js';
+import { createHost } from '../../src-main/host/host.js';
 import { openHistory } from '../../src-main/store/database.js';
 import { writeIdxData } from '../helpers/idxData.js';
+import { processGone, tinyRunConfig } from '../helpers/trainerRuns.js';
 
 const root = path.resolve(__dirname, '../..');
 const trainerEntry = path.join(root, 'dist/src-main/trainer/main.js');
@@ -24,17 +25,8 @@ beforeAll(() => {
 // After every describe's afterAll (which close their hosts).
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Tiny and fast: ~1 s a run. `steps` makes a run long enough to cancel or kill mid-way. */
 function config(steps = 60, overrides: RunConfigInput = {}): RunConfigInput {
-  return {
-    dataDir,
-    backend: 'wasm',
-    model: { arch: 'mlp', hidden: [32] },
-    pretrain: { epochs: 2, batchSize: 32, optimizer: { name: 'adam', lr: 3e-3 } },
-    finetune: { steps, batchSize: 32, evalEvery: steps > 100 ? 100 : 20 },
-    rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 50 },
-    ...overrides,
-  };
+  return tinyRunConfig(dataDir, steps, overrides);
 }
 
 /** A host with an event log that can be waited on. */
@@ -87,14 +79,7 @@ function startHost(name: string, concurrency = 1) {
 }
 
 const eventsOf = (events: EventMessage[], runId: number) => events.filter((e) => (e.data as { runId?: number }).runId === runId);
-const gone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-};
+const gone = processGone;
 
 describe('host: one run', () => {
   const h = startHost('one');

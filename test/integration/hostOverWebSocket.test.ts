@@ -24,6 +24,7 @@ import { serveCommand } from '../../src-main/cli/serve.js';
 import { createHost } from '../../src-main/host/host.js';
 import { API_PROTOCOL } from '../../src-main/server/browserServer.js';
 import { writeIdxData } from '../helpers/idxData.js';
+import { processGone, tinyRunConfig } from '../helpers/trainerRuns.js';
 
 const root = path.resolve(__dirname, '../..');
 const trainerEntry = path.join(root, 'dist/src-main/trainer/main.js');
@@ -31,26 +32,11 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-ws-'));
 const dataDir = path.join(work, 'data');
 const rendererDir = path.join(work, 'renderer');
 
-/** Tiny and fast (~1 s a run once f0 is cached); `steps` makes a run long enough to stop mid-way. */
 function config(steps: number): RunConfigInput {
-  return {
-    dataDir,
-    backend: 'wasm',
-    model: { arch: 'mlp', hidden: [32] },
-    pretrain: { epochs: 2, batchSize: 32, optimizer: { name: 'adam', lr: 3e-3 } },
-    finetune: { steps, batchSize: 32, evalEvery: steps > 100 ? 100 : 20 },
-    rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 50 },
-  };
+  return tinyRunConfig(dataDir, steps);
 }
 
-const gone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-};
+const gone = processGone;
 
 /** Resolves to the open socket, or to the HTTP status the upgrade was refused with. */
 function openSocket(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<WebSocket | number> {

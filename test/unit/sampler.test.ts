@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { mixCdSchema, rehearsalSchema, type MixCdConfig } from '../../shared/config.js';
 import { createMixCd, type MixCdStrategy } from '../../src-main/sampler/mixCd.js';
-import { buildPartition } from '../../src-main/sampler/partition.js';
 import { createStrategy } from '../../src-main/sampler/index.js';
 import { Rng } from '../../src-main/sampler/rng.js';
 import type { InferFn, PretrainIndex } from '../../src-main/sampler/strategy.js';
