@@ -19,7 +19,8 @@ import {
   type ScenarioName,
   type StrategyName,
 } from './config.js';
-import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunSummary } from './results.js';
+import { CATEGORIES, RUN_STATUSES, type BinTrace, type Category, type EvalPoint, type RunSummary } from './results.js';
+import { SAMPLE_SORTS, type RunInspection, type SampleData, type SampleDetail, type SamplePage } from './inspect.js';
 import type { StudyCell } from './studyTable.js';
 
 // --- envelope ---
@@ -111,6 +112,32 @@ export const METHODS = {
     .strict(),
   /** Its runs stay in the history, outside any study. Refused while one of them is queued or running. */
   'studies.delete': idParams,
+  // The sample inspector. `partitionOf` names a mix-cd run whose bins the per-bin figures and the
+  // `bin` fields use (default: the run's own bins when it is a mix-cd run), so two runs of a study
+  // can be shown in the same bins side by side.
+  'inspect.run': z.object({ id, partitionOf: id.optional() }).strict(),
+  /** The gallery's page: a filter, a sort and a window. Categories are the latest known at `step`. */
+  'inspect.samples': z
+    .object({
+      id,
+      partitionOf: id.optional(),
+      /** An eval step of the run (default: its last eval). */
+      step: z.number().int().min(0).optional(),
+      class: z.number().int().min(0).max(255).optional(),
+      /** -1: samples outside every bin. */
+      bin: z.number().int().min(-1).optional(),
+      category: z.enum(CATEGORIES).optional(),
+      /** Only samples rehearsed at least once (default); false lists the whole pretrain set. */
+      rehearsedOnly: z.boolean().default(true),
+      sort: z.enum(SAMPLE_SORTS).default('count'),
+      order: z.enum(['desc', 'asc']).default('desc'),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(60),
+    })
+    .strict(),
+  'inspect.sample': z.object({ id, index: z.number().int().min(0), partitionOf: id.optional() }).strict(),
+  /** Raw bytes of up to 1,000 pretrain samples (thumbnails). */
+  'inspect.data': z.object({ id, indices: z.array(z.number().int().min(0)).min(1).max(1000) }).strict(),
   'catalog.get': z.object({}).strict(),
   'host.status': z.object({}).strict(),
 } as const;
@@ -157,6 +184,8 @@ export interface RehearsedSample {
   bin?: number;
   /** Its prior loss l0 under f0, when f0's prior pass is in the cache (see notes). */
   priorLoss?: number;
+  /** Its latest known category (from the probe's last eval or its last rehearsal); null if none is known. */
+  category: Category | null;
 }
 
 export interface RunSamples {
@@ -227,6 +256,10 @@ export interface MethodResults {
   'studies.get': StudyDetail;
   'studies.start': { studyId: number; runIds: number[] };
   'studies.delete': { id: number };
+  'inspect.run': RunInspection;
+  'inspect.samples': SamplePage;
+  'inspect.sample': SampleDetail;
+  'inspect.data': SampleData;
   'catalog.get': Catalog;
   'host.status': HostStatus;
 }

@@ -6,6 +6,8 @@ export const CATEGORIES = ['collateral-damage', 'unforgotten', 'unlearned', 'new
 export type Category = (typeof CATEGORIES)[number];
 /** Compact codes used in stored per-sample arrays (index into CATEGORIES). */
 export const CATEGORY_CODE = { 'collateral-damage': 0, unforgotten: 1, unlearned: 2, 'newly-learned': 3 } as const;
+/** Stored in place of a category code where none is known (a verdict that never arrived). */
+export const UNKNOWN_CATEGORY = 255;
 
 export function categoryOf(priorCorrect: boolean, nowCorrect: boolean): Category {
   if (priorCorrect) return nowCorrect ? 'unforgotten' : 'collateral-damage';

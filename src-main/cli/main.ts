@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, ConfigError, OPTIMIZERS, PARTITION_RULES, SCENARIOS, STRATEGIES, type RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
+import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
 import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
@@ -316,6 +317,25 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('samples')
+    .description('the most rehearsed pretrain samples of a run, with class, mix-cd bin, prior loss and latest known category')
+    .argument('<id>', 'run id (see `mixcd runs`)')
+    .option('--db <file>', 'history database')
+    .option('--top <n>', 'how many samples, most rehearsed first', '20')
+    .option('--json', 'print a JSON array of { index, count, class, bin, priorLoss, category }')
+    .action(async (idText: string, options) => {
+      const id = parseId(idText);
+      const top = Number(options.top);
+      if (!Number.isInteger(top) || top <= 0 || top > 100_000) throw new UsageError(`--top "${options.top}" is not valid: give a whole number from 1 to 100000.`);
+      // Loaded on demand, like the engine: the inspector reads data files and the f0 cache.
+      const { samplesCommand } = await import('./samples.js');
+      withHistory(options, (history, file) => {
+        if (!history.getRunStatus(id)) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+        samplesCommand(history, cacheDir(file), id, top, Boolean(options.json));
+      });
+    });
+
+  program
     .command('serve')
     .description('serve the workbench to a browser on this machine (prints its address with the access token)')
     .option('--port <n>', 'port to listen on (default: any free port)')
@@ -347,6 +367,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_FAILED;

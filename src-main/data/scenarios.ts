@@ -150,6 +150,24 @@ function range(a: number, b: number): number[] {
   return out;
 }
 
+/** Classes of the split scenario's pretrain task: all but the last two. */
+function splitPretrainClasses(name: ScenarioName, numClasses: number): number[] {
+  if (numClasses < 3) {
+    throw new DataError(
+      `The ${name} scenario needs at least 3 classes (pretrain on all but the last two) but the data has ${numClasses}; use rot90 or permute instead.`,
+    );
+  }
+  return range(0, numClasses - 2);
+}
+
+/**
+ * Only the pretrain set P of a scenario (what buildScenario puts in pretrainTrain), without
+ * building the finetune sets: the sample inspector needs P's labels and pixels, fast.
+ */
+export function pretrainSetOf(name: ScenarioName, train: ImageDataset): ImageDataset {
+  return name === 'split' ? selectClasses(train, splitPretrainClasses(name, train.numClasses)) : train;
+}
+
 export function buildScenario(name: ScenarioName, train: ImageDataset, test: ImageDataset): Scenario {
   checkCompatible(train, test);
   const numClasses = train.numClasses;
@@ -170,18 +188,13 @@ export function buildScenario(name: ScenarioName, train: ImageDataset, test: Ima
       };
     }
     case 'split': {
-      if (numClasses < 3) {
-        throw new DataError(
-          `The split scenario needs at least 3 classes (pretrain on all but the last two) but the data has ${numClasses}; use rot90 or permute instead.`,
-        );
-      }
-      const pre = range(0, numClasses - 2);
+      const pre = splitPretrainClasses(name, numClasses);
       const fine = range(numClasses - 2, numClasses);
       return {
         name,
         description,
         numClasses,
-        pretrainTrain: selectClasses(train, pre),
+        pretrainTrain: pretrainSetOf(name, train),
         pretrainTest: selectClasses(test, pre),
         finetuneTrain: selectClasses(train, fine),
         finetuneTest: selectClasses(test, fine),

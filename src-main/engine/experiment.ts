@@ -52,6 +52,8 @@ export interface ExperimentResult {
   timing: TimeBreakdown;
   rehearsalCounts: Uint32Array;
   rehearsalLog: Int32Array;
+  /** Per log entry, the sample's category when rehearsed (see FinetuneResult). */
+  rehearsalCategories: Uint8Array;
   /** f0 came from the cache (no pretraining in this run). */
   f0Cached: boolean;
 }
@@ -242,6 +244,7 @@ export async function runExperiment(
       },
       rehearsalCounts: result.rehearsalCounts,
       rehearsalLog: result.rehearsalLog,
+      rehearsalCategories: result.rehearsalCategories,
       f0Cached,
     };
   } finally {

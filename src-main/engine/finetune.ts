@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config.js';
 import { rehearsalBudget } from '../../shared/config.js';
 import type { BinTrace, ComputeCounts, EvalPoint } from '../../shared/results.js';
-import { CATEGORY_CODE, categoryOf } from '../../shared/results.js';
+import { CATEGORY_CODE, UNKNOWN_CATEGORY, categoryOf } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
 import { sampleSize } from '../data/dataset.js';
 import type { InferFn, RehearsalStrategy } from '../sampler/strategy.js';
@@ -40,6 +40,12 @@ export interface FinetuneResult {
   rehearsalCounts: Uint32Array;
   /** (step, sample index) pairs of every rehearsal, in order. */
   rehearsalLog: Int32Array;
+  /**
+   * Per log entry: the sample's CATEGORY_CODE when it was rehearsed (f0's verdict against the
+   * step's own forward pass, i.e. f_t before that step's update); UNKNOWN_CATEGORY when its
+   * verdict never arrived (a run cancelled with feedback still pending).
+   */
+  rehearsalCategories: Uint8Array;
   /** Rehearsed samples whose verdict reached the strategy, and how many of them were CD. */
   verdicts: { rehearsed: number; damaged: number };
 }
@@ -83,6 +89,9 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const rehearsalCounts = new Uint32Array(pretrainSet.count);
   let rehearsalLog = new Int32Array(Math.max(0, 2 * m * steps));
   let logLength = 0;
+  // Verdicts arrive in log order (delay or not), so one cursor walks the log behind `logLength`.
+  let rehearsalCategories = new Uint8Array(rehearsalLog.length / 2).fill(UNKNOWN_CATEGORY);
+  let judged = 0;
   let rehearsedSinceEval = 0;
   let damagedSinceEval = 0;
   const verdictTotals = { rehearsed: 0, damaged: 0 };
@@ -107,6 +116,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     seconds.sampler += (performance.now() - t0) / 1000;
     for (let j = 0; j < indices.length; j++) {
       rehearsedSinceEval++;
+      rehearsalCategories[judged++] = CATEGORY_CODE[categoryOf(prior.priorCorrect[indices[j]] === 1, flags[j] === 0)];
       if (flags[j] && prior.priorCorrect[indices[j]]) {
         damagedSinceEval++;
         verdictTotals.damaged++;
@@ -233,8 +243,11 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     if (pending) (pending as { flags: tf.Tensor1D }).flags.dispose();
     disposeOptimizer(optimizer);
   }
-  if (logLength < rehearsalLog.length) rehearsalLog = rehearsalLog.slice(0, logLength);
-  return { status, series, compute, seconds, rehearsalCounts, rehearsalLog, verdicts: verdictTotals };
+  if (logLength < rehearsalLog.length) {
+    rehearsalLog = rehearsalLog.slice(0, logLength);
+    rehearsalCategories = rehearsalCategories.slice(0, logLength / 2);
+  }
+  return { status, series, compute, seconds, rehearsalCounts, rehearsalLog, rehearsalCategories, verdicts: verdictTotals };
 }
 
 function drawProbe(size: number, requested: number): Int32Array {

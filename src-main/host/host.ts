@@ -26,10 +26,10 @@ import { expandGrid } from '../../shared/studyGrid.js';
 import { openHistory, type History } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
 import type { TrainerToHost } from '../trainer/protocol.js';
+import { SampleInspector } from '../inspector/inspector.js';
 import { catalog } from './catalog.js';
 import { RunQueue } from './queue.js';
 import { RunRecorder } from './recorder.js';
-import { SampleInspector } from './samples.js';
 import { TrainerProcess, forkTrainer, type SpawnTrainer, type TrainerOutcome } from './trainerProcess.js';
 
 export interface HostOptions {
@@ -124,10 +124,10 @@ class WorkbenchHost implements Host {
   constructor(private readonly options: HostOptions) {
     this.entry = options.trainerEntry ?? defaultTrainerEntry();
     this.spawn = options.spawnTrainer ?? forkTrainer;
-    this.inspector = new SampleInspector(options.cacheDir);
     // Before the history opens: a bad concurrency must not leave the file open.
     this.queue = new RunQueue<Job>(options.concurrency ?? 1, (job) => this.runJob(job), (job, running) => this.canStart(job, running));
     this.history = openHistory(options.historyFile);
+    this.inspector = new SampleInspector(this.history, options.cacheDir);
     // Runs left queued/running by a host or CLI that died are failed, so none looks alive forever.
     this.history.markInterruptedRuns();
   }
@@ -181,6 +181,7 @@ class WorkbenchHost implements Host {
       const status = this.history.getRunStatus(id) ?? this.noRun(id);
       if (status === 'queued' || status === 'running') throw conflict(`Run ${id} is ${status}: cancel it first (runs.cancel), then delete it.`);
       this.history.deleteRun(id);
+      this.inspector.forget(id);
       return { id };
     },
     'runs.tag': ({ id, tags }) => {
@@ -193,7 +194,11 @@ class WorkbenchHost implements Host {
       const probes = (this.history.getProbeCategories(id) ?? []).map((p) => ({ step: p.step, indices: Array.from(p.indices), categories: Array.from(p.categories) }));
       return { runId: id, binTraces, probes, categoryNames: CATEGORIES };
     },
-    'runs.samples': ({ id, top }) => this.inspector.samples(this.history, this.history.getRun(id) ?? this.noRun(id), top),
+    'runs.samples': ({ id, top }) => this.inspector.topSamples(id, top),
+    'inspect.run': ({ id, partitionOf }) => this.inspector.inspectRun(id, partitionOf),
+    'inspect.samples': (params) => this.inspector.samples(params),
+    'inspect.sample': ({ id, index, partitionOf }) => this.inspector.sample(id, index, partitionOf),
+    'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
     'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
     'runs.cancel': (params) => this.cancel(params.id),
     'studies.list': () => this.history.listStudies(),

@@ -54,7 +54,7 @@ export class RunRecorder {
   /** The experiment's result: finished, or cancelled by its shouldStop. */
   finished(result: ExperimentResult): void {
     const t0 = performance.now();
-    this.history.saveSampleRehearsals(this.id, result.rehearsalCounts, result.rehearsalLog);
+    this.history.saveSampleRehearsals(this.id, result.rehearsalCounts, result.rehearsalLog, result.rehearsalCategories);
     const storeAtEnd = seconds(t0);
     this.history.finishRun(this.id, {
       status: result.status,

@@ -170,7 +170,14 @@ ${runDataTriggers('sample_rehearsals')}
 ${runDataTriggers('probe_categories')}
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+// log_categories: one Uint8 per log entry, the sample's CATEGORY_CODE when it was rehearsed
+// (255: its verdict never arrived). NULL for runs recorded before it existed.
+const REHEARSAL_CATEGORIES = `ALTER TABLE sample_rehearsals ADD COLUMN log_categories BLOB;`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+  { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 

@@ -1,7 +1,7 @@
 // The sampler's diagnostics: per-bin traces (mix-cd), per-sample rehearsal counts and log, and the
 // probe subset's categories. Arrays go in as compact BLOBs (see blobs.ts and migrations.ts).
 import type Database from 'better-sqlite3';
-import type { BinTrace } from '../../shared/results.js';
+import { CATEGORIES, UNKNOWN_CATEGORY, type BinTrace } from '../../shared/results.js';
 import { f32Blob, i32Blob, readF32, readI32, readU32, readU8, typedBlob } from './blobs.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { explainWriteError, type RunsStore } from './runs.js';
@@ -11,6 +11,11 @@ export interface SampleRehearsals {
   counts: Uint32Array;
   /** (step, index) pairs of every rehearsal, in order. */
   log: Int32Array;
+  /**
+   * Per log entry, the sample's CATEGORY_CODE when rehearsed (UNKNOWN_CATEGORY: no verdict);
+   * null for runs recorded before these were stored (schema version 1).
+   */
+  logCategories: Uint8Array | null;
 }
 
 export interface ProbeSnapshot {
@@ -35,6 +40,7 @@ interface RehearsalRow {
   counts_encoding: 'dense-u32' | 'sparse-u32-pairs';
   counts: Buffer;
   log: Buffer;
+  log_categories: Buffer | null;
 }
 
 const SPARSE = 'sparse-u32-pairs';
@@ -84,6 +90,20 @@ function checkTrace(runId: number, t: BinTrace): void {
   }
 }
 
+function checkLogCategories(runId: number, categories: Uint8Array, entries: number): void {
+  if (categories.length !== entries) {
+    throw new HistoryError(`Rehearsal categories of run ${runId}: ${categories.length} values for ${entries} log entries; expected one per entry.`, 'invalid-input');
+  }
+  for (let j = 0; j < categories.length; j++) {
+    if (categories[j] >= CATEGORIES.length && categories[j] !== UNKNOWN_CATEGORY) {
+      throw new HistoryError(
+        `Rehearsal categories of run ${runId}, entry ${j}: code ${categories[j]} is not a category (0..${CATEGORIES.length - 1}, or ${UNKNOWN_CATEGORY} for unknown).`,
+        'invalid-input',
+      );
+    }
+  }
+}
+
 export class TelemetryStore {
   private readonly insertTrace: Database.Statement;
   private readonly selectTraces: Database.Statement<[number], TraceRow>;
@@ -100,10 +120,11 @@ export class TelemetryStore {
       FROM bin_traces WHERE run_id = ? ORDER BY step`);
     // Upserts: the engine may checkpoint these while the run goes on; the UPDATE path is still
     // subject to the "only while running" trigger.
-    this.upsertRehearsals = db.prepare(`INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log)
-      VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET sample_count = excluded.sample_count,
-      counts_encoding = excluded.counts_encoding, counts = excluded.counts, log = excluded.log`);
-    this.selectRehearsals = db.prepare('SELECT sample_count, counts_encoding, counts, log FROM sample_rehearsals WHERE run_id = ?');
+    this.upsertRehearsals = db.prepare(`INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log, log_categories)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET sample_count = excluded.sample_count,
+      counts_encoding = excluded.counts_encoding, counts = excluded.counts, log = excluded.log,
+      log_categories = excluded.log_categories`);
+    this.selectRehearsals = db.prepare('SELECT sample_count, counts_encoding, counts, log, log_categories FROM sample_rehearsals WHERE run_id = ?');
     this.upsertProbe = db.prepare(`INSERT INTO probe_categories (run_id, step, indices, categories) VALUES (?, ?, ?, ?)
       ON CONFLICT (run_id, step) DO UPDATE SET indices = excluded.indices, categories = excluded.categories`);
     this.selectProbe = db.prepare('SELECT step, indices, categories FROM probe_categories WHERE run_id = ? ORDER BY step');
@@ -156,10 +177,11 @@ export class TelemetryStore {
     });
   }
 
-  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array): void {
+  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null = null): void {
     if (log.length % 2 !== 0) {
       throw new HistoryError(`Rehearsal log of run ${runId} has ${log.length} values; expected (step, index) pairs.`, 'invalid-input');
     }
+    if (logCategories) checkLogCategories(runId, logCategories, log.length / 2);
     for (let j = 1; j < log.length; j += 2) {
       if (log[j] < 0 || log[j] >= counts.length) {
         throw new HistoryError(
@@ -170,7 +192,7 @@ export class TelemetryStore {
     }
     const { encoding, blob } = encodeCounts(counts);
     try {
-      this.upsertRehearsals.run(runId, counts.length, encoding, blob, typedBlob(log));
+      this.upsertRehearsals.run(runId, counts.length, encoding, blob, typedBlob(log), logCategories ? typedBlob(logCategories) : null);
     } catch (err) {
       explainWriteError(err, this.runs, runId, 'save sample rehearsals');
     }
@@ -179,7 +201,14 @@ export class TelemetryStore {
   sampleRehearsals(runId: number): SampleRehearsals | null {
     const row = this.selectRehearsals.get(runId);
     if (!row) return null;
-    return { counts: decodeCounts(row), log: readI32(row.log, `rehearsal log of run ${runId}`) };
+    const log = readI32(row.log, `rehearsal log of run ${runId}`);
+    let logCategories: Uint8Array | null = null;
+    if (row.log_categories !== null) {
+      logCategories = readU8(row.log_categories);
+      // A damaged file must not put wrong categories on screen: refuse it by name instead.
+      checkLogCategories(runId, logCategories, log.length / 2);
+    }
+    return { counts: decodeCounts(row), log, logCategories };
   }
 
   saveProbeCategories(runId: number, step: number, indices: Int32Array, categories: Uint8Array): void {

@@ -10,6 +10,7 @@ import { BatchBuilder } from '../../src-main/engine/batches.js';
 import { createClassifier } from '../../src-main/engine/model.js';
 import { priorPass } from '../../src-main/engine/priorPass.js';
 import type { RehearsalStrategy } from '../../src-main/sampler/strategy.js';
+import { CATEGORY_CODE, categoryOf } from '../../shared/results.js';
 import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
 
 const source = syntheticSource(600, 200);
@@ -69,6 +70,11 @@ describe('finetune loop', () => {
     let damaged = 0;
     for (const o of firstInterval) o.indices.forEach((i, j) => (damaged += o.flags[j] && s.prior.priorCorrect[i] ? 1 : 0));
     expect(result.series[1].rehearsalPrecision).toBeCloseTo(damaged / 24, 10);
+    // Each rehearsal's stored category is f0's verdict against that same forward pass.
+    const expectedCategories = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
+    expect(Array.from(result.rehearsalCategories)).toEqual(expectedCategories);
+    expect(result.rehearsalCategories.length).toBe(result.rehearsalLog.length / 2);
+    expect(new Set(expectedCategories).size).toBeGreaterThan(1);
     copy.dispose();
     s.dispose();
   });
@@ -78,9 +84,12 @@ describe('finetune loop', () => {
     const rec = recordingStrategy();
     const config = smallConfig({ finetune: { steps: 4, evalEvery: 2 }, rehearsal: { budget: 0.25, feedbackDelay: 1 } });
     const before = tf.memory().numTensors;
-    finetune({ config, model: s.model, scenario, prior: s.prior, strategy: rec.strategy, pretrainTest: s.pretrainTest, finetuneTest: s.finetuneTest });
+    const result = finetune({ config, model: s.model, scenario, prior: s.prior, strategy: rec.strategy, pretrainTest: s.pretrainTest, finetuneTest: s.finetuneTest });
     // Evaluations flush pending verdicts, so none cross an eval boundary.
     expect(rec.events).toEqual(['select 0', 'select 1', 'observe 0', 'observe 1', 'select 2', 'select 3', 'observe 2', 'observe 3']);
+    // Late verdicts still land on their own log entries.
+    const late = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
+    expect(Array.from(result.rehearsalCategories)).toEqual(late);
     expect(tf.memory().numTensors).toBe(before);
     s.dispose();
   });

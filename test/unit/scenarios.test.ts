@@ -7,6 +7,7 @@ import {
   buildScenario,
   fixedPixelPermutation,
   permutePixels,
+  pretrainSetOf,
   rotate90,
 } from '../../src-main/data/scenarios.js';
 import { makeSyntheticImages, makeSyntheticSplit } from '../../src-main/data/synthetic.js';
@@ -173,6 +174,16 @@ describe('all scenarios', () => {
       expect(s.description.length).toBeGreaterThan(10);
     }
     expect([snapshot(train), snapshot(test)]).toEqual(before);
+  });
+
+  it('pretrainSetOf gives the same pretrain set as the whole scenario (the inspector relies on it)', () => {
+    const train = dataset(40, 6, 1);
+    const test = dataset(20, 6, 1);
+    for (const name of ['rot90', 'permute', 'split'] as ScenarioName[]) {
+      expect(snapshot(pretrainSetOf(name, train))).toEqual(snapshot(buildScenario(name, train, test).pretrainTrain));
+    }
+    expect(pretrainSetOf('split', train).labels.every((l) => l < 8)).toBe(true);
+    expect(() => pretrainSetOf('split', dataset(10, 6, 1, 2))).toThrow(/needs at least 3 classes/);
   });
 
   it('reject train and test sets that do not match', () => {

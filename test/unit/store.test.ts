@@ -273,10 +273,25 @@ describe('a run, end to end', () => {
     for (let i = 0; i < 100; i++) log[2 * i + 1] = i;
     h.saveSampleRehearsals(id, dense, log); // a later save replaces the earlier one while running
     expect(readEncoding()).toEqual({ e: 'dense-u32', n: 400 });
-    expect(h.getSampleRehearsals(id)).toEqual({ counts: dense, log });
+    expect(h.getSampleRehearsals(id)).toEqual({ counts: dense, log, logCategories: null });
 
     h.saveSampleRehearsals(id, new Uint32Array(0), new Int32Array(0));
-    expect(h.getSampleRehearsals(id)).toEqual({ counts: new Uint32Array(0), log: new Int32Array(0) });
+    expect(h.getSampleRehearsals(id)).toEqual({ counts: new Uint32Array(0), log: new Int32Array(0), logCategories: null });
+  });
+
+  it('keeps the category of every rehearsal beside the log, and refuses codes that are not categories', () => {
+    const h = historyAt();
+    const id = h.createRun({ config: config(), status: 'running' });
+    const counts = Uint32Array.of(1, 2, 0);
+    const log = Int32Array.of(0, 1, 0, 0, 5, 1);
+    const categories = Uint8Array.of(0, 1, 255); // CD, unforgotten, verdict never arrived
+    expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 1))).toThrow(/2 values for 3 log entries/);
+    expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 4, 1))).toThrow(/entry 1: code 4 is not a category/);
+    h.saveSampleRehearsals(id, counts, log, categories);
+    expect(h.getSampleRehearsals(id)).toEqual({ counts, log, logCategories: categories });
+    // A damaged file is refused by name rather than shown as wrong categories.
+    h.db.prepare('UPDATE sample_rehearsals SET log_categories = ? WHERE run_id = ?').run(Buffer.from([0, 9, 1]), id);
+    expect(() => h.getSampleRehearsals(id)).toThrow(`Rehearsal categories of run ${id}, entry 1: code 9`);
   });
 
   it('rejects malformed input with errors naming the run', () => {

@@ -1,0 +1,283 @@
+// The sample inspector behind the host methods inspect.* and runs.samples: it gathers one run's
+// arrays from the history (rehearsal counts, log and verdicts, probe categories, bin traces),
+// f0's prior pass from the f0 cache and the pretrain set from the data files, then answers from
+// memory with the pure queries in queries.ts. Finished runs never change, so what is gathered is
+// kept (a few runs); a run still going is gathered afresh each time.
+import type { RunSamples } from '../../shared/contract.js';
+import { RequestError } from '../../shared/contract.js';
+import type { BinPartition, RunInspection, SampleData, SampleDetail, SamplePage } from '../../shared/inspect.js';
+import type { RunSummary } from '../../shared/results.js';
+import { F0Cache, f0KeyFor } from '../engine/f0Cache.js';
+import { buildPartition } from '../sampler/partition.js';
+import type { History } from '../store/database.js';
+import { PretrainDataCache, type PretrainData } from './pretrainData.js';
+import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, type KnownCategories, type RunArrays, type SampleFilter } from './queries.js';
+
+interface GatheredRun {
+  run: RunSummary;
+  arrays: RunArrays;
+  data: PretrainData;
+  evalSteps: number[];
+  /** Whether the run saved its rehearsals (it has ended). */
+  saved: boolean;
+  notes: string[];
+  known: Map<number, KnownCategories>;
+}
+
+interface PartitionEntry {
+  info: BinPartition;
+  binOf: Int32Array;
+}
+
+const MAX_RUNS = 6;
+const MAX_KNOWN_STEPS = 4;
+const ENDED = new Set(['finished', 'failed', 'cancelled']);
+
+const notFound = (message: string, field = 'id') => new RequestError(message, field, null, 'not-found');
+
+export class SampleInspector {
+  private readonly runs = new Map<number, GatheredRun>();
+  private readonly partitions = new Map<number, PartitionEntry>();
+  private readonly pretrain = new PretrainDataCache();
+  private readonly f0s: F0Cache;
+
+  constructor(
+    private readonly history: History,
+    cacheDir: string,
+  ) {
+    this.f0s = new F0Cache(cacheDir);
+  }
+
+  /** Forget a run (it was deleted). */
+  forget(id: number): void {
+    this.runs.delete(id);
+    this.partitions.delete(id);
+  }
+
+  inspectRun(id: number, partitionOf?: number): RunInspection {
+    const g = this.gather(id);
+    const { run, arrays, data } = g;
+    const notes = [...g.notes];
+    const partition = this.partitionFor(g, partitionOf, notes);
+    const numClasses = data.dataset.numClasses;
+    const byBin = partition ? rehearsalsBy(arrays.counts, partition.binOf, partition.info.sizes.length) : null;
+    let distinct = 0;
+    let rehearsals = 0;
+    for (let i = 0; i < arrays.size; i++) {
+      if (arrays.counts[i] > 0) distinct++;
+      rehearsals += arrays.counts[i];
+    }
+    return {
+      runId: run.id,
+      studyId: run.studyId,
+      status: run.status,
+      strategy: run.config.rehearsal.strategy,
+      budget: run.config.rehearsal.budget,
+      seed: run.config.seed,
+      pretrainSize: arrays.size,
+      numClasses,
+      classNames: classNamesOf(data),
+      classSizes: sizesBy(arrays.labels, numClasses).byKey,
+      shape: data.shape,
+      evalSteps: g.evalSteps,
+      probeSize: arrays.probes[0]?.indices.length ?? 0,
+      binTraces: this.history.getBinTraces(id) ?? [],
+      partition: partition?.info ?? null,
+      rehearsals,
+      distinctRehearsed: distinct,
+      byClass: rehearsalsBy(arrays.counts, arrays.labels, numClasses).byKey,
+      byBin: byBin ? { bins: byBin.byKey, outside: byBin.outside } : null,
+      budgetWindows: budgetWindows(arrays, g.evalSteps),
+      notes,
+    };
+  }
+
+  samples(params: { id: number; partitionOf?: number; step?: number } & Omit<SampleFilter, 'class' | 'bin' | 'category'> & Partial<Pick<SampleFilter, 'class' | 'bin' | 'category'>>): SamplePage {
+    const g = this.gather(params.id);
+    const notes = [...g.notes];
+    const arrays = this.withBins(g, params.partitionOf, notes);
+    if (params.bin !== undefined && !arrays.binOf) {
+      throw new RequestError(`inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`, 'bin');
+    }
+    if (params.class !== undefined && params.class >= g.data.dataset.numClasses) {
+      throw new RequestError(`inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.dataset.numClasses - 1}.`, 'class');
+    }
+    const step = this.evalStep(g, params.step, 'step');
+    const known = this.known(g, step);
+    const { total, samples } = filterSamples(arrays, known, params);
+    return { runId: g.run.id, step, total, samples, notes };
+  }
+
+  sample(id: number, index: number, partitionOf?: number): SampleDetail {
+    const g = this.gather(id);
+    this.checkIndex(g, index, 'index');
+    const arrays = this.withBins(g, partitionOf, []);
+    return sampleStory(arrays, this.known(g, g.evalSteps.at(-1) ?? 0), index);
+  }
+
+  data(id: number, indices: readonly number[]): SampleData {
+    const g = this.gather(id);
+    const { dataset, sampleBytes, shape } = g.data;
+    const out = Buffer.allocUnsafe(indices.length * sampleBytes);
+    indices.forEach((i, k) => {
+      this.checkIndex(g, i, `indices.${k}`);
+      out.set(dataset.images.subarray(i * sampleBytes, (i + 1) * sampleBytes), k * sampleBytes);
+    });
+    return { shape, indices: [...indices], data: out.toString('base64') };
+  }
+
+  /** runs.samples / `mixcd samples`: the most rehearsed, with the latest known category. */
+  topSamples(id: number, top: number): RunSamples {
+    const g = this.gather(id);
+    const notes = [...g.notes];
+    const arrays = this.withBins(g, undefined, notes);
+    const known = this.known(g, g.evalSteps.at(-1) ?? 0);
+    const page = filterSamples(arrays, known, { rehearsedOnly: true, sort: 'count', order: 'desc', offset: 0, limit: top });
+    let rehearsals = 0;
+    let distinct = 0;
+    for (const c of arrays.counts) {
+      rehearsals += c;
+      if (c > 0) distinct++;
+    }
+    const samples = page.samples.map((s) => {
+      const { index, count, class: cls, className, bin, priorLoss, category } = s;
+      return { index, count, class: cls, ...(className === undefined ? {} : { className }), ...(bin === undefined ? {} : { bin }), ...(priorLoss === undefined ? {} : { priorLoss }), category };
+    });
+    return { runId: id, pretrainSize: arrays.size, distinctRehearsed: distinct, rehearsals, samples, notes };
+  }
+
+  // --- gathering ---
+
+  private gather(id: number): GatheredRun {
+    const hit = this.runs.get(id);
+    if (hit) {
+      this.runs.delete(id);
+      this.runs.set(id, hit);
+      return hit;
+    }
+    const run = this.history.getRun(id);
+    if (!run) throw notFound(`There is no run ${id} in the history.`);
+    if (run.status === 'queued') throw new RequestError(`Run ${id} is still queued: there is nothing to inspect until it runs.`, 'id', null, 'conflict');
+    const data = this.pretrain.get(run);
+    if (typeof data === 'string') {
+      throw new RequestError(`Run ${id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`, 'id', null, 'failed');
+    }
+    const size = data.dataset.count;
+    const notes: string[] = [];
+    const stored = this.history.getSampleRehearsals(id);
+    if (stored && stored.counts.length !== size) {
+      throw new RequestError(`Run ${id} counted ${stored.counts.length} pretrain samples but its data now has ${size}: the inspector cannot line them up.`, 'id', null, 'failed');
+    }
+    if (!stored) notes.push(`Run ${id} is ${run.status} and has saved no rehearsals yet (they are saved when a run ends).`);
+    else if (!stored.logCategories) notes.push(`Run ${id} was recorded before each rehearsal's category was stored: the budget breakdown and rehearsal verdicts are unknown.`);
+    const probes = (this.history.getProbeCategories(id) ?? []).map(sortedProbe);
+    if (probes.length === 0) notes.push(`Run ${id} had no probe subset (rehearsal.probe = 0): no true CD rate per bin and no pretrain category shares.`);
+    const prior = this.prior(run, size, notes);
+    const arrays: RunArrays = {
+      size,
+      labels: data.dataset.labels,
+      classNames: classNamesOf(data),
+      counts: stored?.counts ?? new Uint32Array(size),
+      log: stored?.log ?? new Int32Array(0),
+      logCategories: stored?.logCategories ?? null,
+      probes,
+      priorLoss: prior?.priorLoss ?? null,
+      priorCorrect: prior?.priorCorrect ?? null,
+      binOf: null,
+    };
+    const gathered: GatheredRun = { run, arrays, data, evalSteps: run.series.map((p) => p.step), saved: stored !== null, notes, known: new Map() };
+    if (ENDED.has(run.status)) {
+      if (this.runs.size >= MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
+      this.runs.set(id, gathered);
+    }
+    return gathered;
+  }
+
+  /** f0's prior pass, from the cache the trainers wrote (keyed like the engine keys it). */
+  private prior(run: RunSummary, size: number, notes: string[]) {
+    const cached = this.f0s.load(f0KeyFor(run.config, run.dataFingerprint, run.backend));
+    if (!cached || cached.prior.priorLoss.length !== size) {
+      notes.push(`Prior losses and bins are unknown: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`);
+      return null;
+    }
+    return cached.prior;
+  }
+
+  private known(g: GatheredRun, step: number): KnownCategories {
+    let k = g.known.get(step);
+    if (!k) {
+      k = knownCategories(g.arrays, step);
+      if (g.known.size >= MAX_KNOWN_STEPS) g.known.delete(g.known.keys().next().value!);
+      g.known.set(step, k);
+    }
+    return k;
+  }
+
+  private evalStep(g: GatheredRun, step: number | undefined, field: string): number {
+    const last = g.evalSteps.at(-1);
+    if (step === undefined) return last ?? 0;
+    if (!g.evalSteps.includes(step)) {
+      const shown = g.evalSteps.length > 8 ? `${g.evalSteps.slice(0, 4).join(', ')}, ..., ${last}` : g.evalSteps.join(', ');
+      throw new RequestError(`"${field}" is ${step} but run ${g.run.id} was evaluated at steps ${shown || '(none yet)'}: choose one of those.`, field);
+    }
+    return step;
+  }
+
+  private checkIndex(g: GatheredRun, index: number, field: string): void {
+    if (index >= g.arrays.size) throw new RequestError(`"${field}" is ${index} but run ${g.run.id}'s pretrain set has samples 0..${g.arrays.size - 1}.`, field);
+  }
+
+  private withBins(g: GatheredRun, partitionOf: number | undefined, notes: string[]): RunArrays {
+    const p = this.partitionFor(g, partitionOf, notes);
+    return { ...g.arrays, binOf: p?.binOf ?? null };
+  }
+
+  /** The bins to show: another mix-cd run's (partitionOf), else the run's own when it is mix-cd. */
+  private partitionFor(g: GatheredRun, partitionOf: number | undefined, notes: string[]): PartitionEntry | null {
+    const source = partitionOf === undefined ? g : this.gather(partitionOf);
+    if (source.run.config.rehearsal.strategy !== 'mix-cd') {
+      if (partitionOf !== undefined) throw new RequestError(`"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`, 'partitionOf');
+      notes.push(`${g.run.config.rehearsal.strategy} has no bins; pick a mix-cd run of the same data to see rehearsals per bin.`);
+      return null;
+    }
+    if (source !== g && (source.run.dataFingerprint !== g.run.dataFingerprint || source.run.config.scenario !== g.run.config.scenario)) {
+      throw new RequestError(`"partitionOf" names run ${partitionOf}, whose pretrain set differs from run ${g.run.id}'s (other data or scenario): its bins do not apply.`, 'partitionOf');
+    }
+    const hit = this.partitions.get(source.run.id);
+    if (hit) return hit;
+    const { priorLoss, priorCorrect, labels, size } = source.arrays;
+    if (!priorLoss || !priorCorrect) {
+      notes.push(`Bins are unknown: they are built from f0's prior losses, which are not in the f0 cache for run ${source.run.id}.`);
+      return null;
+    }
+    const { rule, bins, candidates } = source.run.config.rehearsal.mixCd;
+    const dataset = source.data.dataset;
+    const partition = buildPartition({ size, numClasses: dataset.numClasses, labels, priorLoss, priorCorrect, groups: dataset.groups }, rule, bins, candidates);
+    const binOf = new Int32Array(size).fill(-1);
+    for (let k = 0; k < partition.numBins; k++) {
+      for (let j = partition.offsets[k]; j < partition.offsets[k + 1]; j++) binOf[partition.members[j]] = k;
+    }
+    const sizes = sizesBy(binOf, partition.numBins);
+    const names = classNamesOf(source.data);
+    const labelsOfBins = Array.from({ length: partition.numBins }, (_, k) =>
+      partition.describeBin(k).replace(/^class (\d+)/, (all, c: string) => (names[Number(c)] ? `${all} (${names[Number(c)]})` : all)),
+    );
+    const entry = { info: { runId: source.run.id, rule, sizes: sizes.byKey, outside: sizes.outside, labels: labelsOfBins }, binOf };
+    this.partitions.set(source.run.id, entry);
+    return entry;
+  }
+}
+
+function classNamesOf(data: PretrainData): string[] {
+  const { classNames, numClasses } = data.dataset;
+  return Array.from({ length: numClasses }, (_, c) => classNames?.[c] ?? `class ${c}`);
+}
+
+/** Probe indices ascending (the engine stores them so; sorted here should another writer not). */
+function sortedProbe(p: { step: number; indices: Int32Array; categories: Uint8Array }) {
+  let sorted = true;
+  for (let j = 1; j < p.indices.length && sorted; j++) sorted = p.indices[j - 1] < p.indices[j];
+  if (sorted) return p;
+  const order = Array.from(p.indices.keys()).sort((a, b) => p.indices[a] - p.indices[b]);
+  return { step: p.step, indices: Int32Array.from(order, (j) => p.indices[j]), categories: Uint8Array.from(order, (j) => p.categories[j]) };
+}
