@@ -65,7 +65,8 @@ async function finetuneRun(): Promise<void> {
   const { runExperiment, ExperimentContext } = await import('../src-main/engine/experiment.js');
   const { parseRunConfig } = await import('../shared/config.js');
   const cacheDir = process.env.MIXCD_CACHE_DIR ?? path.join(root, '.cache/f0');
-  const config = parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'random', budget: 0.1 }, backend: 'wasm' });
+  // No probe: PyTorch's reference does the same work (the probe's own cost is measured in --only inspector).
+  const config = parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'random', budget: 0.1, probe: 0 }, backend: 'wasm' });
   const context = new ExperimentContext({ cacheDir });
   const warm = await runExperiment({ ...config, finetune: { ...config.finetune, steps: 0 } }, context); // pretrain or load f0
   console.log(`f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`}) on ${warm.backend.device}`);
@@ -94,7 +95,13 @@ async function renderer(): Promise<void> {
   for (const line of await benchRenderer()) console.log(line);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, renderer, finetune: finetuneRun };
+async function inspector(): Promise<void> {
+  heading('Sample inspector: host queries on the 60,000-sample Fashion-MNIST pretrain set (ms, through host.handle + JSON)');
+  const { benchInspector } = await import('./inspector.js');
+  for (const line of await benchInspector()) console.log(line);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, renderer, finetune: finetuneRun, inspector };
 
 const program = new Command('bench')
   .option('--only <list>', `comma-separated sections: ${Object.keys(SECTIONS).join(', ')}`)

@@ -1,11 +1,16 @@
 // `mixcd samples ID`: the inspector's most-rehearsed list on the terminal or as JSON, answered by
 // the same SampleInspector the host uses, so the CLI and the UI never disagree.
+import { CATEGORIES } from '../../shared/results.js';
+import { budgetShares, CATEGORY_LABELS } from '../../shared/inspect.js';
 import type { History } from '../store/database.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { fixed, formatTable } from './table.js';
 
+const percent = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(1)}%`);
+
 export function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): void {
-  const result = new SampleInspector(history, cacheDir).topSamples(id, top);
+  const inspector = new SampleInspector(history, cacheDir);
+  const result = inspector.topSamples(id, top);
   // What is missing and why goes to stderr, so stdout stays one parseable document.
   for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
   if (json) {
@@ -22,8 +27,16 @@ export function samplesCommand(history: History, cacheDir: string, id: number, t
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return;
   }
+  // Where the budget went: the picture that says whether a strategy spends its budget on CD.
+  const shares = budgetShares(inspector.inspectRun(id).budgetWindows);
+  const budget = formatTable(
+    ['category', 'of rehearsals', 'of the pretrain set (probe)'],
+    CATEGORIES.map((c, k) => [CATEGORY_LABELS[c], percent(shares.rehearsed[k]), percent(shares.pretrain?.[k])]),
+  );
   process.stdout.write(
     `Run ${id}: ${result.rehearsals} rehearsals of ${result.distinctRehearsed} distinct samples out of ${result.pretrainSize}.\n\n` +
+      `Where the budget went (category when rehearsed; pretrain shares from the probe, averaged over the evals after f0` +
+      `${shares.unknown ? `; ${shares.unknown} rehearsals without a verdict left out` : ''}):\n${budget}\n\nMost rehearsed:\n` +
       formatTable(
         ['index', 'count', 'class', 'bin', 'prior loss', 'category'],
         result.samples.map((s) => [s.index, s.count, s.className ?? s.class, s.bin, s.priorLoss === undefined ? null : fixed(s.priorLoss), s.category]),

@@ -55,6 +55,19 @@ describe('runExperiment', () => {
     expect(c.series).not.toEqual(a.series);
   });
 
+  it('the diagnostic probe changes no number of the run (it only adds forward passes at evals)', async () => {
+    let probed = 0;
+    const withProbe = await runExperiment(smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 300 } }), context, {
+      onEval: (_point, trace, probe) => (probed += probe && trace?.trueCdRate ? probe.indices.length : 0),
+    });
+    expect(probed).toBe(300 * withProbe.series.length);
+    const without = await runExperiment(smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 0 } }), context);
+    expect(without.series).toEqual(withProbe.series);
+    expect(Array.from(without.rehearsalLog)).toEqual(Array.from(withProbe.rehearsalLog));
+    expect(Array.from(without.rehearsalCategories)).toEqual(Array.from(withProbe.rehearsalCategories));
+    expect(without.compute).toMatchObject({ forwardPasses: withProbe.compute.forwardPasses, extraForwardPasses: 0 });
+  });
+
   it('keeps the tensor count flat over a run and across runs', async () => {
     await runExperiment(smallConfig(), context); // f0 cached in the context by now
     const before = tf.memory().numTensors;
