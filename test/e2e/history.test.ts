@@ -9,12 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { RunConfigInput } from '../../shared/config.js';
-import type { MethodName, MethodParams, MethodResults, ResponseMessage } from '../../shared/contract.js';
 import type { RunSummary } from '../../shared/results.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
+import { Api } from '../helpers/pageApi.js';
 import { root, startBrowserMode } from '../helpers/startApp.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-history-'));
@@ -26,40 +25,6 @@ let browser: Browser | undefined;
 let url: string;
 let api: Api;
 
-
-/** The host API over the page's own socket (token as a subprotocol, the page's Origin). */
-class Api {
-  private nextId = 1;
-  private readonly pending = new Map<number, (response: ResponseMessage) => void>();
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as ResponseMessage | { event: string };
-      if ('event' in message || typeof message.id !== 'number') return;
-      this.pending.get(message.id)?.(message);
-      this.pending.delete(message.id);
-    });
-  }
-
-  static open(pageUrl: string): Promise<Api> {
-    const { host, searchParams } = new URL(pageUrl);
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`ws://${host}/api`, ['mixcd.v1', `token.${searchParams.get('token')}`], { origin: `http://${host}` });
-      socket.once('open', () => resolve(new Api(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  async call<M extends MethodName>(method: M, params?: MethodParams<M>): Promise<MethodResults[M]> {
-    const id = this.nextId++;
-    const response = await new Promise<ResponseMessage>((resolve) => {
-      this.pending.set(id, resolve);
-      this.socket.send(JSON.stringify({ id, method, params }));
-    });
-    if (!response.ok) throw new Error(`${method} failed: ${response.error.message}`);
-    return response.result as MethodResults[M];
-  }
-}
 
 /** Tiny and fast: a run takes about a second once f0 is cached. */
 function config(strategy: 'none' | 'random' | 'mix-cd'): RunConfigInput {
