@@ -67,9 +67,9 @@ export function measure(iterations = 2000, synchronous: 'NORMAL' | 'FULL' = 'NOR
     const denseCounts = new Uint32Array(n).map((_, i) => 1 + (i % 5)); // every sample touched -> dense
     const rehearsalRun = newRun(h);
     const saveRounds = Math.max(20, Math.floor(iterations / 40));
-    const sampleSparse = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, sparseCounts, log));
+    const sampleSparse = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, sparseCounts, log, null));
     const sparseBytes = h.db.prepare('SELECT length(counts) AS counts, length(log) AS log FROM sample_rehearsals').get();
-    const sampleDense = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, denseCounts, log));
+    const sampleDense = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, denseCounts, log, null));
     const readBack = time(saveRounds, () => h.getSampleRehearsals(rehearsalRun));
     return {
       synchronous,

@@ -19,8 +19,8 @@ import {
   type ScenarioName,
   type StrategyName,
 } from './config.js';
-import { CATEGORIES, RUN_STATUSES, type BinTrace, type Category, type EvalPoint, type RunSummary } from './results.js';
-import { SAMPLE_SORTS, type RunInspection, type SampleData, type SampleDetail, type SamplePage } from './inspect.js';
+import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunSummary } from './results.js';
+import { SAMPLE_SORTS, type InspectedSample, type RunInspection, type SampleData, type SampleStory, type SamplePage } from './inspect.js';
 import type { StudyCell } from './studyTable.js';
 
 // --- envelope ---
@@ -135,7 +135,8 @@ export const METHODS = {
       limit: z.number().int().min(1).max(1000).default(60),
     })
     .strict(),
-  'inspect.sample': z.object({ id, index: z.number().int().min(0), partitionOf: id.optional() }).strict(),
+  /** One sample's story; its `category` is the latest known at `step` (default: the run's end). */
+  'inspect.sample': z.object({ id, index: z.number().int().min(0), partitionOf: id.optional(), step: z.number().int().min(0).optional() }).strict(),
   /** Raw bytes of up to 1,000 pretrain samples (thumbnails). */
   'inspect.data': z.object({ id, indices: z.array(z.number().int().min(0)).min(1).max(1000) }).strict(),
   'catalog.get': z.object({}).strict(),
@@ -172,21 +173,8 @@ export interface RunTelemetry {
   categoryNames: typeof CATEGORIES;
 }
 
-export interface RehearsedSample {
-  /** Index into the pretrain set. */
-  index: number;
-  /** How often it was rehearsed. */
-  count: number;
-  /** Its class label, when the run's data could be read again (see notes). */
-  class?: number;
-  className?: string;
-  /** Its mix-cd bin (mix-cd runs only; -1: not a candidate). */
-  bin?: number;
-  /** Its prior loss l0 under f0, when f0's prior pass is in the cache (see notes). */
-  priorLoss?: number;
-  /** Its latest known category (from the probe's last eval or its last rehearsal); null if none is known. */
-  category: Category | null;
-}
+/** A most-rehearsed sample as runs.samples lists it: the gallery's sample at the run's end. */
+export type RehearsedSample = Omit<InspectedSample, 'categoryStep' | 'categorySource'>;
 
 export interface RunSamples {
   runId: number;
@@ -258,7 +246,7 @@ export interface MethodResults {
   'studies.delete': { id: number };
   'inspect.run': RunInspection;
   'inspect.samples': SamplePage;
-  'inspect.sample': SampleDetail;
+  'inspect.sample': SampleStory;
   'inspect.data': SampleData;
   'catalog.get': Catalog;
   'host.status': HostStatus;

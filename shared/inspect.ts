@@ -27,8 +27,13 @@ export interface BinPartition {
 
 /** Rehearsals between two evals, by category at rehearsal time, and the probe's shares at the eval. */
 export interface BudgetWindow {
-  /** The eval that closes the window (rehearsals at steps < this and >= the previous eval). */
+  /**
+   * The eval that closes the window (rehearsals at steps < this and >= the previous eval); for
+   * the `partial` window of a run cancelled between evals, the step after its last rehearsal.
+   */
   step: number;
+  /** Rehearsals after the last eval of a cancelled run: no eval closes them, so no probe either. */
+  partial?: true;
   rehearsed: CategoryCounts;
   /** Rehearsals whose verdict never arrived, or of runs recorded before verdicts were stored. */
   unknown: number;
@@ -99,7 +104,7 @@ export interface SamplePage {
   notes: string[];
 }
 
-export interface SampleDetail {
+export interface SampleStory {
   sample: InspectedSample;
   /** Whether f0 classified it correctly (null when f0's prior pass is not available). */
   priorCorrect: boolean | null;

@@ -3,7 +3,7 @@
 // sample's story. Pure option builders like options.ts and compare.ts: no DOM, no echarts import,
 // unit-tested in Node; the page hands the options to <EChart>.
 import type { BinTrace, Category } from '../results.js';
-import { CATEGORIES, CATEGORY_LABELS, budgetShares, pearson, shares, type BudgetWindow, type RunInspection, type SampleDetail } from '../inspect.js';
+import { CATEGORIES, CATEGORY_LABELS, budgetShares, pearson, shares, type BudgetWindow, type RunInspection, type SampleStory } from '../inspect.js';
 import type { StrategyName } from '../config.js';
 import { PALETTE } from './compare.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
@@ -361,7 +361,7 @@ export interface TimelineSpec {
  * CD (correct or misclassified), one it got wrong only unlearned or newly learned: only those two
  * rows are drawn when f0's verdict is known. Verdicts that never arrived get their own row.
  */
-export function sampleTimelineOption(detail: SampleDetail, spec: TimelineSpec = {}): ChartOption {
+export function sampleTimelineOption(detail: SampleStory, spec: TimelineSpec = {}): ChartOption {
   const rows: Category[] =
     detail.priorCorrect === true
       ? ['unforgotten', 'collateral-damage']

@@ -2,11 +2,10 @@
 // the same SampleInspector the host uses, so the CLI and the UI never disagree.
 import { CATEGORIES } from '../../shared/results.js';
 import { budgetShares, CATEGORY_LABELS } from '../../shared/inspect.js';
+import { percent } from '../../shared/charts/inspector.js';
 import type { History } from '../store/database.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { fixed, formatTable } from './table.js';
-
-const percent = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(1)}%`);
 
 export function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): void {
   const inspector = new SampleInspector(history, cacheDir);

@@ -192,6 +192,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     for (let step = 0; step < steps; step++) {
       if (observer?.shouldStop?.()) {
         status = 'cancelled';
+        flushPending(); // the last step's verdicts are computed already: keep them
         break;
       }
       const t0 = performance.now();

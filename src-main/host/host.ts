@@ -197,7 +197,7 @@ class WorkbenchHost implements Host {
     'runs.samples': ({ id, top }) => this.inspector.topSamples(id, top),
     'inspect.run': ({ id, partitionOf }) => this.inspector.inspectRun(id, partitionOf),
     'inspect.samples': (params) => this.inspector.samples(params),
-    'inspect.sample': ({ id, index, partitionOf }) => this.inspector.sample(id, index, partitionOf),
+    'inspect.sample': ({ id, index, partitionOf, step }) => this.inspector.sample(id, index, partitionOf, step),
     'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
     'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
     'runs.cancel': (params) => this.cancel(params.id),

@@ -3,15 +3,15 @@
 // f0's prior pass from the f0 cache and the pretrain set from the data files, then answers from
 // memory with the pure queries in queries.ts. Finished runs never change, so what is gathered is
 // kept (a few runs); a run still going is gathered afresh each time.
-import type { RunSamples } from '../../shared/contract.js';
+import type { ParsedParams, RunSamples } from '../../shared/contract.js';
 import { RequestError } from '../../shared/contract.js';
-import type { BinPartition, RunInspection, SampleData, SampleDetail, SamplePage } from '../../shared/inspect.js';
+import type { BinPartition, RunInspection, SampleData, SampleStory, SamplePage } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
-import { F0Cache, f0KeyFor } from '../engine/f0Cache.js';
+import { F0Cache, f0KeyFor, f0KeyHash } from '../engine/f0Cache.js';
 import { buildPartition } from '../sampler/partition.js';
 import type { History } from '../store/database.js';
 import { PretrainDataCache, type PretrainData } from './pretrainData.js';
-import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, type KnownCategories, type RunArrays, type SampleFilter } from './queries.js';
+import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type KnownCategories, type RunArrays } from './queries.js';
 
 interface GatheredRun {
   run: RunSummary;
@@ -30,7 +30,10 @@ interface PartitionEntry {
 }
 
 const MAX_RUNS = 6;
+const MAX_PARTITIONS = 4;
 const MAX_KNOWN_STEPS = 4;
+/** "At the run's end": later than every rehearsal and eval. */
+const END = Number.MAX_SAFE_INTEGER;
 const ENDED = new Set(['finished', 'failed', 'cancelled']);
 
 const notFound = (message: string, field = 'id') => new RequestError(message, field, null, 'not-found');
@@ -61,12 +64,7 @@ export class SampleInspector {
     const partition = this.partitionFor(g, partitionOf, notes);
     const numClasses = data.dataset.numClasses;
     const byBin = partition ? rehearsalsBy(arrays.counts, partition.binOf, partition.info.sizes.length) : null;
-    let distinct = 0;
-    let rehearsals = 0;
-    for (let i = 0; i < arrays.size; i++) {
-      if (arrays.counts[i] > 0) distinct++;
-      rehearsals += arrays.counts[i];
-    }
+    const { rehearsals, distinct } = tally(arrays.counts);
     return {
       runId: run.id,
       studyId: run.studyId,
@@ -92,15 +90,21 @@ export class SampleInspector {
     };
   }
 
-  samples(params: { id: number; partitionOf?: number; step?: number } & Omit<SampleFilter, 'class' | 'bin' | 'category'> & Partial<Pick<SampleFilter, 'class' | 'bin' | 'category'>>): SamplePage {
+  samples(params: ParsedParams<'inspect.samples'>): SamplePage {
     const g = this.gather(params.id);
     const notes = [...g.notes];
-    const arrays = this.withBins(g, params.partitionOf, notes);
-    if (params.bin !== undefined && !arrays.binOf) {
-      throw new RequestError(`inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`, 'bin');
+    const partition = this.partitionFor(g, params.partitionOf, notes);
+    const arrays: RunArrays = { ...g.arrays, binOf: partition?.binOf ?? null };
+    if (params.bin !== undefined) {
+      if (!partition) throw new RequestError(`inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`, 'bin');
+      const bins = partition.info.sizes.length;
+      if (params.bin >= bins) throw new RequestError(`inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} (and -1 for samples outside every bin).`, 'bin');
     }
     if (params.class !== undefined && params.class >= g.data.dataset.numClasses) {
       throw new RequestError(`inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.dataset.numClasses - 1}.`, 'class');
+    }
+    if (params.sort === 'priorLoss' && !arrays.priorLoss) {
+      throw new RequestError(`inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior pass is not in the f0 cache; sort by count or index.`, 'sort');
     }
     const step = this.evalStep(g, params.step, 'step');
     const known = this.known(g, step);
@@ -108,19 +112,24 @@ export class SampleInspector {
     return { runId: g.run.id, step, total, samples, notes };
   }
 
-  sample(id: number, index: number, partitionOf?: number): SampleDetail {
+  /** One sample's story; its category is the latest known at eval `step` (default: the run's end). */
+  sample(id: number, index: number, partitionOf?: number, step?: number): SampleStory {
     const g = this.gather(id);
     this.checkIndex(g, index, 'index');
     const arrays = this.withBins(g, partitionOf, []);
-    return sampleStory(arrays, this.known(g, g.evalSteps.at(-1) ?? 0), index);
+    return sampleStory(arrays, this.known(g, step === undefined ? END : this.evalStep(g, step, 'step')), index);
   }
 
+  /** Only the pretrain set is needed: a run still going is not gathered for its thumbnails. */
   data(id: number, indices: readonly number[]): SampleData {
-    const g = this.gather(id);
-    const { dataset, sampleBytes, shape } = g.data;
+    const gathered = this.runs.get(id);
+    const run = gathered?.run ?? this.history.getRun(id);
+    if (!run) throw notFound(`There is no run ${id} in the history.`);
+    const data = gathered?.data ?? this.pretrainOf(run);
+    const { dataset, sampleBytes, shape } = data;
     const out = Buffer.allocUnsafe(indices.length * sampleBytes);
     indices.forEach((i, k) => {
-      this.checkIndex(g, i, `indices.${k}`);
+      if (i >= dataset.count) throw new RequestError(`"indices.${k}" is ${i} but run ${id}'s pretrain set has samples 0..${dataset.count - 1}.`, `indices.${k}`);
       out.set(dataset.images.subarray(i * sampleBytes, (i + 1) * sampleBytes), k * sampleBytes);
     });
     return { shape, indices: [...indices], data: out.toString('base64') };
@@ -131,18 +140,10 @@ export class SampleInspector {
     const g = this.gather(id);
     const notes = [...g.notes];
     const arrays = this.withBins(g, undefined, notes);
-    const known = this.known(g, g.evalSteps.at(-1) ?? 0);
-    const page = filterSamples(arrays, known, { rehearsedOnly: true, sort: 'count', order: 'desc', offset: 0, limit: top });
-    let rehearsals = 0;
-    let distinct = 0;
-    for (const c of arrays.counts) {
-      rehearsals += c;
-      if (c > 0) distinct++;
-    }
-    const samples = page.samples.map((s) => {
-      const { index, count, class: cls, className, bin, priorLoss, category } = s;
-      return { index, count, class: cls, ...(className === undefined ? {} : { className }), ...(bin === undefined ? {} : { bin }), ...(priorLoss === undefined ? {} : { priorLoss }), category };
-    });
+    // Latest known: up to the run's very end (a cancelled run's last rehearsals come after its last eval).
+    const page = filterSamples(arrays, this.known(g, END), { rehearsedOnly: true, sort: 'count', order: 'desc', offset: 0, limit: top });
+    const samples = page.samples.map(({ categoryStep, categorySource, ...sample }) => sample);
+    const { rehearsals, distinct } = tally(arrays.counts);
     return { runId: id, pretrainSize: arrays.size, distinctRehearsed: distinct, rehearsals, samples, notes };
   }
 
@@ -158,10 +159,7 @@ export class SampleInspector {
     const run = this.history.getRun(id);
     if (!run) throw notFound(`There is no run ${id} in the history.`);
     if (run.status === 'queued') throw new RequestError(`Run ${id} is still queued: there is nothing to inspect until it runs.`, 'id', null, 'conflict');
-    const data = this.pretrain.get(run);
-    if (typeof data === 'string') {
-      throw new RequestError(`Run ${id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`, 'id', null, 'failed');
-    }
+    const data = this.pretrainOf(run);
     const size = data.dataset.count;
     const notes: string[] = [];
     const stored = this.history.getSampleRehearsals(id);
@@ -169,6 +167,7 @@ export class SampleInspector {
       throw new RequestError(`Run ${id} counted ${stored.counts.length} pretrain samples but its data now has ${size}: the inspector cannot line them up.`, 'id', null, 'failed');
     }
     if (!stored) notes.push(`Run ${id} is ${run.status} and has saved no rehearsals yet (they are saved when a run ends).`);
+    else if (stored.logCategoriesProblem) notes.push(`${stored.logCategoriesProblem}: its rehearsals' categories are shown as unknown.`);
     else if (!stored.logCategories) notes.push(`Run ${id} was recorded before each rehearsal's category was stored: the budget breakdown and rehearsal verdicts are unknown.`);
     const probes = (this.history.getProbeCategories(id) ?? []).map(sortedProbe);
     if (probes.length === 0) notes.push(`Run ${id} had no probe subset (rehearsal.probe = 0): no true CD rate per bin and no pretrain category shares.`);
@@ -203,6 +202,14 @@ export class SampleInspector {
     return cached.prior;
   }
 
+  private pretrainOf(run: RunSummary): PretrainData {
+    const data = this.pretrain.get(run);
+    if (typeof data === 'string') {
+      throw new RequestError(`Run ${run.id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`, 'id', null, 'failed');
+    }
+    return data;
+  }
+
   private known(g: GatheredRun, step: number): KnownCategories {
     let k = g.known.get(step);
     if (!k) {
@@ -234,14 +241,16 @@ export class SampleInspector {
 
   /** The bins to show: another mix-cd run's (partitionOf), else the run's own when it is mix-cd. */
   private partitionFor(g: GatheredRun, partitionOf: number | undefined, notes: string[]): PartitionEntry | null {
-    const source = partitionOf === undefined ? g : this.gather(partitionOf);
+    const source = partitionOf === undefined ? g : this.gatherPartitionSource(partitionOf);
     if (source.run.config.rehearsal.strategy !== 'mix-cd') {
       if (partitionOf !== undefined) throw new RequestError(`"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`, 'partitionOf');
       notes.push(`${g.run.config.rehearsal.strategy} has no bins; pick a mix-cd run of the same data to see rehearsals per bin.`);
       return null;
     }
-    if (source !== g && (source.run.dataFingerprint !== g.run.dataFingerprint || source.run.config.scenario !== g.run.config.scenario)) {
-      throw new RequestError(`"partitionOf" names run ${partitionOf}, whose pretrain set differs from run ${g.run.id}'s (other data or scenario): its bins do not apply.`, 'partitionOf');
+    // Bins are groups of one f0's prior losses: another f0 (model, pretraining, data, backend)
+    // would sort the samples differently, so its bins say nothing about this run.
+    if (source !== g && f0KeyHash(f0KeyFor(source.run.config, source.run.dataFingerprint, source.run.backend)) !== f0KeyHash(f0KeyFor(g.run.config, g.run.dataFingerprint, g.run.backend))) {
+      throw new RequestError(`"partitionOf" names run ${partitionOf}, which started from another f0 than run ${g.run.id} (other data, scenario, model, pretraining or backend): its bins do not apply.`, 'partitionOf');
     }
     const hit = this.partitions.get(source.run.id);
     if (hit) return hit;
@@ -263,8 +272,19 @@ export class SampleInspector {
       partition.describeBin(k).replace(/^class (\d+)/, (all, c: string) => (names[Number(c)] ? `${all} (${names[Number(c)]})` : all)),
     );
     const entry = { info: { runId: source.run.id, rule, sizes: sizes.byKey, outside: sizes.outside, labels: labelsOfBins }, binOf };
+    if (this.partitions.size >= MAX_PARTITIONS) this.partitions.delete(this.partitions.keys().next().value!);
     this.partitions.set(source.run.id, entry);
     return entry;
+  }
+
+  /** The run named by partitionOf; its problems are reported against that field, not "id". */
+  private gatherPartitionSource(id: number): GatheredRun {
+    try {
+      return this.gather(id);
+    } catch (error) {
+      if (error instanceof RequestError) throw new RequestError(`"partitionOf": ${error.message}`, 'partitionOf', null, error.code);
+      throw error;
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // what category each sample is known to be in at an eval, which samples match a filter, where
 // the budget went between evals, how rehearsals spread over classes and bins, one sample's story.
 import { CATEGORIES, UNKNOWN_CATEGORY, type Category } from '../../shared/results.js';
-import type { BudgetWindow, CategoryCounts, CategorySource, InspectedSample, SampleDetail, SampleSort } from '../../shared/inspect.js';
+import type { BudgetWindow, CategoryCounts, CategorySource, InspectedSample, SampleStory, SampleSort } from '../../shared/inspect.js';
 
 /** One run's per-sample facts, as the inspector holds them (N = pretrain set size). */
 export interface RunArrays {
@@ -144,17 +144,38 @@ export function budgetWindows(run: RunArrays, evalSteps: readonly number[]): Bud
     return { step, rehearsed: zeros(), unknown: 0, probe };
   });
   const { log, logCategories } = run;
+  const evals = windows.length;
+  let partial: BudgetWindow | null = null;
   let w = 0;
   for (let j = 0; 2 * j < log.length; j++) {
     const s = log[2 * j];
     // Rehearsals at steps in [previous eval, this eval) belong to this eval's window.
-    while (w < windows.length && s >= windows[w].step) w++;
-    if (w === windows.length) break; // after the last eval (a cancelled run): no window to count in
+    while (w < evals && s >= windows[w].step) w++;
+    let window: BudgetWindow;
+    if (w < evals) window = windows[w];
+    else {
+      // After the last eval (a run cancelled between evals): one partial window, so every
+      // rehearsal is counted somewhere and the totals match the run's own.
+      if (!partial) windows.push((partial = { step: s + 1, partial: true, rehearsed: zeros(), unknown: 0, probe: null }));
+      partial.step = s + 1;
+      window = partial;
+    }
     const c = logCategories ? logCategories[j] : UNKNOWN_CATEGORY;
-    if (c === UNKNOWN_CATEGORY) windows[w].unknown++;
-    else windows[w].rehearsed[c]++;
+    if (c === UNKNOWN_CATEGORY) window.unknown++;
+    else window.rehearsed[c]++;
   }
   return windows;
+}
+
+/** Rehearsals in all, and distinct samples rehearsed at least once. */
+export function tally(counts: Uint32Array): { rehearsals: number; distinct: number } {
+  let rehearsals = 0;
+  let distinct = 0;
+  for (let i = 0; i < counts.length; i++) {
+    rehearsals += counts[i];
+    if (counts[i] > 0) distinct++;
+  }
+  return { rehearsals, distinct };
 }
 
 /** Rehearsals summed by a per-sample key in 0..keys-1 (negative keys go to `outside`). */
@@ -184,15 +205,15 @@ export function sizesBy(keyOf: ArrayLike<number>, keys: number): { byKey: number
 }
 
 /** One sample's story: every rehearsal with its verdict, and its category at each probe eval. */
-export function sampleStory(run: RunArrays, known: KnownCategories, i: number): SampleDetail {
-  const rehearsals: SampleDetail['rehearsals'] = [];
+export function sampleStory(run: RunArrays, known: KnownCategories, i: number): SampleStory {
+  const rehearsals: SampleStory['rehearsals'] = [];
   const { log, logCategories } = run;
   for (let j = 0; 2 * j < log.length; j++) {
     if (log[2 * j + 1] !== i) continue;
     const c = logCategories ? logCategories[j] : UNKNOWN_CATEGORY;
     rehearsals.push({ step: log[2 * j], category: c === UNKNOWN_CATEGORY ? null : CATEGORIES[c] });
   }
-  let probe: SampleDetail['probe'] = null;
+  let probe: SampleStory['probe'] = null;
   for (const p of run.probes) {
     const at = indexIn(p.indices, i);
     if (at < 0) continue;

@@ -150,7 +150,7 @@ export class History {
   appendBinTraces(runId: number, traces: readonly BinTrace[]): void {
     this.telemetry.appendBinTraces(runId, traces);
   }
-  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null = null): void {
+  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null): void {
     this.telemetry.saveSampleRehearsals(runId, counts, log, logCategories);
   }
   saveProbeCategories(runId: number, step: number, indices: Int32Array, categories: Uint8Array): void {

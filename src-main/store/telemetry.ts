@@ -16,6 +16,8 @@ export interface SampleRehearsals {
    * null for runs recorded before these were stored (schema version 1).
    */
   logCategories: Uint8Array | null;
+  /** Set when stored categories are damaged (then logCategories is null): what is wrong, one sentence. */
+  logCategoriesProblem?: string;
 }
 
 export interface ProbeSnapshot {
@@ -177,7 +179,8 @@ export class TelemetryStore {
     });
   }
 
-  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null = null): void {
+  /** logCategories: one CATEGORY_CODE per log entry, or null when the verdicts are not known. */
+  saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null): void {
     if (log.length % 2 !== 0) {
       throw new HistoryError(`Rehearsal log of run ${runId} has ${log.length} values; expected (step, index) pairs.`, 'invalid-input');
     }
@@ -202,13 +205,16 @@ export class TelemetryStore {
     const row = this.selectRehearsals.get(runId);
     if (!row) return null;
     const log = readI32(row.log, `rehearsal log of run ${runId}`);
-    let logCategories: Uint8Array | null = null;
-    if (row.log_categories !== null) {
-      logCategories = readU8(row.log_categories);
-      // A damaged file must not put wrong categories on screen: refuse it by name instead.
+    const counts = decodeCounts(row);
+    if (row.log_categories === null) return { counts, log, logCategories: null };
+    const logCategories = readU8(row.log_categories);
+    try {
+      // Damaged categories must not reach the screen as wrong ones; the counts and log stay usable.
       checkLogCategories(runId, logCategories, log.length / 2);
+    } catch (error) {
+      return { counts, log, logCategories: null, logCategoriesProblem: (error as Error).message.replace(/\.$/, '') };
     }
-    return { counts: decodeCounts(row), log, logCategories };
+    return { counts, log, logCategories };
   }
 
   saveProbeCategories(runId: number, step: number, indices: Int32Array, categories: Uint8Array): void {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rehearsalBudget } from '../../shared/config.js';
+import { UNKNOWN_CATEGORY } from '../../shared/results.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { ExperimentContext, runExperiment } from '../../src-main/engine/experiment.js';
 import { syntheticSource, smallConfig } from '../helpers/syntheticData.js';
@@ -99,6 +100,21 @@ describe('runExperiment', () => {
     });
     expect(result.status).toBe('cancelled');
     expect(result.compute.backwardPasses).toBe(20 * 40);
+  });
+
+  it('a run cancelled with feedback pending keeps every rehearsal\'s verdict', async () => {
+    // Asked before every step: stop before step 25, between evals (every 10 steps), so step 24's
+    // verdicts are still pending.
+    let finetuning = false;
+    let asked = 0;
+    const result = await runExperiment(smallConfig({ finetune: { steps: 1000 }, rehearsal: { feedbackDelay: 1 } }), context, {
+      onStart: () => (finetuning = true),
+      shouldStop: () => finetuning && ++asked > 25,
+    });
+    expect(result.status).toBe('cancelled');
+    expect(result.rehearsalCategories.length).toBe(25 * 8);
+    // The last step's verdicts were still in flight when it stopped: they are kept, not lost.
+    expect(Array.from(result.rehearsalCategories).filter((c) => c === UNKNOWN_CATEGORY)).toEqual([]);
   });
 
   it('caches f0 and its prior pass on disk, so a new process starts from the same f0', async () => {

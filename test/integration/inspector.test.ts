@@ -30,6 +30,7 @@ let host: Host;
 let nextId = 1;
 let mixId = 0;
 let randomId = 0;
+let otherF0Id = 0;
 
 async function call<M extends MethodName>(method: M, params?: MethodParams<M>): Promise<MethodResults[M]> {
   const response = await host.handle({ id: nextId++, method, params });
@@ -48,16 +49,20 @@ beforeAll(async () => {
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
   host = createHost({ historyFile, cacheDir, trainerEntry });
   const base = tinyRunConfig(dataDir, STEPS, { rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: PROBE } });
-  const { runIds } = await call('studies.start', { base: base as MethodParams<'studies.start'>['base'], strategies: ['mix-cd', 'random'], budgets: [0.25], seeds: [1] });
-  [mixId, randomId] = runIds;
+  // Listen before anything starts, so no run can end unseen.
   const ended = new Set<number>();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the study did not end within 120 s')), 120_000);
+  const allEnded = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the runs did not end within 150 s')), 150_000);
     host.subscribe((e) => {
       if (e.event === 'run.finished' || e.event === 'run.failed' || e.event === 'run.cancelled') ended.add(e.data.runId);
-      if (ended.size === 2) (clearTimeout(timer), resolve());
+      if (ended.size === 3) (clearTimeout(timer), resolve());
     });
   });
+  const { runIds } = await call('studies.start', { base: base as MethodParams<'studies.start'>['base'], strategies: ['mix-cd', 'random'], budgets: [0.25], seeds: [1] });
+  [mixId, randomId] = runIds;
+  // A mix-cd run from another f0 (pretrain seed), whose bins must not be lent to the study's runs.
+  otherF0Id = (await call('runs.start', { config: { ...base, pretrain: { ...base.pretrain, seed: 9 } } as MethodParams<'runs.start'>['config'] })).runId;
+  await allEnded;
   expect((await call('runs.get', { id: mixId })).status).toBe('finished');
   expect((await call('runs.get', { id: randomId })).status).toBe('finished');
 }, 180_000);
@@ -120,6 +125,11 @@ describe('inspect.run', () => {
     expect(wrong).toMatchObject({ code: 'invalid-request', field: 'partitionOf' });
     expect(wrong.message).toMatch(/a random run: give a mix-cd run/);
     expect(await refused('inspect.run', { id: 999 })).toMatchObject({ code: 'not-found', field: 'id' });
+    // A bad partitionOf is blamed on partitionOf, not on id.
+    expect(await refused('inspect.run', { id: randomId, partitionOf: 999 })).toMatchObject({ code: 'not-found', field: 'partitionOf', message: expect.stringMatching(/no run 999/) });
+    // Bins are groups of one f0's prior losses: another f0's bins do not apply.
+    const other = await refused('inspect.run', { id: randomId, partitionOf: otherF0Id });
+    expect(other).toMatchObject({ code: 'invalid-request', field: 'partitionOf', message: expect.stringMatching(/another f0/) });
   });
 });
 
@@ -166,6 +176,7 @@ describe('inspect.samples, inspect.sample, inspect.data', () => {
     expect(await refused('inspect.samples', { id: mixId, step: 30 })).toMatchObject({ field: 'step', message: expect.stringMatching(/evaluated at steps 0, 20, 40, 60/) });
     expect(await refused('inspect.samples', { id: mixId, class: 12 })).toMatchObject({ field: 'class' });
     expect(await refused('inspect.samples', { id: randomId, bin: 0 })).toMatchObject({ field: 'bin' });
+    expect(await refused('inspect.samples', { id: mixId, bin: r.partition!.sizes.length })).toMatchObject({ field: 'bin', message: expect.stringMatching(/there are bins 0\.\./) });
     expect(await refused('inspect.samples', { id: mixId, sort: 'loss' })).toMatchObject({ field: 'sort' });
     expect(await refused('inspect.samples', { id: mixId, limit: 5000 })).toMatchObject({ field: 'limit' });
   });
@@ -174,6 +185,10 @@ describe('inspect.samples, inspect.sample, inspect.data', () => {
     const [top] = (await call('inspect.samples', { id: mixId, limit: 1 })).samples;
     const detail = await call('inspect.sample', { id: mixId, index: top.index });
     expect(detail.sample).toEqual(top);
+    // At a chosen eval the detail says what the gallery says at that eval.
+    const at20 = (await call('inspect.samples', { id: mixId, step: 20, limit: 3 })).samples;
+    for (const s of at20) expect((await call('inspect.sample', { id: mixId, index: s.index, step: 20 })).sample).toEqual(s);
+    expect(await refused('inspect.sample', { id: mixId, index: top.index, step: 21 })).toMatchObject({ field: 'step' });
     expect(detail.rehearsals).toHaveLength(top.count);
     expect(detail.priorCorrect).toBe(true);
     const steps = detail.rehearsals.map((x) => x.step);

@@ -22,7 +22,7 @@ import {
   traceAt,
 } from '../../shared/charts/inspector.js';
 import { pointCount } from '../../shared/charts/options.js';
-import type { BudgetWindow, RunInspection, SampleDetail } from '../../shared/inspect.js';
+import type { BudgetWindow, RunInspection, SampleStory } from '../../shared/inspect.js';
 import type { BinTrace } from '../../shared/results.js';
 import { bytesPerSample, meanByte, rowPreview, splitSamples, toRgba } from '../../shared/samplePixels.js';
 
@@ -234,7 +234,7 @@ describe('rehearsals side by side', () => {
 });
 
 describe('sample timeline', () => {
-  const detail = (over: Partial<SampleDetail> = {}): SampleDetail => ({
+  const detail = (over: Partial<SampleStory> = {}): SampleStory => ({
     sample: { index: 7, count: 3, class: 0, category: 'collateral-damage' },
     priorCorrect: true,
     rehearsals: [

@@ -1,6 +1,6 @@
 // The inspector's pure queries on a hand-made run small enough to check every answer by eye.
 import { describe, expect, it } from 'vitest';
-import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, type RunArrays, type SampleFilter } from '../../src-main/inspector/queries.js';
+import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type RunArrays, type SampleFilter } from '../../src-main/inspector/queries.js';
 import { budgetShares, pearson, shares } from '../../shared/inspect.js';
 import { UNKNOWN_CATEGORY } from '../../shared/results.js';
 
@@ -104,21 +104,30 @@ describe('budgetWindows', () => {
     expect(w).toEqual([
       { step: 0, rehearsed: [0, 0, 0, 0], unknown: 0, probe: [0, 1, 1, 0] },
       { step: 10, rehearsed: [1, 1, 0, 0], unknown: 0, probe: [1, 0, 1, 0] },
-      // 12 UNF, 15 unknown, 19 CD; 20 and 25 are after the last eval.
+      // 12 UNF, 15 unknown, 19 CD.
       { step: 20, rehearsed: [1, 1, 0, 0], unknown: 1, probe: [0, 1, 0, 1] },
+      // 20 UNL and 25 CD come after the last eval (a cancelled run): a partial window, no probe.
+      { step: 26, partial: true, rehearsed: [1, 0, 1, 0], unknown: 0, probe: null },
     ]);
     const whole = budgetShares(w);
-    expect(whole.rehearsed).toEqual([0.5, 0.5, 0, 0]);
+    // Known verdicts: CD at 2, 19, 25; unforgotten at 3, 12; unlearned at 20.
+    [3 / 6, 2 / 6, 1 / 6, 0].forEach((v, k) => expect(whole.rehearsed[k]).toBeCloseTo(v, 12));
     expect(whole.unknown).toBe(1);
-    expect(whole.rehearsals).toBe(5);
+    expect(whole.rehearsals).toBe(7);
     // The pretrain shares average the probe over the evals after f0.
     expect(whole.pretrain).toEqual([0.25, 0.25, 0.25, 0.25]);
   });
 
   it('counts every rehearsal as unknown for runs without categories, and has no pretrain share without a probe', () => {
     const w = budgetWindows({ ...run(), logCategories: null, probes: [] }, [0, 10, 20]);
-    expect(w.map((x) => x.unknown)).toEqual([0, 2, 3]);
-    expect(budgetShares(w)).toEqual({ rehearsed: [0, 0, 0, 0], pretrain: null, rehearsals: 5, unknown: 5 });
+    expect(w.map((x) => x.unknown)).toEqual([0, 2, 3, 2]);
+    expect(budgetShares(w)).toEqual({ rehearsed: [0, 0, 0, 0], pretrain: null, rehearsals: 7, unknown: 7 });
+  });
+});
+
+describe('tally', () => {
+  it('counts rehearsals and distinct samples', () => {
+    expect(tally(run().counts)).toEqual({ rehearsals: 7, distinct: 5 });
   });
 });
 

@@ -89,6 +89,23 @@ describe('opening and migrations', () => {
     db.close();
   });
 
+  it('upgrades a schema-1 history in place: its runs keep their rehearsals, without categories', () => {
+    const file = path.join(dir, 'v1.db');
+    const raw = new Database(file);
+    migrate(raw, file, MIGRATIONS.slice(0, 1));
+    raw.prepare(`INSERT INTO runs (id, created_at, status, config_json, scenario, strategy, budget, seed) VALUES (7, 'x', 'running', '{}', 'rot90', 'random', 0.1, 1)`).run();
+    raw.prepare('INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log) VALUES (7, 2, ?, ?, ?)').run(
+      'dense-u32',
+      Buffer.from(Uint32Array.of(1, 0).buffer),
+      Buffer.from(Int32Array.of(0, 0).buffer),
+    );
+    raw.prepare(`UPDATE runs SET status = 'finished' WHERE id = 7`).run();
+    raw.close();
+    const h = historyAt('v1.db');
+    expect(h.db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 2 });
+    expect(h.getSampleRehearsals(7)).toEqual({ counts: Uint32Array.of(1, 0), log: Int32Array.of(0, 0), logCategories: null });
+  });
+
   it('refuses a database from a newer version with a clear error, leaving it unchanged', () => {
     const file = path.join(dir, 'history.db');
     openHistory(file).close();
@@ -212,7 +229,7 @@ describe('a run, end to end', () => {
       log[2 * k + 1] = index;
       counts[index]++;
     }
-    h.saveSampleRehearsals(id, counts, log);
+    h.saveSampleRehearsals(id, counts, log, null);
     h.saveProbeCategories(id, 100, Int32Array.of(5, 9, 11), Uint8Array.of(0, 1, 3));
     h.saveProbeCategories(id, 200, Int32Array.of(5, 9, 11), Uint8Array.of(2, 1, 0));
 
@@ -263,7 +280,7 @@ describe('a run, end to end', () => {
     const sparse = new Uint32Array(100);
     sparse[3] = 2;
     sparse[99] = 1;
-    h.saveSampleRehearsals(id, sparse, Int32Array.of(0, 3, 1, 99, 2, 3));
+    h.saveSampleRehearsals(id, sparse, Int32Array.of(0, 3, 1, 99, 2, 3), null);
     const readEncoding = () => h.db.prepare('SELECT counts_encoding AS e, length(counts) AS n FROM sample_rehearsals WHERE run_id = ?').get(id);
     expect(readEncoding()).toEqual({ e: 'sparse-u32-pairs', n: 16 });
     expect(h.getSampleRehearsals(id)!.counts).toEqual(sparse);
@@ -271,11 +288,11 @@ describe('a run, end to end', () => {
     const dense = new Uint32Array(100).fill(1);
     const log = new Int32Array(200);
     for (let i = 0; i < 100; i++) log[2 * i + 1] = i;
-    h.saveSampleRehearsals(id, dense, log); // a later save replaces the earlier one while running
+    h.saveSampleRehearsals(id, dense, log, null); // a later save replaces the earlier one while running
     expect(readEncoding()).toEqual({ e: 'dense-u32', n: 400 });
     expect(h.getSampleRehearsals(id)).toEqual({ counts: dense, log, logCategories: null });
 
-    h.saveSampleRehearsals(id, new Uint32Array(0), new Int32Array(0));
+    h.saveSampleRehearsals(id, new Uint32Array(0), new Int32Array(0), null);
     expect(h.getSampleRehearsals(id)).toEqual({ counts: new Uint32Array(0), log: new Int32Array(0), logCategories: null });
   });
 
@@ -289,9 +306,9 @@ describe('a run, end to end', () => {
     expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 4, 1))).toThrow(/entry 1: code 4 is not a category/);
     h.saveSampleRehearsals(id, counts, log, categories);
     expect(h.getSampleRehearsals(id)).toEqual({ counts, log, logCategories: categories });
-    // A damaged file is refused by name rather than shown as wrong categories.
+    // Damaged categories are not handed out as categories; the counts and the log still are.
     h.db.prepare('UPDATE sample_rehearsals SET log_categories = ? WHERE run_id = ?').run(Buffer.from([0, 9, 1]), id);
-    expect(() => h.getSampleRehearsals(id)).toThrow(`Rehearsal categories of run ${id}, entry 1: code 9`);
+    expect(h.getSampleRehearsals(id)).toEqual({ counts, log, logCategories: null, logCategoriesProblem: `Rehearsal categories of run ${id}, entry 1: code 9 is not a category (0..3, or 255 for unknown)` });
   });
 
   it('rejects malformed input with errors naming the run', () => {
@@ -302,8 +319,8 @@ describe('a run, end to end', () => {
       /alpha has 1 bins but size has 2/,
     );
     expect(() => h.appendBinTraces(id, [{ step: 1, size: [1.5], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }])).toThrow(/not a 32-bit integer/);
-    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0, 3))).toThrow(/sample index 3 is outside 0..2/);
-    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0))).toThrow(/pairs/);
+    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0, 3), null)).toThrow(/sample index 3 is outside 0..2/);
+    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0), null)).toThrow(/pairs/);
     expect(() => h.saveProbeCategories(id, 0, Int32Array.of(1, 2), Uint8Array.of(1))).toThrow(/2 indices but 1 categories/);
     h.appendEvalPoints(id, [point(10)]);
     expect(() => h.appendEvalPoints(id, [point(20), point(10)])).toThrow(`Run ${id} already has an eval point at step 10`);
@@ -369,7 +386,7 @@ describe('integrity', () => {
     expect(() => h.appendBinTraces(id, [{ step: 1, size: [1], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }])).toThrow(
       `run ${id} is finished`,
     );
-    expect(() => h.saveSampleRehearsals(id, new Uint32Array(1), new Int32Array(0))).toThrow(`run ${id} is finished`);
+    expect(() => h.saveSampleRehearsals(id, new Uint32Array(1), new Int32Array(0), null)).toThrow(`run ${id} is finished`);
     expect(() => h.saveProbeCategories(id, 1, new Int32Array(0), new Uint8Array(0))).toThrow(`run ${id} is finished`);
     expect(() => h.finishRun(id, { status: 'failed', compute })).toThrow(`run ${id} is finished`);
     expect(() => h.markRunning(id, { backend: 'x', device: 'x', dataFingerprint: 'x' })).toThrow(`run ${id} is finished`);
@@ -427,7 +444,7 @@ describe('integrity', () => {
     const id = h.createRun({ config: config(), studyId: study, status: 'running' });
     h.appendEvalPoints(id, [point(0)]);
     h.appendBinTraces(id, [{ step: 0, size: [1], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }]);
-    h.saveSampleRehearsals(id, new Uint32Array(4), Int32Array.of(0, 1));
+    h.saveSampleRehearsals(id, new Uint32Array(4), Int32Array.of(0, 1), null);
     h.saveProbeCategories(id, 0, Int32Array.of(1), Uint8Array.of(0));
     h.finishRun(id, { status: 'finished', compute });
     h.setTags(id, ['t']);

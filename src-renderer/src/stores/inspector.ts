@@ -4,7 +4,7 @@
 import { defineStore, storeToRefs } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { StrategyName } from '../../../shared/config.js';
-import type { RunInspection, SampleDetail, SamplePage, SampleShape, SampleSort } from '../../../shared/inspect.js';
+import type { RunInspection, SampleStory, SamplePage, SampleShape, SampleSort } from '../../../shared/inspect.js';
 import type { Category } from '../../../shared/results.js';
 import { splitSamples } from '../../../shared/samplePixels.js';
 import type { HostClient } from '../api/client.js';
@@ -79,6 +79,7 @@ export const useInspectorStore = defineStore('inspector', () => {
   // Ended runs do not change: their inspections are kept, so switching the second run back and
   // forth does not ask the host again. Running runs are always asked afresh.
   const cache = new Map<string, RunInspection>();
+  const MAX_CACHED = 8;
 
   const galleryRunId = ref<number | null>(null);
   const filters = ref<GalleryFilters>({ ...DEFAULT_FILTERS });
@@ -90,7 +91,7 @@ export const useInspectorStore = defineStore('inspector', () => {
   const galleryProblem = ref<string | null>(null);
 
   const selected = ref<number | null>(null);
-  const detail = shallowRef<SampleDetail | null>(null);
+  const detail = shallowRef<SampleStory | null>(null);
   const detailPixels = shallowRef<Uint8Array | null>(null);
   const detailProblem = ref<string | null>(null);
 
@@ -112,7 +113,11 @@ export const useInspectorStore = defineStore('inspector', () => {
     const kept = cache.get(key);
     if (kept) return kept;
     const result = await host.request('inspect.run', partition === undefined ? { id } : { id, partitionOf: partition });
-    if (result.status !== 'queued' && result.status !== 'running') cache.set(key, result);
+    if (result.status !== 'queued' && result.status !== 'running') {
+      // A handful of runs is what one looks at; older ones are fetched again if needed.
+      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+      cache.set(key, result);
+    }
     return result;
   }
 
@@ -157,8 +162,19 @@ export const useInspectorStore = defineStore('inspector', () => {
     try {
       const [mainStrategy, otherStrategy] = await Promise.all([strategyOf(host, id), other === null ? null : strategyOf(host, other)]);
       const partition = partitionSource({ id, strategy: mainStrategy }, other === null || otherStrategy === null ? null : { id: other, strategy: otherStrategy });
-      const [a, b] = await Promise.all([inspection(host, id, partition), other === null ? null : inspection(host, other, partition)]);
+      // The second run failing (deleted, data gone) must not take the first one with it.
+      let otherProblem: string | null = null;
+      const [a, b] = await Promise.all([
+        inspection(host, id, partition),
+        other === null
+          ? null
+          : inspection(host, other, partition).catch((error: unknown) => {
+              otherProblem = `Run ${other} cannot be shown beside it: ${describe(error)}`;
+              return null;
+            }),
+      ]);
       if (mine !== openGeneration) return;
+      problem.value = otherProblem;
       // The bins may have changed (another second run): a bin filter would mean something else now.
       if (partition !== partitionOf.value) filters.value.bin = '';
       partitionOf.value = partition;
@@ -253,7 +269,13 @@ export const useInspectorStore = defineStore('inspector', () => {
     detailPixels.value = pixels.value.get(index) ?? null;
     try {
       const [result, bytes] = await Promise.all([
-        host.request('inspect.sample', partitionOf.value === undefined ? { id: run.runId, index } : { id: run.runId, index, partitionOf: partitionOf.value }),
+        // At the eval the gallery shows, so the detail's category is the card's.
+        host.request('inspect.sample', {
+          id: run.runId,
+          index,
+          ...(partitionOf.value === undefined ? {} : { partitionOf: partitionOf.value }),
+          ...(evalFor(run.evalSteps, step.value) === undefined ? {} : { step: evalFor(run.evalSteps, step.value) }),
+        }),
         detailPixels.value ? detailPixels.value : host.request('inspect.data', { id: run.runId, indices: [index] }).then((d) => splitSamples(d).get(index) ?? null),
       ]);
       if (mine !== detailGeneration) return;
