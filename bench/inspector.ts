@@ -1,12 +1,14 @@
 // The sample inspector's queries on the real 60,000-sample Fashion-MNIST pretrain set: two
 // default rot90 runs (mix-cd and random, r = 0.1, 1,500 steps, probe 2,000) are trained and
 // recorded first, then every inspect.* request the UI makes is timed through host.handle plus
-// the JSON encoding browser mode sends, cold (first after the host opened the history) and warm.
+// the JSON encoding browser mode sends: the first time on this machine, the first time in a new
+// host (session), and warm (20 repeats).
 // Reference in the same process: runs.get of the same run, an ordinary history read.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRunConfig } from '../shared/config.js';
 import { ExperimentContext } from '../src-main/engine/experiment.js';
 import { createHost, type Host } from '../src-main/host/host.js';
@@ -23,6 +25,30 @@ async function timed(host: Host, method: string, params: unknown): Promise<{ ms:
   const ms = performance.now() - t0;
   if (!response.ok) throw new Error(`${method} failed: ${response.error.message}`);
   return { ms, bytes };
+}
+
+interface Pass {
+  times: Map<string, { ms: number; bytes: number }>;
+  /** The longest the host's event loop was blocked meanwhile (a trainer's events wait that long). */
+  maxBlockMs: number;
+}
+
+async function firstPassOn(host: Host, rows: [string, string, unknown][]): Promise<Pass> {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const times = new Map<string, { ms: number; bytes: number }>();
+  for (const [name, method, params] of rows) times.set(name, await timed(host, method, params));
+  delay.disable();
+  return { times, maxBlockMs: delay.max / 1e6 };
+}
+
+async function firstPass(historyFile: string, cacheDir: string, rows: [string, string, unknown][]): Promise<Pass> {
+  const host = createHost({ historyFile, cacheDir });
+  try {
+    return await firstPassOn(host, rows);
+  } finally {
+    await host.close();
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -60,12 +86,15 @@ export async function benchInspector(): Promise<string[]> {
       ['inspect.data 60 thumbnails', 'inspect.data', { id: mix, indices: Array.from({ length: 60 }, (_, i) => i * 997) }],
       ['runs.samples top 50 (mixcd samples)', 'runs.samples', { id: mix, top: 50 }],
     ];
-    // A fresh host: nothing gathered yet, so the first request of each kind pays for reading the
-    // data files, f0's prior pass and the run's arrays.
+    // Each first pass is a fresh host: nothing gathered yet. The first has no fingerprint memo
+    // (as for runs trained on another machine, or data files touched since): it decompresses and
+    // hashes the four data files, off the event loop. The second is the usual case (the trainers
+    // wrote the memo; the inspector reads the labels and loads the pixels in the background).
+    rmSync(path.join(cacheDir, 'data-fingerprints.json'), { force: true });
+    const firstEver = await firstPass(historyFile, cacheDir, rows);
     const host = createHost({ historyFile, cacheDir });
     try {
-      const cold = new Map<string, { ms: number; bytes: number }>();
-      for (const [name, method, params] of rows) cold.set(name, await timed(host, method, params));
+      const firstLater = await firstPassOn(host, rows);
       const warm = new Map<string, number[]>();
       for (let rep = 0; rep < 20; rep++) {
         for (const [name, method, params] of rows) {
@@ -75,19 +104,22 @@ export async function benchInspector(): Promise<string[]> {
         }
       }
       const ref = median(warm.get('runs.get (reference)')!);
-      lines.push(`${'query'.padEnd(44)} ${'first'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`);
-      let worstWarm = 0;
+      lines.push(`${'query'.padEnd(44)} ${'1st ever'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`);
+      let worst = 0;
       for (const [name] of rows) {
         const w = warm.get(name)!;
-        const c = cold.get(name)!;
-        if (name !== 'runs.get (reference)') worstWarm = Math.max(worstWarm, max(w));
+        if (name !== 'runs.get (reference)') worst = Math.max(worst, max(w), firstLater.times.get(name)!.ms);
+        const ms = (v: number) => `${v.toFixed(1).padStart(6)}ms`;
         lines.push(
-          `${name.padEnd(44)} ${c.ms.toFixed(1).padStart(6)}ms ${median(w).toFixed(1).padStart(6)}ms ${max(w).toFixed(1).padStart(6)}ms  ${(median(w) / ref).toFixed(1).padStart(9)}x  ${(c.bytes / 1024).toFixed(1)} kB`,
+          `${name.padEnd(44)} ${ms(firstEver.times.get(name)!.ms)} ${ms(firstLater.times.get(name)!.ms)} ${ms(median(w))} ${ms(max(w))}  ${(median(w) / ref).toFixed(1).padStart(9)}x  ${(firstLater.times.get(name)!.bytes / 1024).toFixed(1)} kB`,
         );
       }
-      const firstOpen = cold.get('inspect.run mix-cd')!.ms;
-      lines.push(`slowest repeated query: ${worstWarm.toFixed(1)} ms (goal < ${GOAL_MS} ms: ${worstWarm < GOAL_MS ? 'met' : 'NOT met'}); ` +
-        `opening the first run after the host starts: ${firstOpen.toFixed(0)} ms (${firstOpen < GOAL_MS ? 'within' : 'over'} the goal: it reads the data files and f0's prior pass once)`);
+      lines.push(`event loop blocked at most ${firstEver.maxBlockMs.toFixed(0)} ms during the first-ever pass, ${firstLater.maxBlockMs.toFixed(0)} ms during a later host's first pass`);
+      const everWorst = Math.max(...rows.filter(([n]) => n !== 'runs.get (reference)').map(([n]) => firstEver.times.get(n)!.ms));
+      lines.push(
+        `slowest query once a host has seen the data (first per host, and 20 repeats): ${worst.toFixed(1)} ms (goal < ${GOAL_MS} ms: ${worst < GOAL_MS ? 'met' : 'NOT met'}); ` +
+          `the first open without a fingerprint memo (runs trained elsewhere, or data files touched since): ${everWorst.toFixed(0)} ms (${everWorst < GOAL_MS ? 'within' : 'over'} the goal)`,
+      );
     } finally {
       await host.close();
     }

@@ -329,10 +329,14 @@ export function buildProgram(): Command {
       if (!Number.isInteger(top) || top <= 0 || top > 100_000) throw new UsageError(`--top "${options.top}" is not valid: give a whole number from 1 to 100000.`);
       // Loaded on demand, like the engine: the inspector reads data files and the f0 cache.
       const { samplesCommand } = await import('./samples.js');
-      withHistory(options, (history, file) => {
+      const file = historyPath(options);
+      const history = openHistory(file);
+      try {
         if (!history.getRunStatus(id)) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
-        samplesCommand(history, cacheDir(file), id, top, Boolean(options.json));
-      });
+        await samplesCommand(history, cacheDir(file), id, top, Boolean(options.json));
+      } finally {
+        history.close();
+      }
     });
 
   program

@@ -7,9 +7,9 @@ import type { History } from '../store/database.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { fixed, formatTable } from './table.js';
 
-export function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): void {
+export async function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): Promise<void> {
   const inspector = new SampleInspector(history, cacheDir);
-  const result = inspector.topSamples(id, top);
+  const result = await inspector.topSamples(id, top);
   // What is missing and why goes to stderr, so stdout stays one parseable document.
   for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
   if (json) {
@@ -27,7 +27,7 @@ export function samplesCommand(history: History, cacheDir: string, id: number, t
     return;
   }
   // Where the budget went: the picture that says whether a strategy spends its budget on CD.
-  const shares = budgetShares(inspector.inspectRun(id).budgetWindows);
+  const shares = budgetShares((await inspector.inspectRun(id)).budgetWindows);
   const budget = formatTable(
     ['category', 'of rehearsals', 'of the pretrain set (probe)'],
     CATEGORIES.map((c, k) => [CATEGORY_LABELS[c], percent(shares.rehearsed[k]), percent(shares.pretrain?.[k])]),

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DataError, type ImageDataset } from './dataset.js';
 import { fingerprintBytes } from './fingerprint.js';
-import { parseIdx, readIdxFile } from './idx.js';
+import { parseIdx, readIdxFile, readIdxFileAsync } from './idx.js';
 
 export const FASHION_MNIST_CLASSES: readonly string[] = [
   'T-shirt/top',
@@ -120,31 +120,20 @@ interface LoadedPair {
   labelBytes: Uint8Array;
 }
 
-function loadPair(imagesFile: string, labelsFile: string, numClasses: number): LoadedPair {
+function checkNumClasses(numClasses: number): void {
   if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) {
     // Labels are stored as uint8, so more than 256 classes cannot be represented.
     throw new RangeError(`numClasses must be an integer in 1..256, got ${numClasses}.`);
   }
-  const imageBytes = readIdxFile(imagesFile);
-  const labelBytes = readIdxFile(labelsFile);
-  const img = parseIdx(imageBytes, imagesFile);
+}
+
+/** A labels file's labels, each checked against the number of classes. */
+export function parseLabels(labelBytes: Uint8Array, labelsFile: string, numClasses: number): Uint8Array {
+  checkNumClasses(numClasses);
   const lab = parseIdx(labelBytes, labelsFile);
-  if (img.dims.length !== 3) {
-    throw new DataError(
-      `${imagesFile} has ${img.dims.length} dimensions (${img.dims.join('x')}) but an image file must have 3 (count x rows x cols); check that it is an images file, not a labels file.`,
-      imagesFile,
-    );
-  }
   if (lab.dims.length !== 1) {
     throw new DataError(
       `${labelsFile} has ${lab.dims.length} dimensions (${lab.dims.join('x')}) but a labels file must have 1 (count); check that it is a labels file, not an images file.`,
-      labelsFile,
-    );
-  }
-  const [count, height, width] = img.dims;
-  if (lab.dims[0] !== count) {
-    throw new DataError(
-      `${imagesFile} holds ${count} images but ${labelsFile} holds ${lab.dims[0]} labels; the counts must match, so check that the two files belong together.`,
       labelsFile,
     );
   }
@@ -157,11 +146,42 @@ function loadPair(imagesFile: string, labelsFile: string, numClasses: number): L
       );
     }
   }
+  return labels;
+}
+
+/** An images file's pixels and dims (count x rows x cols). */
+export function parseImages(imageBytes: Uint8Array, imagesFile: string): { data: Uint8Array; dims: number[] } {
+  const img = parseIdx(imageBytes, imagesFile);
+  if (img.dims.length !== 3) {
+    throw new DataError(
+      `${imagesFile} has ${img.dims.length} dimensions (${img.dims.join('x')}) but an image file must have 3 (count x rows x cols); check that it is an images file, not a labels file.`,
+      imagesFile,
+    );
+  }
+  return img;
+}
+
+function pairFromBytes(imagesFile: string, labelsFile: string, imageBytes: Uint8Array, labelBytes: Uint8Array, numClasses: number): LoadedPair {
+  checkNumClasses(numClasses);
+  const img = parseImages(imageBytes, imagesFile);
+  const labels = parseLabels(labelBytes, labelsFile, numClasses);
+  const [count, height, width] = img.dims;
+  if (labels.length !== count) {
+    throw new DataError(
+      `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.length} labels; the counts must match, so check that the two files belong together.`,
+      labelsFile,
+    );
+  }
   return {
     dataset: { count, height, width, channels: 1, numClasses, images: img.data, labels },
     imageBytes,
     labelBytes,
   };
+}
+
+function loadPair(imagesFile: string, labelsFile: string, numClasses: number): LoadedPair {
+  checkNumClasses(numClasses);
+  return pairFromBytes(imagesFile, labelsFile, readIdxFile(imagesFile), readIdxFile(labelsFile), numClasses);
 }
 
 /** Loads an IDX image file (count x rows x cols) and its IDX label file (count) as one dataset. */
@@ -179,14 +199,32 @@ export interface FashionMnist {
   /** fingerprintBytes over train images, train labels, test images, test labels (decompressed). */
   fingerprint: string;
   dir: string;
+  files: FashionMnistFiles;
 }
 
 /** Loads both official splits (synchronous: about 0.3 s, dominated by gunzip and SHA-256). */
 export function loadFashionMnist(dataDir?: string): FashionMnist {
   const { dir, files } = locateFashionMnist(dataDir);
   const n = FASHION_MNIST_CLASSES.length;
-  const train = loadPair(files.trainImages, files.trainLabels, n);
-  const test = loadPair(files.testImages, files.testLabels, n);
+  return assemble(dir, files, loadPair(files.trainImages, files.trainLabels, n), loadPair(files.testImages, files.testLabels, n));
+}
+
+/** loadFashionMnist with the four files read and decompressed in the thread pool, in parallel. */
+export async function loadFashionMnistAsync(dataDir?: string): Promise<FashionMnist> {
+  const { dir, files } = locateFashionMnist(dataDir);
+  const n = FASHION_MNIST_CLASSES.length;
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map((f) => readIdxFileAsync(f)),
+  );
+  return assemble(
+    dir,
+    files,
+    pairFromBytes(files.trainImages, files.trainLabels, trainImages, trainLabels, n),
+    pairFromBytes(files.testImages, files.testLabels, testImages, testLabels, n),
+  );
+}
+
+function assemble(dir: string, files: FashionMnistFiles, train: LoadedPair, test: LoadedPair): FashionMnist {
   if (train.dataset.height !== test.dataset.height || train.dataset.width !== test.dataset.width) {
     throw new DataError(
       `${files.testImages} has ${test.dataset.height}x${test.dataset.width} images but ${files.trainImages} has ${train.dataset.height}x${train.dataset.width}; both splits must have the same image size, so check the files in ${dir}.`,
@@ -205,5 +243,6 @@ export function loadFashionMnist(dataDir?: string): FashionMnist {
     test: { ...test.dataset, classNames },
     fingerprint,
     dir,
+    files,
   };
 }

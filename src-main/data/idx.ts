@@ -3,7 +3,9 @@
 // and label files use. Every failure is a DataError whose message is one sentence naming the file,
 // the problem and what to do, because these messages reach users through the CLI and the UI.
 import { readFileSync, statSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync } from 'node:zlib';
 import { DataError } from './dataset.js';
 
 const IDX_UBYTE = 0x08;
@@ -111,20 +113,48 @@ export function readIdxFile(file: string): Uint8Array {
     if (e instanceof DataError) throw e;
     throw fsError(e, file);
   }
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    let out: Buffer;
+  if (isGzip(raw)) {
     try {
-      out = gunzipSync(raw);
+      return asPlainBytes(gunzipSync(raw));
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      throw new DataError(
-        `${file} is a corrupt gzip file (${why}); re-download it, or decompress a good copy and use the raw IDX file.`,
-        file,
-      );
+      throw corruptGzip(e, file);
     }
-    return asPlainBytes(out);
   }
   return asPlainBytes(raw);
+}
+
+/**
+ * readIdxFile without blocking the event loop: the read and the gunzip run in libuv's thread
+ * pool (the host keeps answering while a 26 MB archive decompresses). Same bytes, same errors.
+ */
+export async function readIdxFileAsync(file: string): Promise<Uint8Array> {
+  let raw: Buffer;
+  try {
+    if ((await stat(file)).isDirectory()) throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
+    raw = await readFile(file);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw fsError(e, file);
+  }
+  if (isGzip(raw)) {
+    try {
+      // 1 MB output chunks: with zlib's default 16 kB the thread-pool round trips make a 47 MB
+      // archive decompress about 2x slower than gunzipSync; with 1 MB it is as fast or faster.
+      return asPlainBytes(await gunzipAsync(raw, { chunkSize: 1 << 20 }));
+    } catch (e) {
+      throw corruptGzip(e, file);
+    }
+  }
+  return asPlainBytes(raw);
+}
+
+const gunzipAsync = promisify(gunzip);
+
+const isGzip = (raw: Buffer) => raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+
+function corruptGzip(e: unknown, file: string): DataError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new DataError(`${file} is a corrupt gzip file (${why}); re-download it, or decompress a good copy and use the raw IDX file.`, file);
 }
 
 /** A Uint8Array over the same memory: callers get a plain typed array, not a Buffer. */

@@ -168,6 +168,15 @@ export function pretrainSetOf(name: ScenarioName, train: ImageDataset): ImageDat
   return name === 'split' ? selectClasses(train, splitPretrainClasses(name, train.numClasses)) : train;
 }
 
+/** Which train samples form P, in P's order (all of them, or the split's pretrain classes). */
+export function pretrainIndicesOf(name: ScenarioName, trainLabels: Uint8Array, numClasses: number): Int32Array | null {
+  if (name !== 'split') return null; // P is the train set itself
+  const keep = new Set(splitPretrainClasses(name, numClasses));
+  const out: number[] = [];
+  for (let i = 0; i < trainLabels.length; i++) if (keep.has(trainLabels[i])) out.push(i);
+  return Int32Array.from(out);
+}
+
 export function buildScenario(name: ScenarioName, train: ImageDataset, test: ImageDataset): Scenario {
   checkCompatible(train, test);
   const numClasses = train.numClasses;

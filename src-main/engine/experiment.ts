@@ -1,10 +1,12 @@
 // One experiment from config to measured result: data -> scenario -> f0 (cached) -> prior pass
 // (cached) -> finetune with rehearsal. Storage is the caller's business (the observer), so the
 // same code serves the CLI, a trainer process and tests.
+import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
 import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { loadFashionMnist } from '../data/fashionMnist.js';
+import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
+import { FINGERPRINT_MEMO, FingerprintMemo, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
@@ -23,13 +25,21 @@ export interface DataSource {
   fingerprint: string;
   /** Where it came from, for messages. */
   origin: string;
+  /** The files it was read from, stamped before reading (for the fingerprint memo), if any. */
+  stamps?: FileStamp[] | null;
 }
 
 export type DataLoader = (config: RunConfig) => DataSource;
 
 export const loadConfiguredData: DataLoader = (config) => {
+  const { files } = locateFashionMnist(config.dataDir);
+  const paths = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
+  const before = stampFiles(paths);
   const loaded = loadFashionMnist(config.dataDir);
-  return { train: loaded.train, test: loaded.test, fingerprint: loaded.fingerprint, origin: loaded.dir };
+  // Stamps taken before and after the read agree: the fingerprint is the one of these stamps.
+  const after = stampFiles(paths);
+  const stamps = before && after && JSON.stringify(before) === JSON.stringify(after) ? before : null;
+  return { train: loaded.train, test: loaded.test, fingerprint: loaded.fingerprint, origin: loaded.dir, stamps };
 };
 
 export type Phase = 'loading-data' | 'pretraining' | 'prior-pass' | 'finetuning';
@@ -80,6 +90,16 @@ export class ExperimentContext {
     if (!source) {
       source = this.loadData(config);
       this.data.set(key, source);
+      // Tell the sample inspector which files this fingerprint belongs to, so it can trust them
+      // later without decompressing and hashing them again (see data/fingerprintMemo.ts).
+      if (this.disk && source.stamps) {
+        const { train } = source;
+        new FingerprintMemo(path.join(this.disk.dir, FINGERPRINT_MEMO)).remember({
+          stamps: source.stamps,
+          fingerprint: source.fingerprint,
+          trainImageDims: [train.count, train.height, train.width],
+        });
+      }
     }
     return source;
   }

@@ -41,7 +41,7 @@ const notFound = (message: string, field = 'id') => new RequestError(message, fi
 export class SampleInspector {
   private readonly runs = new Map<number, GatheredRun>();
   private readonly partitions = new Map<number, PartitionEntry>();
-  private readonly pretrain = new PretrainDataCache();
+  private readonly pretrain: PretrainDataCache;
   private readonly f0s: F0Cache;
 
   constructor(
@@ -49,6 +49,7 @@ export class SampleInspector {
     cacheDir: string,
   ) {
     this.f0s = new F0Cache(cacheDir);
+    this.pretrain = new PretrainDataCache(cacheDir);
   }
 
   /** Forget a run (it was deleted). */
@@ -57,12 +58,12 @@ export class SampleInspector {
     this.partitions.delete(id);
   }
 
-  inspectRun(id: number, partitionOf?: number): RunInspection {
-    const g = this.gather(id);
+  async inspectRun(id: number, partitionOf?: number): Promise<RunInspection> {
+    const g = await this.gather(id);
     const { run, arrays, data } = g;
     const notes = [...g.notes];
-    const partition = this.partitionFor(g, partitionOf, notes);
-    const numClasses = data.dataset.numClasses;
+    const partition = await this.partitionFor(g, partitionOf, notes);
+    const numClasses = data.numClasses;
     const byBin = partition ? rehearsalsBy(arrays.counts, partition.binOf, partition.info.sizes.length) : null;
     const { rehearsals, distinct } = tally(arrays.counts);
     return {
@@ -90,18 +91,18 @@ export class SampleInspector {
     };
   }
 
-  samples(params: ParsedParams<'inspect.samples'>): SamplePage {
-    const g = this.gather(params.id);
+  async samples(params: ParsedParams<'inspect.samples'>): Promise<SamplePage> {
+    const g = await this.gather(params.id);
     const notes = [...g.notes];
-    const partition = this.partitionFor(g, params.partitionOf, notes);
+    const partition = await this.partitionFor(g, params.partitionOf, notes);
     const arrays: RunArrays = { ...g.arrays, binOf: partition?.binOf ?? null };
     if (params.bin !== undefined) {
       if (!partition) throw new RequestError(`inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`, 'bin');
       const bins = partition.info.sizes.length;
       if (params.bin >= bins) throw new RequestError(`inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} (and -1 for samples outside every bin).`, 'bin');
     }
-    if (params.class !== undefined && params.class >= g.data.dataset.numClasses) {
-      throw new RequestError(`inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.dataset.numClasses - 1}.`, 'class');
+    if (params.class !== undefined && params.class >= g.data.numClasses) {
+      throw new RequestError(`inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.numClasses - 1}.`, 'class');
     }
     if (params.sort === 'priorLoss' && !arrays.priorLoss) {
       throw new RequestError(`inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior pass is not in the f0 cache; sort by count or index.`, 'sort');
@@ -113,33 +114,39 @@ export class SampleInspector {
   }
 
   /** One sample's story; its category is the latest known at eval `step` (default: the run's end). */
-  sample(id: number, index: number, partitionOf?: number, step?: number): SampleStory {
-    const g = this.gather(id);
+  async sample(id: number, index: number, partitionOf?: number, step?: number): Promise<SampleStory> {
+    const g = await this.gather(id);
     this.checkIndex(g, index, 'index');
-    const arrays = this.withBins(g, partitionOf, []);
+    const arrays = await this.withBins(g, partitionOf, []);
     return sampleStory(arrays, this.known(g, step === undefined ? END : this.evalStep(g, step, 'step')), index);
   }
 
   /** Only the pretrain set is needed: a run still going is not gathered for its thumbnails. */
-  data(id: number, indices: readonly number[]): SampleData {
+  async data(id: number, indices: readonly number[]): Promise<SampleData> {
     const gathered = this.runs.get(id);
     const run = gathered?.run ?? this.history.getRun(id);
     if (!run) throw notFound(`There is no run ${id} in the history.`);
-    const data = gathered?.data ?? this.pretrainOf(run);
-    const { dataset, sampleBytes, shape } = data;
-    const out = Buffer.allocUnsafe(indices.length * sampleBytes);
+    const data = gathered?.data ?? (await this.pretrainOf(run));
     indices.forEach((i, k) => {
-      if (i >= dataset.count) throw new RequestError(`"indices.${k}" is ${i} but run ${id}'s pretrain set has samples 0..${dataset.count - 1}.`, `indices.${k}`);
-      out.set(dataset.images.subarray(i * sampleBytes, (i + 1) * sampleBytes), k * sampleBytes);
+      if (i >= data.count) throw new RequestError(`"indices.${k}" is ${i} but run ${id}'s pretrain set has samples 0..${data.count - 1}.`, `indices.${k}`);
     });
+    let pixels: Uint8Array;
+    try {
+      pixels = await data.pixels();
+    } catch (error) {
+      throw new RequestError(`Run ${id}'s images cannot be read: ${error instanceof Error ? error.message : String(error)}`, 'id', null, 'failed');
+    }
+    const { sampleBytes, shape } = data;
+    const out = Buffer.allocUnsafe(indices.length * sampleBytes);
+    indices.forEach((i, k) => out.set(pixels.subarray(i * sampleBytes, (i + 1) * sampleBytes), k * sampleBytes));
     return { shape, indices: [...indices], data: out.toString('base64') };
   }
 
   /** runs.samples / `mixcd samples`: the most rehearsed, with the latest known category. */
-  topSamples(id: number, top: number): RunSamples {
-    const g = this.gather(id);
+  async topSamples(id: number, top: number): Promise<RunSamples> {
+    const g = await this.gather(id);
     const notes = [...g.notes];
-    const arrays = this.withBins(g, undefined, notes);
+    const arrays = await this.withBins(g, undefined, notes);
     // Latest known: up to the run's very end (a cancelled run's last rehearsals come after its last eval).
     const page = filterSamples(arrays, this.known(g, END), { rehearsedOnly: true, sort: 'count', order: 'desc', offset: 0, limit: top });
     const samples = page.samples.map(({ categoryStep, categorySource, ...sample }) => sample);
@@ -149,7 +156,7 @@ export class SampleInspector {
 
   // --- gathering ---
 
-  private gather(id: number): GatheredRun {
+  private async gather(id: number): Promise<GatheredRun> {
     const hit = this.runs.get(id);
     if (hit) {
       this.runs.delete(id);
@@ -159,8 +166,8 @@ export class SampleInspector {
     const run = this.history.getRun(id);
     if (!run) throw notFound(`There is no run ${id} in the history.`);
     if (run.status === 'queued') throw new RequestError(`Run ${id} is still queued: there is nothing to inspect until it runs.`, 'id', null, 'conflict');
-    const data = this.pretrainOf(run);
-    const size = data.dataset.count;
+    const data = await this.pretrainOf(run);
+    const size = data.count;
     const notes: string[] = [];
     const stored = this.history.getSampleRehearsals(id);
     if (stored && stored.counts.length !== size) {
@@ -174,7 +181,7 @@ export class SampleInspector {
     const prior = this.prior(run, size, notes);
     const arrays: RunArrays = {
       size,
-      labels: data.dataset.labels,
+      labels: data.labels,
       classNames: classNamesOf(data),
       counts: stored?.counts ?? new Uint32Array(size),
       log: stored?.log ?? new Int32Array(0),
@@ -202,8 +209,8 @@ export class SampleInspector {
     return cached.prior;
   }
 
-  private pretrainOf(run: RunSummary): PretrainData {
-    const data = this.pretrain.get(run);
+  private async pretrainOf(run: RunSummary): Promise<PretrainData> {
+    const data = await this.pretrain.get(run);
     if (typeof data === 'string') {
       throw new RequestError(`Run ${run.id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`, 'id', null, 'failed');
     }
@@ -234,14 +241,14 @@ export class SampleInspector {
     if (index >= g.arrays.size) throw new RequestError(`"${field}" is ${index} but run ${g.run.id}'s pretrain set has samples 0..${g.arrays.size - 1}.`, field);
   }
 
-  private withBins(g: GatheredRun, partitionOf: number | undefined, notes: string[]): RunArrays {
-    const p = this.partitionFor(g, partitionOf, notes);
+  private async withBins(g: GatheredRun, partitionOf: number | undefined, notes: string[]): Promise<RunArrays> {
+    const p = await this.partitionFor(g, partitionOf, notes);
     return { ...g.arrays, binOf: p?.binOf ?? null };
   }
 
   /** The bins to show: another mix-cd run's (partitionOf), else the run's own when it is mix-cd. */
-  private partitionFor(g: GatheredRun, partitionOf: number | undefined, notes: string[]): PartitionEntry | null {
-    const source = partitionOf === undefined ? g : this.gatherPartitionSource(partitionOf);
+  private async partitionFor(g: GatheredRun, partitionOf: number | undefined, notes: string[]): Promise<PartitionEntry | null> {
+    const source = partitionOf === undefined ? g : await this.gatherPartitionSource(partitionOf);
     if (source.run.config.rehearsal.strategy !== 'mix-cd') {
       if (partitionOf !== undefined) throw new RequestError(`"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`, 'partitionOf');
       notes.push(`${g.run.config.rehearsal.strategy} has no bins; pick a mix-cd run of the same data to see rehearsals per bin.`);
@@ -260,8 +267,7 @@ export class SampleInspector {
       return null;
     }
     const { rule, bins, candidates } = source.run.config.rehearsal.mixCd;
-    const dataset = source.data.dataset;
-    const partition = buildPartition({ size, numClasses: dataset.numClasses, labels, priorLoss, priorCorrect, groups: dataset.groups }, rule, bins, candidates);
+    const partition = buildPartition({ size, numClasses: source.data.numClasses, labels, priorLoss, priorCorrect, groups: source.data.groups }, rule, bins, candidates);
     const binOf = new Int32Array(size).fill(-1);
     for (let k = 0; k < partition.numBins; k++) {
       for (let j = partition.offsets[k]; j < partition.offsets[k + 1]; j++) binOf[partition.members[j]] = k;
@@ -278,9 +284,9 @@ export class SampleInspector {
   }
 
   /** The run named by partitionOf; its problems are reported against that field, not "id". */
-  private gatherPartitionSource(id: number): GatheredRun {
+  private async gatherPartitionSource(id: number): Promise<GatheredRun> {
     try {
-      return this.gather(id);
+      return await this.gather(id);
     } catch (error) {
       if (error instanceof RequestError) throw new RequestError(`"partitionOf": ${error.message}`, 'partitionOf', null, error.code);
       throw error;
@@ -289,7 +295,7 @@ export class SampleInspector {
 }
 
 function classNamesOf(data: PretrainData): string[] {
-  const { classNames, numClasses } = data.dataset;
+  const { classNames, numClasses } = data;
   return Array.from({ length: numClasses }, (_, c) => classNames?.[c] ?? `class ${c}`);
 }
 

@@ -1,17 +1,33 @@
-// The pretrain set of a stored run, read again from its data files: labels for classes, pixels
-// for thumbnails. The history keeps only what the run produced, so this is refused (with a note)
-// when the files now hold other data than the run's fingerprint says.
+// The pretrain set P of a stored run, read again from its data files: labels for classes, pixels
+// for thumbnails. The history keeps only what the run produced, so this is refused (with a
+// reason) when the files now hold other data than the run's fingerprint says.
+//
+// Speed: confirming the fingerprint means decompressing and hashing all four files (~55 MB,
+// 0.2-0.3 s). The first time, that is done off the event loop (thread pool) and remembered by
+// the files' stamps (FingerprintMemo); later opens, in this host or the next, read only the
+// train labels (60 kB) and read the pixels in the background for the thumbnails to come.
+import path from 'node:path';
 import type { SampleShape } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
-import type { ImageDataset } from '../data/dataset.js';
-import { loadFashionMnist } from '../data/fashionMnist.js';
-import { pretrainSetOf } from '../data/scenarios.js';
+import { DataError, type ImageDataset } from '../data/dataset.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnistAsync, locateFashionMnist, parseImages, parseLabels, type FashionMnistFiles } from '../data/fashionMnist.js';
+import { FINGERPRINT_MEMO, FingerprintMemo, stampFiles } from '../data/fingerprintMemo.js';
+import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
+import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
 
 export interface PretrainData {
-  dataset: ImageDataset;
+  /** |P|. */
+  count: number;
+  labels: Uint8Array;
+  numClasses: number;
+  classNames: string[];
+  /** Auxiliary groups (mix-cd's `group` rule); Fashion-MNIST has none. */
+  groups?: Uint16Array;
   shape: SampleShape;
-  /** Bytes per sample in dataset.images. */
+  /** Bytes per sample in pixels(). */
   sampleBytes: number;
+  /** P's bytes, sample-major (read in the background after the labels). */
+  pixels(): Promise<Uint8Array>;
 }
 
 /** An image when it has two spatial dimensions; a row of features otherwise (e.g. 1 x F). */
@@ -20,34 +36,119 @@ export function shapeOf(d: Pick<ImageDataset, 'height' | 'width' | 'channels'>):
   return { kind: 'row', features: d.height * d.width * d.channels };
 }
 
-/** ~47 MB each for Fashion-MNIST; two cover the pair of runs one looks at side by side. */
+/** Two data sets (~47 MB of pixels each for Fashion-MNIST) cover a pair of runs side by side. */
 const MAX_CACHED = 2;
+const NUM_CLASSES = FASHION_MNIST_CLASSES.length;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class PretrainDataCache {
-  private readonly entries = new Map<string, PretrainData>();
+  private readonly entries = new Map<string, Promise<PretrainData | string>>();
+  private readonly memo: FingerprintMemo;
+
+  constructor(cacheDir: string) {
+    this.memo = new FingerprintMemo(path.join(cacheDir, FINGERPRINT_MEMO));
+  }
 
   /** The run's pretrain set, or a one-sentence reason why it cannot be read. */
-  get(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>): PretrainData | string {
+  async get(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>): Promise<PretrainData | string> {
     const key = JSON.stringify([run.dataFingerprint, run.config.scenario, run.config.dataDir ?? null]);
-    const hit = this.entries.get(key);
-    if (hit) {
+    let entry = this.entries.get(key);
+    if (entry) {
       this.entries.delete(key); // most recently used goes last
-      this.entries.set(key, hit);
-      return hit;
+    } else {
+      entry = this.load(run);
+      if (this.entries.size >= MAX_CACHED) this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(key, entry);
+    const data = await entry;
+    // A reason is not kept: the user may fix the data folder and try again.
+    if (typeof data === 'string' && this.entries.get(key) === entry) this.entries.delete(key);
+    return data;
+  }
+
+  private async load(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>): Promise<PretrainData | string> {
+    let dir: string;
+    let files: FashionMnistFiles;
+    try {
+      ({ dir, files } = locateFashionMnist(run.config.dataDir));
+    } catch (error) {
+      return `the run's data could not be found (${message(error)})`;
+    }
+    const all = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
+    const stamps = stampFiles(all);
+    const known = stamps ? this.memo.lookup(stamps) : null;
+    if (known) {
+      if (known.fingerprint !== run.dataFingerprint) return `the data in ${dir} is not the data run ${run.id} used (its fingerprint differs)`;
+      const fast = this.fromMemo(run, files, known.trainImageDims);
+      if (typeof fast !== 'string') return fast;
+      // The files changed in a way their stamps did not show: check them in full below.
     }
     let data;
     try {
-      data = loadFashionMnist(run.config.dataDir);
+      data = await loadFashionMnistAsync(run.config.dataDir);
     } catch (error) {
-      return `the run's data could not be read (${error instanceof Error ? error.message : String(error)})`;
+      return `the run's data could not be read (${message(error)})`;
     }
-    if (data.fingerprint !== run.dataFingerprint) {
-      return `the data in ${data.dir} is not the data run ${run.id} used (its fingerprint differs)`;
+    if (stamps) this.memo.remember({ stamps, fingerprint: data.fingerprint, trainImageDims: [data.train.count, data.train.height, data.train.width] });
+    if (data.fingerprint !== run.dataFingerprint) return `the data in ${data.dir} is not the data run ${run.id} used (its fingerprint differs)`;
+    const pretrain = pretrainSetOf(run.config.scenario, data.train);
+    const pixels = Promise.resolve(pretrain.images);
+    return {
+      count: pretrain.count,
+      labels: pretrain.labels,
+      numClasses: pretrain.numClasses,
+      classNames: pretrain.classNames ?? [...FASHION_MNIST_CLASSES],
+      groups: pretrain.groups,
+      shape: shapeOf(pretrain),
+      sampleBytes: pretrain.height * pretrain.width * pretrain.channels,
+      pixels: () => pixels,
+    };
+  }
+
+  /** Labels now (one small file), pixels when first asked for; a reason if the files disagree. */
+  private fromMemo(run: Pick<RunSummary, 'config'>, files: FashionMnistFiles, dims: number[]): PretrainData | string {
+    let trainLabels: Uint8Array;
+    try {
+      trainLabels = parseLabels(readIdxFile(files.trainLabels), files.trainLabels, NUM_CLASSES);
+    } catch (error) {
+      return message(error);
     }
-    const dataset = pretrainSetOf(run.config.scenario, data.train);
-    const entry: PretrainData = { dataset, shape: shapeOf(dataset), sampleBytes: dataset.height * dataset.width * dataset.channels };
-    if (this.entries.size >= MAX_CACHED) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, entry);
-    return entry;
+    const [count, height, width] = dims;
+    if (trainLabels.length !== count) return `${files.trainLabels} holds ${trainLabels.length} labels, not ${count}`;
+    const indices = pretrainIndicesOf(run.config.scenario, trainLabels, NUM_CLASSES);
+    const labels = indices ? Uint8Array.from(indices, (i) => trainLabels[i]) : trainLabels;
+    const sampleBytes = height * width;
+    let pixels: Promise<Uint8Array> | null = null;
+    const readPixels = async (): Promise<Uint8Array> => {
+      const images = parseImages(await readIdxFileAsync(files.trainImages), files.trainImages);
+      if (images.dims.join('x') !== dims.join('x')) {
+        throw new DataError(`${files.trainImages} now holds ${images.dims.join('x')} images, not ${dims.join('x')}: the data changed since; reload the page.`, files.trainImages);
+      }
+      if (!indices) return images.data;
+      const out = new Uint8Array(indices.length * sampleBytes);
+      indices.forEach((i, j) => out.set(images.data.subarray(i * sampleBytes, (i + 1) * sampleBytes), j * sampleBytes));
+      return out;
+    };
+    const data: PretrainData = {
+      count: labels.length,
+      labels,
+      numClasses: NUM_CLASSES,
+      classNames: [...FASHION_MNIST_CLASSES],
+      shape: shapeOf({ height, width, channels: 1 }),
+      sampleBytes,
+      pixels: () => {
+        // A failed read is not kept, so the next thumbnail request tries again.
+        pixels ??= readPixels().catch((error: unknown) => {
+          pixels = null;
+          throw error;
+        });
+        return pixels;
+      },
+    };
+    // Thumbnails are what the page asks for next: start reading now, in the thread pool. A
+    // failure here is reported to whoever asks for the pixels, not here.
+    data.pixels().catch(() => {});
+    return data;
   }
 }

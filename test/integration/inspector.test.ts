@@ -3,7 +3,7 @@
 // (inspect.*, runs.samples) and `mixcd samples`. Every answer is checked against what the run
 // stored and what the data files hold.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,9 @@ beforeAll(async () => {
   otherF0Id = (await call('runs.start', { config: { ...base, pretrain: { ...base.pretrain, seed: 9 } } as MethodParams<'runs.start'>['config'] })).runId;
   await allEnded;
   expect((await call('runs.get', { id: mixId })).status).toBe('finished');
+  // The trainers told the inspector which files the fingerprint belongs to (it need not re-hash them).
+  const memo = JSON.parse(readFileSync(path.join(cacheDir, 'data-fingerprints.json'), 'utf8')) as { entries: { fingerprint: string; trainImageDims: number[] }[] };
+  expect(memo.entries).toEqual([expect.objectContaining({ fingerprint: (await call('runs.get', { id: mixId })).dataFingerprint, trainImageDims: [800, 12, 12] })]);
   expect((await call('runs.get', { id: randomId })).status).toBe('finished');
 }, 180_000);
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src-main/data/dataset.js';
 import { loadImageIdxPair } from '../../src-main/data/fashionMnist.js';
 import { fingerprintBytes } from '../../src-main/data/fingerprint.js';
-import { parseIdx, readIdxFile, writeIdx } from '../../src-main/data/idx.js';
+import { parseIdx, readIdxFile, readIdxFileAsync, writeIdx } from '../../src-main/data/idx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mixcd-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,6 +133,22 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
     expectMessage(dataError(() => readIdxFile(f1)), f1, /corrupt gzip/);
     const f2 = put('cut.gz', gz.subarray(0, gz.length - 10));
     expectMessage(dataError(() => readIdxFile(f2)), f2, /corrupt gzip/);
+  });
+
+  it('reads the same bytes and gives the same errors off the event loop (readIdxFileAsync)', async () => {
+    const raw = put('async-raw', writeIdx([4, 3, 3], IMAGES));
+    const gz = put('async.gz', gzipSync(writeIdx([4, 3, 3], IMAGES)));
+    expect(await readIdxFileAsync(raw)).toEqual(readIdxFile(raw));
+    expect(await readIdxFileAsync(gz)).toEqual(readIdxFile(raw));
+    const gzBytes = gzipSync(writeIdx([4, 3, 3], IMAGES));
+    const cut = put('async-cut.gz', gzBytes.subarray(0, gzBytes.length - 10));
+    const sub = join(dir, 'async-directory');
+    mkdirSync(sub);
+    for (const file of [cut, sub, join(dir, 'async-missing.gz')]) {
+      const error = await readIdxFileAsync(file).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(DataError);
+      expect((error as Error).message).toBe(dataError(() => readIdxFile(file)).message);
+    }
   });
 
   it('rejects images and labels with different counts, naming both files and counts', () => {
