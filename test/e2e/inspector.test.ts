@@ -114,11 +114,15 @@ describe('sample inspector on real Fashion-MNIST', () => {
     const mixCd = await percent(page, `budget-share-${mix.id}-collateral-damage`);
     const randomCd = await percent(page, `budget-share-${random.id}-collateral-damage`);
     expect(mixCd).toBeGreaterThan(randomCd);
+    // ... and more than CD's share of its own pretrain set (as its probe saw it).
+    expect(mixCd).toBeGreaterThan(await percent(page, `budget-pretrain-${mix.id}-collateral-damage`));
     expect(mixCd).toBeCloseTo(mix.final.rehearsalPrecision!, 3);
     expect(randomCd).toBeCloseTo(random.final.rehearsalPrecision!, 3);
     // mix-cd draws only prior-correct samples; random draws from all of P.
     expect(await percent(page, `budget-share-${mix.id}-unlearned`)).toBe(0);
     expect(await percent(page, `budget-share-${random.id}-unlearned`)).toBeGreaterThan(0);
+    await page.locator('[data-test="budget-table"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shots, 'inspector-budget.png') });
     await page.locator('[data-test="dist-class"] canvas').first().waitFor();
     await page.locator('[data-test="dist-bin"] canvas').first().waitFor();
     await page.screenshot({ path: path.join(shots, 'inspector-top.png') });
@@ -168,6 +172,19 @@ describe('sample inspector on real Fashion-MNIST', () => {
     await detail.locator('[data-test="sample-timeline"] canvas').first().waitFor();
     await page.screenshot({ path: path.join(shots, 'inspector-detail.png') });
     await page.screenshot({ path: path.join(shots, 'inspector-full.png'), fullPage: true });
+
+    // The random run's gallery: it rehearsed samples f0 got wrong, which mix-cd never draws.
+    await detail.locator('[data-test="detail-close"]').click();
+    await page.locator('[data-test="filter-class"]').selectOption('');
+    await page.locator('[data-test="filter-category"]').selectOption('unlearned');
+    await expect.poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'))).toBe(0);
+    await page.locator(`[data-test="gallery-run-${random.id}"]`).click();
+    await expect.poll(() => gallery.getAttribute('data-run')).toBe(String(random.id));
+    await expect.poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'))).toBeGreaterThan(0);
+    await expect.poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count()).toBe(await cards.count());
+    expect(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-category')))).toEqual(Array(await cards.count()).fill('unlearned'));
+    const unlearned = cards.first();
+    expect(await greyPixels(unlearned.locator('[data-test="thumb"]'))).toEqual(imageOf(Number(await unlearned.getAttribute('data-index'))));
     expect(problems).toEqual([]);
     await page.close();
   }, 420_000);

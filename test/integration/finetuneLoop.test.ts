@@ -74,6 +74,10 @@ describe('finetune loop', () => {
     const expectedCategories = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
     expect(Array.from(result.rehearsalCategories)).toEqual(expectedCategories);
     expect(result.rehearsalCategories.length).toBe(result.rehearsalLog.length / 2);
+    // Entry j of the categories belongs to entry j of the log: same step, same sample.
+    const observedPairs = rec.observed.flatMap((o) => o.indices.map((i) => [o.step, i]));
+    const logPairs = Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [result.rehearsalLog[2 * j], result.rehearsalLog[2 * j + 1]]);
+    expect(logPairs).toEqual(observedPairs);
     expect(new Set(expectedCategories).size).toBeGreaterThan(1);
     copy.dispose();
     s.dispose();
@@ -90,6 +94,9 @@ describe('finetune loop', () => {
     // Late verdicts still land on their own log entries.
     const late = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
     expect(Array.from(result.rehearsalCategories)).toEqual(late);
+    expect(Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [result.rehearsalLog[2 * j], result.rehearsalLog[2 * j + 1]])).toEqual(
+      rec.observed.flatMap((o) => o.indices.map((i) => [o.step, i])),
+    );
     expect(tf.memory().numTensors).toBe(before);
     s.dispose();
   });
