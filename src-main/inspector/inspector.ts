@@ -18,8 +18,6 @@ interface GatheredRun {
   arrays: RunArrays;
   data: PretrainData;
   evalSteps: number[];
-  /** Whether the run saved its rehearsals (it has ended). */
-  saved: boolean;
   notes: string[];
   known: Map<number, KnownCategories>;
 }
@@ -191,7 +189,7 @@ export class SampleInspector {
       priorCorrect: prior?.priorCorrect ?? null,
       binOf: null,
     };
-    const gathered: GatheredRun = { run, arrays, data, evalSteps: run.series.map((p) => p.step), saved: stored !== null, notes, known: new Map() };
+    const gathered: GatheredRun = { run, arrays, data, evalSteps: run.series.map((p) => p.step), notes, known: new Map() };
     if (ENDED.has(run.status)) {
       if (this.runs.size >= MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
       this.runs.set(id, gathered);
