@@ -104,7 +104,7 @@ export async function benchInspector(): Promise<string[]> {
         }
       }
       const ref = median(warm.get('runs.get (reference)')!);
-      lines.push(`${'query'.padEnd(44)} ${'1st ever'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`);
+      lines.push(`${'query'.padEnd(44)} ${'no memo'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`);
       let worst = 0;
       for (const [name] of rows) {
         const w = warm.get(name)!;
