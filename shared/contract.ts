@@ -20,7 +20,7 @@ import {
   type StrategyName,
 } from './config.js';
 import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunSummary } from './results.js';
-import { SAMPLE_SORTS, type InspectedSample, type RunInspection, type SampleData, type SampleStory, type SamplePage } from './inspect.js';
+import { SAMPLE_SORTS, type InspectedSample, type RunInspection, type SampleData, type StudyBudget, type SampleStory, type SamplePage } from './inspect.js';
 import type { StudyCell } from './studyTable.js';
 
 // --- envelope ---
@@ -137,6 +137,8 @@ export const METHODS = {
     .strict(),
   /** One sample's story; its `category` is the latest known at `step` (default: the run's end). */
   'inspect.sample': z.object({ id, index: z.number().int().min(0), partitionOf: id.optional(), step: z.number().int().min(0).optional() }).strict(),
+  /** Where the budget went for every strategy and budget of a study (mean and sd over seeds). */
+  'inspect.study': idParams,
   /** Raw bytes of up to 1,000 pretrain samples (thumbnails). */
   'inspect.data': z.object({ id, indices: z.array(z.number().int().min(0)).min(1).max(1000) }).strict(),
   'catalog.get': z.object({}).strict(),
@@ -247,6 +249,7 @@ export interface MethodResults {
   'inspect.run': RunInspection;
   'inspect.samples': SamplePage;
   'inspect.sample': SampleStory;
+  'inspect.study': StudyBudget;
   'inspect.data': SampleData;
   'catalog.get': Catalog;
   'host.status': HostStatus;

@@ -184,6 +184,59 @@ export function budgetShares(windows: readonly BudgetWindow[]): { rehearsed: num
   };
 }
 
+/** Where the budget went, per strategy and budget of a study: mean and sd over its seeds. */
+export interface StudyBudgetRow {
+  strategy: StrategyName;
+  budget: number;
+  runIds: number[];
+  /** Category shares among the rehearsed samples (known verdicts). */
+  rehearsed: { mean: number[]; sd: number[] };
+  /** The pretrain set's shares on each run's probe (null: no probe). */
+  pretrain: { mean: number[]; sd: number[] } | null;
+  rehearsals: number;
+  unknown: number;
+}
+
+export interface StudyBudget {
+  studyId: number;
+  rows: StudyBudgetRow[];
+  notes: string[];
+}
+
+function meanSd(rows: readonly number[][]): { mean: number[]; sd: number[] } {
+  const n = rows.length;
+  const mean = rows[0].map((_, k) => rows.reduce((a, r) => a + r[k], 0) / n);
+  // Sample sd over seeds (0 for a single seed), like the study table's.
+  const sd = mean.map((m, k) => (n > 1 ? Math.sqrt(rows.reduce((a, r) => a + (r[k] - m) ** 2, 0) / (n - 1)) : 0));
+  return { mean, sd };
+}
+
+/** Groups runs by (strategy, budget), in first-seen order; runs that rehearsed nothing are left out. */
+export function studyBudgetRows(runs: readonly { runId: number; strategy: StrategyName; budget: number; windows: readonly BudgetWindow[] }[]): StudyBudgetRow[] {
+  const groups = new Map<string, { strategy: StrategyName; budget: number; runIds: number[]; shares: ReturnType<typeof budgetShares>[] }>();
+  for (const run of runs) {
+    const shares = budgetShares(run.windows);
+    if (shares.rehearsals === 0) continue;
+    const key = `${run.strategy}|${run.budget}`;
+    const group = groups.get(key) ?? { strategy: run.strategy, budget: run.budget, runIds: [], shares: [] };
+    group.runIds.push(run.runId);
+    group.shares.push(shares);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => {
+    const probed = g.shares.flatMap((s) => (s.pretrain ? [s.pretrain] : []));
+    return {
+      strategy: g.strategy,
+      budget: g.budget,
+      runIds: g.runIds,
+      rehearsed: meanSd(g.shares.map((s) => s.rehearsed)),
+      pretrain: probed.length === g.shares.length ? meanSd(probed) : null,
+      rehearsals: g.shares.reduce((a, s) => a + s.rehearsals, 0),
+      unknown: g.shares.reduce((a, s) => a + s.unknown, 0),
+    };
+  });
+}
+
 export const CATEGORY_LABELS: Record<Category, string> = {
   'collateral-damage': 'CD (forgotten)',
   unforgotten: 'unforgotten',

@@ -8,7 +8,8 @@ import { SampleInspector } from '../inspector/inspector.js';
 import { fixed, formatTable } from './table.js';
 
 export async function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): Promise<void> {
-  const inspector = new SampleInspector(history, cacheDir);
+  // No thumbnails here: the pixels are never read.
+  const inspector = new SampleInspector(history, cacheDir, { prefetchPixels: false });
   const result = await inspector.topSamples(id, top);
   // What is missing and why goes to stderr, so stdout stays one parseable document.
   for (const note of result.notes) process.stderr.write(`note: ${note}\n`);

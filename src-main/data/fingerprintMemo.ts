@@ -2,7 +2,7 @@
 // modification time, inode), the way make and git's index tell a file has not changed. It spares
 // the sample inspector from decompressing and hashing 55 MB each time it opens a run just to
 // confirm the data is the run's data; any change to a file's stamp means a full check again.
-import { readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The memo's file name inside the f0 cache folder (trainers write it, the inspector reads it). */
@@ -27,6 +27,9 @@ interface MemoFile {
   entries: MemoEntry[];
 }
 
+export const sameStamps = (a: readonly FileStamp[], b: readonly FileStamp[]) =>
+  a.length === b.length && a.every((s, i) => s.path === b[i].path && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs && s.ino === b[i].ino);
+
 /** Stamps of the files, or null when one cannot be stat'ed (then nothing is remembered). */
 export function stampFiles(files: readonly string[]): FileStamp[] | null {
   try {
@@ -38,9 +41,6 @@ export function stampFiles(files: readonly string[]): FileStamp[] | null {
     return null;
   }
 }
-
-const sameStamps = (a: readonly FileStamp[], b: readonly FileStamp[]) =>
-  a.length === b.length && a.every((s, i) => s.path === b[i].path && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs && s.ino === b[i].ino);
 
 /** A few entries suffice: one per data folder in use. */
 const MAX_ENTRIES = 16;
@@ -55,15 +55,27 @@ export class FingerprintMemo {
 
   remember(entry: MemoEntry): void {
     const others = this.read().filter((e) => !(e.stamps[0]?.path === entry.stamps[0]?.path));
-    const memo: MemoFile = { format: 1, entries: [entry, ...others].slice(0, MAX_ENTRIES) };
+    this.write([entry, ...others]);
+  }
+
+  /** Drop what is remembered for these files (they turned out to have changed). */
+  forget(firstPath: string): void {
+    const entries = this.read();
+    const kept = entries.filter((e) => e.stamps[0]?.path !== path.resolve(firstPath));
+    if (kept.length !== entries.length) this.write(kept);
+  }
+
+  private write(entries: MemoEntry[]): void {
+    const memo: MemoFile = { format: 1, entries: entries.slice(0, MAX_ENTRIES) };
+    // Write beside, then rename: a reader never sees half a file.
+    const staging = `${this.file}.tmp-${process.pid}`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      // Write beside, then rename: a reader never sees half a file.
-      const staging = `${this.file}.tmp-${process.pid}`;
       writeFileSync(staging, JSON.stringify(memo));
       renameSync(staging, this.file);
     } catch {
       // A memo that cannot be written only costs the full check next time.
+      rmSync(staging, { force: true });
     }
   }
 
@@ -77,10 +89,13 @@ export class FingerprintMemo {
   }
 }
 
+const positive = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+
 function isEntry(e: unknown): e is MemoEntry {
   const x = e as MemoEntry;
   return (
     typeof x === 'object' && x !== null && typeof x.fingerprint === 'string' && Array.isArray(x.trainImageDims) && x.trainImageDims.length === 3 &&
+    x.trainImageDims.every(positive) &&
     Array.isArray(x.stamps) && x.stamps.every((s) => typeof s?.path === 'string' && typeof s.size === 'number' && typeof s.mtimeMs === 'number' && typeof s.ino === 'number')
   );
 }

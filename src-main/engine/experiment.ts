@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
 import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
-import { FINGERPRINT_MEMO, FingerprintMemo, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
+import { loadFashionMnist, locateFashionMnist, type FashionMnistFiles } from '../data/fashionMnist.js';
+import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
@@ -32,13 +32,13 @@ export interface DataSource {
 export type DataLoader = (config: RunConfig) => DataSource;
 
 export const loadConfiguredData: DataLoader = (config) => {
-  const { files } = locateFashionMnist(config.dataDir);
-  const paths = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
-  const before = stampFiles(paths);
+  const paths = (files: FashionMnistFiles) => [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
+  const before = stampFiles(paths(locateFashionMnist(config.dataDir).files));
   const loaded = loadFashionMnist(config.dataDir);
-  // Stamps taken before and after the read agree: the fingerprint is the one of these stamps.
-  const after = stampFiles(paths);
-  const stamps = before && after && JSON.stringify(before) === JSON.stringify(after) ? before : null;
+  // The files read (stamps name their paths) were stamped alike before and after the read: the
+  // fingerprint belongs to these stamps.
+  const after = stampFiles(paths(loaded.files));
+  const stamps = before && after && sameStamps(before, after) ? after : null;
   return { train: loaded.train, test: loaded.test, fingerprint: loaded.fingerprint, origin: loaded.dir, stamps };
 };
 

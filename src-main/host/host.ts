@@ -198,6 +198,7 @@ class WorkbenchHost implements Host {
     'inspect.run': ({ id, partitionOf }) => this.inspector.inspectRun(id, partitionOf),
     'inspect.samples': (params) => this.inspector.samples(params),
     'inspect.sample': ({ id, index, partitionOf, step }) => this.inspector.sample(id, index, partitionOf, step),
+    'inspect.study': ({ id }) => this.inspector.study(id),
     'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
     'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
     'runs.cancel': (params) => this.cancel(params.id),

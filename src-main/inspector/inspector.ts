@@ -5,12 +5,12 @@
 // kept (a few runs); a run still going is gathered afresh each time.
 import type { ParsedParams, RunSamples } from '../../shared/contract.js';
 import { RequestError } from '../../shared/contract.js';
-import type { BinPartition, RunInspection, SampleData, SampleStory, SamplePage } from '../../shared/inspect.js';
+import { studyBudgetRows, type BinPartition, type RunInspection, type SampleData, type SampleStory, type SamplePage, type StudyBudget } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { F0Cache, f0KeyFor, f0KeyHash } from '../engine/f0Cache.js';
 import { buildPartition } from '../sampler/partition.js';
 import type { History } from '../store/database.js';
-import { PretrainDataCache, type PretrainData } from './pretrainData.js';
+import { PretrainDataCache, type PretrainData, type PretrainDataOptions } from './pretrainData.js';
 import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type KnownCategories, type RunArrays } from './queries.js';
 
 interface GatheredRun {
@@ -45,9 +45,10 @@ export class SampleInspector {
   constructor(
     private readonly history: History,
     cacheDir: string,
+    options: PretrainDataOptions = {},
   ) {
     this.f0s = new F0Cache(cacheDir);
-    this.pretrain = new PretrainDataCache(cacheDir);
+    this.pretrain = new PretrainDataCache(cacheDir, options);
   }
 
   /** Forget a run (it was deleted). */
@@ -119,6 +120,27 @@ export class SampleInspector {
     return sampleStory(arrays, this.known(g, step === undefined ? END : this.evalStep(g, step, 'step')), index);
   }
 
+  /** Where the budget went across a study: its ended runs, grouped by strategy and budget. */
+  async study(id: number): Promise<StudyBudget> {
+    if (!this.history.getStudy(id)) throw notFound(`There is no study ${id} in the history.`);
+    const notes: string[] = [];
+    const runs: { runId: number; strategy: RunInspection['strategy']; budget: number; windows: RunInspection['budgetWindows'] }[] = [];
+    // Oldest first, so rows come in the order the study queued them.
+    for (const run of this.history.listRuns({ studyId: id }).reverse()) {
+      if (!ENDED.has(run.status)) {
+        notes.push(`Run ${run.id} is ${run.status}: it joins the table once it ends.`);
+        continue;
+      }
+      try {
+        const inspection = await this.inspectRun(run.id);
+        runs.push({ runId: run.id, strategy: inspection.strategy, budget: inspection.budget, windows: inspection.budgetWindows });
+      } catch (error) {
+        notes.push(`Run ${run.id} is left out: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return { studyId: id, rows: studyBudgetRows(runs), notes };
+  }
+
   /** Only the pretrain set is needed: a run still going is not gathered for its thumbnails. */
   async data(id: number, indices: readonly number[]): Promise<SampleData> {
     const gathered = this.runs.get(id);
@@ -132,6 +154,8 @@ export class SampleInspector {
     try {
       pixels = await data.pixels();
     } catch (error) {
+      // Runs holding this data must be gathered afresh next time (the files changed under them).
+      for (const [runId, g] of this.runs) if (g.data === data) this.runs.delete(runId);
       throw new RequestError(`Run ${id}'s images cannot be read: ${error instanceof Error ? error.message : String(error)}`, 'id', null, 'failed');
     }
     const { sampleBytes, shape } = data;
@@ -190,7 +214,8 @@ export class SampleInspector {
       binOf: null,
     };
     const gathered: GatheredRun = { run, arrays, data, evalSteps: run.series.map((p) => p.step), notes, known: new Map() };
-    if (ENDED.has(run.status)) {
+    // Kept only if it still exists: it may have been deleted while its data was read.
+    if (ENDED.has(run.status) && this.history.getRunStatus(id) !== null) {
       if (this.runs.size >= MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
       this.runs.set(id, gathered);
     }

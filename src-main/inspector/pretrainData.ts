@@ -11,7 +11,7 @@ import type { SampleShape } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { DataError, type ImageDataset } from '../data/dataset.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistAsync, locateFashionMnist, parseImages, parseLabels, type FashionMnistFiles } from '../data/fashionMnist.js';
-import { FINGERPRINT_MEMO, FingerprintMemo, stampFiles } from '../data/fingerprintMemo.js';
+import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type MemoEntry } from '../data/fingerprintMemo.js';
 import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
 import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
 
@@ -42,12 +42,22 @@ const NUM_CLASSES = FASHION_MNIST_CLASSES.length;
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+export interface PretrainDataOptions {
+  /** Start reading the pixels as soon as the labels are in (the UI); off for the CLI. Default on. */
+  prefetchPixels?: boolean;
+}
+
+/** The data files changed under an open run: what was read no longer fits what is on disk. */
+export class StaleDataError extends DataError {}
+
 export class PretrainDataCache {
   private readonly entries = new Map<string, Promise<PretrainData | string>>();
   private readonly memo: FingerprintMemo;
+  private readonly prefetch: boolean;
 
-  constructor(cacheDir: string) {
+  constructor(cacheDir: string, options: PretrainDataOptions = {}) {
     this.memo = new FingerprintMemo(path.join(cacheDir, FINGERPRINT_MEMO));
+    this.prefetch = options.prefetchPixels ?? true;
   }
 
   /** The run's pretrain set, or a one-sentence reason why it cannot be read. */
@@ -57,7 +67,8 @@ export class PretrainDataCache {
     if (entry) {
       this.entries.delete(key); // most recently used goes last
     } else {
-      entry = this.load(run);
+      // Nothing thrown is kept either: it comes back as a reason.
+      entry = this.load(run, key).catch((error: unknown) => `the run's data could not be read (${message(error)})`);
       if (this.entries.size >= MAX_CACHED) this.entries.delete(this.entries.keys().next().value!);
     }
     this.entries.set(key, entry);
@@ -67,7 +78,7 @@ export class PretrainDataCache {
     return data;
   }
 
-  private async load(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>): Promise<PretrainData | string> {
+  private async load(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>, key: string): Promise<PretrainData | string> {
     let dir: string;
     let files: FashionMnistFiles;
     try {
@@ -80,8 +91,9 @@ export class PretrainDataCache {
     const known = stamps ? this.memo.lookup(stamps) : null;
     if (known) {
       if (known.fingerprint !== run.dataFingerprint) return `the data in ${dir} is not the data run ${run.id} used (its fingerprint differs)`;
-      const fast = this.fromMemo(run, files, known.trainImageDims);
+      const fast = this.fromMemo(run, files, known, key);
       if (typeof fast !== 'string') return fast;
+      this.memo.forget(files.trainImages);
       // The files changed in a way their stamps did not show: check them in full below.
     }
     let data;
@@ -90,7 +102,11 @@ export class PretrainDataCache {
     } catch (error) {
       return `the run's data could not be read (${message(error)})`;
     }
-    if (stamps) this.memo.remember({ stamps, fingerprint: data.fingerprint, trainImageDims: [data.train.count, data.train.height, data.train.width] });
+    // Remembered only if the files read were stamped alike before and after the read.
+    const after = stampFiles([data.files.trainImages, data.files.trainLabels, data.files.testImages, data.files.testLabels]);
+    if (stamps && after && sameStamps(stamps, after)) {
+      this.memo.remember({ stamps, fingerprint: data.fingerprint, trainImageDims: [data.train.count, data.train.height, data.train.width] });
+    }
     if (data.fingerprint !== run.dataFingerprint) return `the data in ${data.dir} is not the data run ${run.id} used (its fingerprint differs)`;
     const pretrain = pretrainSetOf(run.config.scenario, data.train);
     const pixels = Promise.resolve(pretrain.images);
@@ -106,24 +122,33 @@ export class PretrainDataCache {
     };
   }
 
-  /** Labels now (one small file), pixels when first asked for; a reason if the files disagree. */
-  private fromMemo(run: Pick<RunSummary, 'config'>, files: FashionMnistFiles, dims: number[]): PretrainData | string {
+  /** Labels now (one small file), pixels in the background; a reason if the files disagree. */
+  private fromMemo(run: Pick<RunSummary, 'config'>, files: FashionMnistFiles, known: MemoEntry, key: string): PretrainData | string {
     let trainLabels: Uint8Array;
     try {
       trainLabels = parseLabels(readIdxFile(files.trainLabels), files.trainLabels, NUM_CLASSES);
     } catch (error) {
       return message(error);
     }
+    const dims = known.trainImageDims;
     const [count, height, width] = dims;
     if (trainLabels.length !== count) return `${files.trainLabels} holds ${trainLabels.length} labels, not ${count}`;
     const indices = pretrainIndicesOf(run.config.scenario, trainLabels, NUM_CLASSES);
     const labels = indices ? Uint8Array.from(indices, (i) => trainLabels[i]) : trainLabels;
     const sampleBytes = height * width;
+    const imagesStamp = known.stamps[0];
     let pixels: Promise<Uint8Array> | null = null;
     const readPixels = async (): Promise<Uint8Array> => {
-      const images = parseImages(await readIdxFileAsync(files.trainImages), files.trainImages);
-      if (images.dims.join('x') !== dims.join('x')) {
-        throw new DataError(`${files.trainImages} now holds ${images.dims.join('x')} images, not ${dims.join('x')}: the data changed since; reload the page.`, files.trainImages);
+      // The images file must still be the one the memo vouched for, before and after the read.
+      const unchanged = () => sameStamps(stampFiles([files.trainImages]) ?? [], [imagesStamp]);
+      const before = unchanged();
+      const bytes = await readIdxFileAsync(files.trainImages);
+      const images = before && unchanged() ? parseImages(bytes, files.trainImages) : null;
+      if (!images || images.dims.join('x') !== dims.join('x')) {
+        // Forget all of it, so the next open checks the files in full.
+        this.entries.delete(key);
+        this.memo.forget(files.trainImages);
+        throw new StaleDataError(`${files.trainImages} changed since this run was opened; open the run again.`, files.trainImages);
       }
       if (!indices) return images.data;
       const out = new Uint8Array(indices.length * sampleBytes);
@@ -148,7 +173,7 @@ export class PretrainDataCache {
     };
     // Thumbnails are what the page asks for next: start reading now, in the thread pool. A
     // failure here is reported to whoever asks for the pixels, not here.
-    data.pixels().catch(() => {});
+    if (this.prefetch) data.pixels().catch(() => {});
     return data;
   }
 }

@@ -121,6 +121,11 @@ describe('sample inspector on real Fashion-MNIST', () => {
     // mix-cd draws only prior-correct samples; random draws from all of P.
     expect(await percent(page, `budget-share-${mix.id}-unlearned`)).toBe(0);
     expect(await percent(page, `budget-share-${random.id}-unlearned`)).toBeGreaterThan(0);
+    // The same question for the whole study, per strategy.
+    const studyCd = (strategy: string) => page.locator(`[data-test="study-share-${strategy}-0.1-collateral-damage"]`).getAttribute('data-value');
+    await page.locator('[data-test="study-budget"]').waitFor();
+    expect(Number(await studyCd('mix-cd'))).toBeCloseTo(mix.final.rehearsalPrecision!, 10);
+    expect(Number(await studyCd('random'))).toBeCloseTo(random.final.rehearsalPrecision!, 10);
     await page.locator('[data-test="budget-table"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(shots, 'inspector-budget.png') });
     await page.locator('[data-test="dist-class"] canvas').first().waitFor();

@@ -136,6 +136,23 @@ describe('inspect.run', () => {
   });
 });
 
+describe('inspect.study', () => {
+  it('tells where the budget went per strategy of the study', async () => {
+    const run = await call('runs.get', { id: mixId });
+    const study = await call('inspect.study', { id: run.studyId! });
+    expect(study.rows.map((r) => [r.strategy, r.budget, r.runIds])).toEqual([['mix-cd', 0.25, [mixId]], ['random', 0.25, [randomId]]]);
+    for (const row of study.rows) {
+      const summary = await call('runs.get', { id: row.runIds[0] });
+      // The CD share among rehearsed samples is the run's own rehearsal precision.
+      expect(row.rehearsed.mean[0]).toBeCloseTo(summary.final.rehearsalPrecision!, 12);
+      expect(row.rehearsals).toBe(STEPS * 8);
+      expect(row.pretrain!.mean.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    }
+    expect(study.notes).toEqual([]);
+    expect(await refused('inspect.study', { id: 999 })).toMatchObject({ code: 'not-found', field: 'id' });
+  });
+});
+
 describe('inspect.samples, inspect.sample, inspect.data', () => {
   it('pages the most rehearsed samples with class, bin, prior loss and latest known category', async () => {
     const stored = openHistory(historyFile);

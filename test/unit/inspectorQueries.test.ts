@@ -1,7 +1,7 @@
 // The inspector's pure queries on a hand-made run small enough to check every answer by eye.
 import { describe, expect, it } from 'vitest';
 import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type RunArrays, type SampleFilter } from '../../src-main/inspector/queries.js';
-import { budgetShares, pearson, shares } from '../../shared/inspect.js';
+import { budgetShares, pearson, shares, studyBudgetRows, type BudgetWindow } from '../../shared/inspect.js';
 import { UNKNOWN_CATEGORY } from '../../shared/results.js';
 
 const CD = 0;
@@ -166,6 +166,28 @@ describe('shared helpers', () => {
     expect(pearson([1, 2], [1, 2])).toEqual({ r: null, n: 2 });
     expect(pearson([1, 1, 1], [1, 2, 3])).toEqual({ r: null, n: 3 });
     expect(pearson([1, NaN, 3, 4], [1, 2, 3, 5]).n).toBe(3);
+  });
+
+  it('studyBudgetRows: one row per strategy and budget, mean and sd over seeds, none left out', () => {
+    const w = (cd: number, unf: number, probeCd: number): BudgetWindow[] => [
+      { step: 0, rehearsed: [0, 0, 0, 0], unknown: 0, probe: [0, 10, 0, 0] },
+      { step: 10, rehearsed: [cd, unf, 0, 0], unknown: 1, probe: [probeCd, 10 - probeCd, 0, 0] },
+    ];
+    const rows = studyBudgetRows([
+      { runId: 1, strategy: 'none', budget: 0.1, windows: [{ step: 0, rehearsed: [0, 0, 0, 0], unknown: 0, probe: [0, 10, 0, 0] }] },
+      { runId: 2, strategy: 'random', budget: 0.1, windows: w(1, 3, 2) },
+      { runId: 3, strategy: 'mix-cd', budget: 0.1, windows: w(2, 2, 1) },
+      { runId: 4, strategy: 'random', budget: 0.1, windows: w(3, 1, 4) },
+    ]);
+    expect(rows.map((r) => [r.strategy, r.runIds])).toEqual([['random', [2, 4]], ['mix-cd', [3]]]);
+    const [random, mix] = rows;
+    // random's CD shares 0.25 and 0.75: mean 0.5, sample sd 0.354; its probe's CD 0.2 and 0.4.
+    expect(random.rehearsed.mean[0]).toBeCloseTo(0.5, 12);
+    expect(random.rehearsed.sd[0]).toBeCloseTo(Math.SQRT1_2 / 2, 12);
+    expect(random.pretrain!.mean[0]).toBeCloseTo(0.3, 12);
+    expect(random.rehearsals).toBe(10);
+    expect(random.unknown).toBe(2);
+    expect(mix.rehearsed).toEqual({ mean: [0.5, 0.5, 0, 0], sd: [0, 0, 0, 0] });
   });
 
   it('shares sum to one, or are all zero', () => {

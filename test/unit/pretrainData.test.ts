@@ -2,7 +2,7 @@
 // four files) the first time, then the fingerprint memo (the files' stamps) and lazy pixels. Both
 // paths must give the same labels, shape and pixels; a change to the files goes back to the full
 // check; other data is refused by name.
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,12 @@ describe('PretrainDataCache', () => {
     if (typeof full === 'string') throw new Error(full);
     const memo = JSON.parse(readFileSync(memoFile(cacheDir), 'utf8'));
     expect(memo.entries[0]).toMatchObject({ fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] });
-    // A new host (new cache object) on the same files: the memo answers, pixels come later.
+    // A new host (new cache object) on the same files: the memo answers (and is not rewritten,
+    // which the full check would do), pixels come later.
+    const old = new Date('2026-01-01T00:00:00Z');
+    utimesSync(memoFile(cacheDir), old, old);
     const fast = await new PretrainDataCache(cacheDir).get(run(scenario));
+    expect(statSync(memoFile(cacheDir)).mtimeMs).toBe(old.getTime());
     if (typeof fast === 'string') throw new Error(fast);
     for (const got of [full, fast]) {
       expect(got.count).toBe(expected.count);
@@ -88,12 +92,41 @@ describe('PretrainDataCache', () => {
     expect(await new PretrainDataCache(cacheDir).get(stamped)).toMatch(/is not the data run 1 used/);
   });
 
-  it('ignores a damaged memo file (full check instead)', async () => {
+  it('ignores a damaged memo file, or entries that make no sense (full check instead)', async () => {
+    const files = [data.files.trainImages, data.files.trainLabels, data.files.testImages, data.files.testLabels];
+    const stamps = stampFiles(files)!;
+    const damaged = [
+      '{"format": 1, "entries": [{"stamps": 3}]',
+      JSON.stringify({ format: 1, entries: [{ stamps, fingerprint: data.fingerprint, trainImageDims: [200, 6, 0] }] }),
+      JSON.stringify({ format: 1, entries: [{ stamps: [{ path: 'x' }], fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] }] }),
+    ];
+    for (const text of damaged) {
+      const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+      writeFileSync(memoFile(cacheDir), text);
+      const got = await new PretrainDataCache(cacheDir).get(run('permute'));
+      if (typeof got === 'string') throw new Error(got);
+      expect(Array.from(await got.pixels())).toEqual(Array.from(data.train.images));
+      // ... and the full check left a good entry behind.
+      expect(new FingerprintMemo(memoFile(cacheDir)).lookup(stamps)).toMatchObject({ fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] });
+    }
+  });
+
+  it('never shows other pixels: images swapped after the labels were trusted are refused, then checked in full', async () => {
+    const dir = path.join(work, 'swapped');
+    writeIdxData(dir, { trainCount: 200, testCount: 50, size: 6, seed: 4 });
+    const fingerprint = loadFashionMnist(dir).fingerprint;
+    const swapped = { id: 1, config: parseRunConfig({ scenario: 'split', dataDir: dir }), dataFingerprint: fingerprint };
     const cacheDir = mkdtempSync(path.join(work, 'cache-'));
-    writeFileSync(memoFile(cacheDir), '{"format": 1, "entries": [{"stamps": 3}]');
-    const got = await new PretrainDataCache(cacheDir).get(run('permute'));
-    if (typeof got === 'string') throw new Error(got);
-    expect(Array.from(await got.pixels())).toEqual(Array.from(data.train.images));
+    expect(typeof (await new PretrainDataCache(cacheDir).get(swapped))).toBe('object'); // full check; memo written
+    const viaMemo = await new PretrainDataCache(cacheDir, { prefetchPixels: false }).get(swapped);
+    if (typeof viaMemo === 'string') throw new Error(viaMemo);
+    // Another data set of the same dimensions takes the images file's place.
+    const other = path.join(work, 'other');
+    writeIdxData(other, { trainCount: 200, testCount: 50, size: 6, seed: 9 });
+    writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), readFileSync(path.join(other, 'train-images-idx3-ubyte')));
+    await expect(viaMemo.pixels()).rejects.toThrow(/changed since this run was opened; open the run again/);
+    // The memo forgot it; opening again checks in full and refuses the data by its fingerprint.
+    expect(await new PretrainDataCache(cacheDir).get(swapped)).toMatch(/is not the data run 1 used/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { defineStore, storeToRefs } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { StrategyName } from '../../../shared/config.js';
-import type { RunInspection, SampleStory, SamplePage, SampleShape, SampleSort } from '../../../shared/inspect.js';
+import type { RunInspection, SampleStory, SamplePage, SampleShape, SampleSort, StudyBudget } from '../../../shared/inspect.js';
 import type { Category } from '../../../shared/results.js';
 import { splitSamples } from '../../../shared/samplePixels.js';
 import type { HostClient } from '../api/client.js';
@@ -80,6 +80,10 @@ export const useInspectorStore = defineStore('inspector', () => {
   // forth does not ask the host again. Running runs are always asked afresh.
   const cache = new Map<string, RunInspection>();
   const MAX_CACHED = 8;
+
+  /** Where the budget went across the main run's study (null outside a study, or not yet loaded). */
+  const studyBudget = shallowRef<StudyBudget | null>(null);
+  const studyBudgetProblem = ref<string | null>(null);
 
   const galleryRunId = ref<number | null>(null);
   const filters = ref<GalleryFilters>({ ...DEFAULT_FILTERS });
@@ -190,7 +194,22 @@ export const useInspectorStore = defineStore('inspector', () => {
     } finally {
       if (mine === openGeneration) loading.value = false;
     }
-    await loadPage();
+    await Promise.all([loadPage(), loadStudyBudget(mine)]);
+  }
+
+  /** The study's table: after the runs, beside the gallery (it reads every run of the study once). */
+  async function loadStudyBudget(mine: number): Promise<void> {
+    const host = client.value;
+    const studyId = main.value?.studyId ?? null;
+    if (studyBudget.value?.studyId !== studyId) studyBudget.value = null;
+    studyBudgetProblem.value = null;
+    if (!host || studyId === null) return;
+    try {
+      const result = await host.request('inspect.study', { id: studyId });
+      if (mine === openGeneration) studyBudget.value = result;
+    } catch (error) {
+      if (mine === openGeneration) studyBudgetProblem.value = describe(error);
+    }
   }
 
   async function loadPage(): Promise<void> {
@@ -288,6 +307,8 @@ export const useInspectorStore = defineStore('inspector', () => {
   }
 
   return {
+    studyBudget,
+    studyBudgetProblem,
     runId,
     vsId,
     partitionOf,
