@@ -162,7 +162,6 @@ export function parseImages(imageBytes: Uint8Array, imagesFile: string): { data:
 }
 
 function pairFromBytes(imagesFile: string, labelsFile: string, imageBytes: Uint8Array, labelBytes: Uint8Array, numClasses: number): LoadedPair {
-  checkNumClasses(numClasses);
   const img = parseImages(imageBytes, imagesFile);
   const labels = parseLabels(labelBytes, labelsFile, numClasses);
   const [count, height, width] = img.dims;
@@ -202,16 +201,19 @@ export interface FashionMnist {
   files: FashionMnistFiles;
 }
 
-/** Loads both official splits (synchronous: about 0.3 s, dominated by gunzip and SHA-256). */
-export function loadFashionMnist(dataDir?: string): FashionMnist {
-  const { dir, files } = locateFashionMnist(dataDir);
+/**
+ * Loads both official splits (synchronous: about 0.3 s, dominated by gunzip and SHA-256), from
+ * `location` when the caller has located them already (and so knows which files are read).
+ */
+export function loadFashionMnist(dataDir?: string, location: FashionMnistLocation = locateFashionMnist(dataDir)): FashionMnist {
+  const { dir, files } = location;
   const n = FASHION_MNIST_CLASSES.length;
   return assemble(dir, files, loadPair(files.trainImages, files.trainLabels, n), loadPair(files.testImages, files.testLabels, n));
 }
 
 /** loadFashionMnist with the four files read and decompressed in the thread pool, in parallel. */
-export async function loadFashionMnistAsync(dataDir?: string): Promise<FashionMnist> {
-  const { dir, files } = locateFashionMnist(dataDir);
+export async function loadFashionMnistAsync(dataDir?: string, location: FashionMnistLocation = locateFashionMnist(dataDir)): Promise<FashionMnist> {
+  const { dir, files } = location;
   const n = FASHION_MNIST_CLASSES.length;
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map((f) => readIdxFileAsync(f)),

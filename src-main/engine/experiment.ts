@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
 import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { loadFashionMnist, locateFashionMnist, type FashionMnistFiles } from '../data/fashionMnist.js';
+import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
@@ -32,12 +32,13 @@ export interface DataSource {
 export type DataLoader = (config: RunConfig) => DataSource;
 
 export const loadConfiguredData: DataLoader = (config) => {
-  const paths = (files: FashionMnistFiles) => [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
-  const before = stampFiles(paths(locateFashionMnist(config.dataDir).files));
-  const loaded = loadFashionMnist(config.dataDir);
-  // The files read (stamps name their paths) were stamped alike before and after the read: the
-  // fingerprint belongs to these stamps.
-  const after = stampFiles(paths(loaded.files));
+  const location = locateFashionMnist(config.dataDir);
+  const { files } = location;
+  const paths = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
+  const before = stampFiles(paths);
+  const loaded = loadFashionMnist(config.dataDir, location);
+  // The files read were stamped alike before and after the read: the fingerprint is theirs.
+  const after = stampFiles(paths);
   const stamps = before && after && sameStamps(before, after) ? after : null;
   return { train: loaded.train, test: loaded.test, fingerprint: loaded.fingerprint, origin: loaded.dir, stamps };
 };

@@ -62,42 +62,65 @@ export class F0Cache {
 
   /** The cached f0, or null when absent or unreadable (a damaged entry is recomputed, not trusted). */
   load(key: F0Key): CachedF0 | null {
-    const hash = f0KeyHash(key);
-    const folder = this.folder(hash);
-    if (!existsSync(path.join(folder, 'manifest.json'))) return null;
+    const entry = this.readEntry(key);
+    if (!entry) return null;
     try {
-      const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-      if (manifest.format !== 1 || JSON.stringify(manifest.key) !== JSON.stringify(key)) return null;
+      const { manifest, folder, hash } = entry;
       const weightBytes = readFileSync(path.join(folder, 'weights.bin'));
       const all = new Float32Array(weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength));
       const expected = manifest.shapes.reduce((a, b) => a + b, 0);
       if (all.length !== expected) return null;
+      const prior = this.readPrior(folder, manifest);
+      if (!prior) return null;
       const weights: Float32Array[] = [];
       let offset = 0;
       for (const size of manifest.shapes) {
         weights.push(all.slice(offset, offset + size));
         offset += size;
       }
-      const priorBytes = readFileSync(path.join(folder, 'prior.bin'));
-      const n = manifest.priorCount;
-      if (priorBytes.byteLength !== n * 4 + n + manifest.testCount) return null;
-      const copy = new Uint8Array(priorBytes);
-      return {
-        key: hash,
-        weights,
-        prior: {
-          priorLoss: new Float32Array(copy.buffer.slice(0, n * 4)),
-          priorCorrect: copy.slice(n * 4, n * 5),
-          testCorrect: copy.slice(n * 5),
-          pretrainTestAcc: manifest.pretrainTestAcc,
-          finetuneTestAcc: manifest.finetuneTestAcc,
-          pretrainTrainAcc: manifest.pretrainTrainAcc,
-        },
-        pretrainSeconds: manifest.pretrainSeconds,
-      };
+      return { key: hash, weights, prior, pretrainSeconds: manifest.pretrainSeconds };
     } catch {
       return null;
     }
+  }
+
+  /** Only f0's prior pass (the sample inspector needs no weights), or null like load(). */
+  loadPrior(key: F0Key): PriorPass | null {
+    const entry = this.readEntry(key);
+    if (!entry) return null;
+    try {
+      return this.readPrior(entry.folder, entry.manifest);
+    } catch {
+      return null;
+    }
+  }
+
+  private readEntry(key: F0Key): { hash: string; folder: string; manifest: Manifest } | null {
+    const hash = f0KeyHash(key);
+    const folder = this.folder(hash);
+    if (!existsSync(path.join(folder, 'manifest.json'))) return null;
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
+      if (manifest.format !== 1 || JSON.stringify(manifest.key) !== JSON.stringify(key)) return null;
+      return { hash, folder, manifest };
+    } catch {
+      return null;
+    }
+  }
+
+  private readPrior(folder: string, manifest: Manifest): PriorPass | null {
+    const priorBytes = readFileSync(path.join(folder, 'prior.bin'));
+    const n = manifest.priorCount;
+    if (priorBytes.byteLength !== n * 4 + n + manifest.testCount) return null;
+    const copy = new Uint8Array(priorBytes);
+    return {
+      priorLoss: new Float32Array(copy.buffer.slice(0, n * 4)),
+      priorCorrect: copy.slice(n * 4, n * 5),
+      testCorrect: copy.slice(n * 5),
+      pretrainTestAcc: manifest.pretrainTestAcc,
+      finetuneTestAcc: manifest.finetuneTestAcc,
+      pretrainTrainAcc: manifest.pretrainTrainAcc,
+    };
   }
 
   save(key: F0Key, weights: Float32Array[], prior: PriorPass, pretrainSeconds: number): string {

@@ -8,6 +8,7 @@ import { RequestError } from '../../shared/contract.js';
 import { studyBudgetRows, type BinPartition, type RunInspection, type SampleData, type SampleStory, type SamplePage, type StudyBudget } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { F0Cache, f0KeyFor, f0KeyHash } from '../engine/f0Cache.js';
+import type { PriorPass } from '../engine/priorPass.js';
 import { buildPartition } from '../sampler/partition.js';
 import type { History } from '../store/database.js';
 import { PretrainDataCache, type PretrainData, type PretrainDataOptions } from './pretrainData.js';
@@ -29,6 +30,7 @@ interface PartitionEntry {
 
 const MAX_RUNS = 6;
 const MAX_PARTITIONS = 4;
+const MAX_PRIORS = 4;
 const MAX_KNOWN_STEPS = 4;
 /** "At the run's end": later than every rehearsal and eval. */
 const END = Number.MAX_SAFE_INTEGER;
@@ -39,6 +41,7 @@ const notFound = (message: string, field = 'id') => new RequestError(message, fi
 export class SampleInspector {
   private readonly runs = new Map<number, GatheredRun>();
   private readonly partitions = new Map<number, PartitionEntry>();
+  private readonly priors = new Map<string, PriorPass>();
   private readonly pretrain: PretrainDataCache;
   private readonly f0s: F0Cache;
 
@@ -222,14 +225,26 @@ export class SampleInspector {
     return gathered;
   }
 
-  /** f0's prior pass, from the cache the trainers wrote (keyed like the engine keys it). */
-  private prior(run: RunSummary, size: number, notes: string[]) {
-    const cached = this.f0s.load(f0KeyFor(run.config, run.dataFingerprint, run.backend));
-    if (!cached || cached.prior.priorLoss.length !== size) {
+  /**
+   * f0's prior pass, from the cache the trainers wrote (keyed like the engine keys it): read once
+   * per f0, since every run of a study shares one.
+   */
+  private prior(run: RunSummary, size: number, notes: string[]): PriorPass | null {
+    const key = f0KeyFor(run.config, run.dataFingerprint, run.backend);
+    const hash = f0KeyHash(key);
+    let prior = this.priors.get(hash) ?? null;
+    if (!prior) {
+      prior = this.f0s.loadPrior(key);
+      if (prior) {
+        if (this.priors.size >= MAX_PRIORS) this.priors.delete(this.priors.keys().next().value!);
+        this.priors.set(hash, prior);
+      }
+    }
+    if (!prior || prior.priorLoss.length !== size) {
       notes.push(`Prior losses and bins are unknown: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`);
       return null;
     }
-    return cached.prior;
+    return prior;
   }
 
   private async pretrainOf(run: RunSummary): Promise<PretrainData> {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { SampleShape } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { DataError, type ImageDataset } from '../data/dataset.js';
-import { FASHION_MNIST_CLASSES, loadFashionMnistAsync, locateFashionMnist, parseImages, parseLabels, type FashionMnistFiles } from '../data/fashionMnist.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnistAsync, locateFashionMnist, parseImages, parseLabels, type FashionMnistFiles, type FashionMnistLocation } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type MemoEntry } from '../data/fingerprintMemo.js';
 import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
 import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
@@ -79,13 +79,13 @@ export class PretrainDataCache {
   }
 
   private async load(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>, key: string): Promise<PretrainData | string> {
-    let dir: string;
-    let files: FashionMnistFiles;
+    let location: FashionMnistLocation;
     try {
-      ({ dir, files } = locateFashionMnist(run.config.dataDir));
+      location = locateFashionMnist(run.config.dataDir);
     } catch (error) {
       return `the run's data could not be found (${message(error)})`;
     }
+    const { dir, files } = location;
     const all = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
     const stamps = stampFiles(all);
     const known = stamps ? this.memo.lookup(stamps) : null;
@@ -98,12 +98,12 @@ export class PretrainDataCache {
     }
     let data;
     try {
-      data = await loadFashionMnistAsync(run.config.dataDir);
+      data = await loadFashionMnistAsync(run.config.dataDir, location);
     } catch (error) {
       return `the run's data could not be read (${message(error)})`;
     }
     // Remembered only if the files read were stamped alike before and after the read.
-    const after = stampFiles([data.files.trainImages, data.files.trainLabels, data.files.testImages, data.files.testLabels]);
+    const after = stampFiles(all);
     if (stamps && after && sameStamps(stamps, after)) {
       this.memo.remember({ stamps, fingerprint: data.fingerprint, trainImageDims: [data.train.count, data.train.height, data.train.width] });
     }

@@ -84,7 +84,7 @@ export interface SampleFilter {
   limit: number;
 }
 
-export function describeSample(run: RunArrays, known: KnownCategories | null, i: number): InspectedSample {
+function describeSample(run: RunArrays, known: KnownCategories | null, i: number): InspectedSample {
   const sample: InspectedSample = { index: i, count: run.counts[i], class: run.labels[i], category: null };
   const name = run.classNames[run.labels[i]];
   if (name !== undefined) sample.className = name;
