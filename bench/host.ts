@@ -21,7 +21,8 @@ function quantile(sorted: number[], q: number): number {
 function writeData(dir: string): void {
   const { train, test } = makeSyntheticSplit({ trainCount: 800, testCount: 300, numClasses: 10, size: 12, seed: 3 });
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(path.join(dir, name), writeIdx(dims, data));
+  const write = (name: string, dims: number[], data: Uint8Array) =>
+    writeFileSync(path.join(dir, name), writeIdx(dims, data));
   write('train-images-idx3-ubyte', [train.count, 12, 12], train.images);
   write('train-labels-idx1-ubyte', [train.count], train.labels);
   write('t10k-images-idx3-ubyte', [test.count, 12, 12], test.images);
@@ -79,7 +80,11 @@ export async function benchHost(): Promise<string[]> {
     };
   };
 
-  const host = createHost({ historyFile: path.join(work, 'history.db'), cacheDir: path.join(work, 'f0'), spawnTrainer: stamping });
+  const host = createHost({
+    historyFile: path.join(work, 'history.db'),
+    cacheDir: path.join(work, 'f0'),
+    spawnTrainer: stamping,
+  });
   try {
     // 1. Latency: one run evaluating every 2nd step, ~200 evals.
     const endToEnd: number[] = [];
@@ -120,7 +125,9 @@ export async function benchHost(): Promise<string[]> {
       const now = process.memoryUsage();
       if (now.rss > peak.rss) peak = now;
       const status = await host.handle({ id: 20 + i, method: 'host.status' });
-      const pid = status.ok ? ((status.result as { trainers: { pid: number | null }[] }).trainers[0]?.pid ?? null) : null;
+      const pid = status.ok
+        ? ((status.result as { trainers: { pid: number | null }[] }).trainers[0]?.pid ?? null)
+        : null;
       trainerRss = Math.max(trainerRss, rssOf(pid) ?? 0);
     }
     lines.push(

@@ -68,7 +68,9 @@ export async function benchInspector(): Promise<string[]> {
       const t0 = performance.now();
       const run = await recordRun(history, config, context);
       ids[strategy] = run.id;
-      lines.push(`recorded ${strategy} r = 0.1 (${config.finetune.steps} steps, probe ${config.rehearsal.probe}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: final pretrain-test ${run.final.pretrainTestAcc.toFixed(4)}, precision ${run.final.rehearsalPrecision?.toFixed(3)}`);
+      lines.push(
+        `recorded ${strategy} r = 0.1 (${config.finetune.steps} steps, probe ${config.rehearsal.probe}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: final pretrain-test ${run.final.pretrainTestAcc.toFixed(4)}, precision ${run.final.rehearsalPrecision?.toFixed(3)}`,
+      );
     }
     history.close();
 
@@ -79,11 +81,27 @@ export async function benchInspector(): Promise<string[]> {
       ['inspect.run mix-cd', 'inspect.run', { id: mix }],
       ['inspect.run random in mix-cd bins', 'inspect.run', { id: rnd, partitionOf: mix }],
       ['inspect.samples top 60 by count', 'inspect.samples', { id: mix }],
-      ['inspect.samples all 60,000 by prior loss', 'inspect.samples', { id: mix, rehearsedOnly: false, sort: 'priorLoss', order: 'asc' }],
-      ['inspect.samples CD at step 700, one class', 'inspect.samples', { id: mix, step: 700, category: 'collateral-damage', class: 6, rehearsedOnly: false }],
-      ['inspect.samples one bin, random run', 'inspect.samples', { id: rnd, partitionOf: mix, bin: 40, rehearsedOnly: false }],
+      [
+        'inspect.samples all 60,000 by prior loss',
+        'inspect.samples',
+        { id: mix, rehearsedOnly: false, sort: 'priorLoss', order: 'asc' },
+      ],
+      [
+        'inspect.samples CD at step 700, one class',
+        'inspect.samples',
+        { id: mix, step: 700, category: 'collateral-damage', class: 6, rehearsedOnly: false },
+      ],
+      [
+        'inspect.samples one bin, random run',
+        'inspect.samples',
+        { id: rnd, partitionOf: mix, bin: 40, rehearsedOnly: false },
+      ],
       ['inspect.sample (detail)', 'inspect.sample', { id: mix, index: 661 }],
-      ['inspect.data 60 thumbnails', 'inspect.data', { id: mix, indices: Array.from({ length: 60 }, (_, i) => i * 997) }],
+      [
+        'inspect.data 60 thumbnails',
+        'inspect.data',
+        { id: mix, indices: Array.from({ length: 60 }, (_, i) => i * 997) },
+      ],
       ['runs.samples top 50 (mixcd samples)', 'runs.samples', { id: mix, top: 50 }],
     ];
     // Each first pass is a fresh host: nothing gathered yet. The first has no fingerprint memo
@@ -104,7 +122,9 @@ export async function benchInspector(): Promise<string[]> {
         }
       }
       const ref = median(warm.get('runs.get (reference)')!);
-      lines.push(`${'query'.padEnd(44)} ${'no memo'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`);
+      lines.push(
+        `${'query'.padEnd(44)} ${'no memo'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`,
+      );
       let worst = 0;
       for (const [name] of rows) {
         const w = warm.get(name)!;
@@ -114,8 +134,12 @@ export async function benchInspector(): Promise<string[]> {
           `${name.padEnd(44)} ${ms(firstEver.times.get(name)!.ms)} ${ms(firstLater.times.get(name)!.ms)} ${ms(median(w))} ${ms(max(w))}  ${(median(w) / ref).toFixed(1).padStart(9)}x  ${(firstLater.times.get(name)!.bytes / 1024).toFixed(1)} kB`,
         );
       }
-      lines.push(`event loop blocked at most ${firstEver.maxBlockMs.toFixed(0)} ms during the first-ever pass, ${firstLater.maxBlockMs.toFixed(0)} ms during a later host's first pass`);
-      const everWorst = Math.max(...rows.filter(([n]) => n !== 'runs.get (reference)').map(([n]) => firstEver.times.get(n)!.ms));
+      lines.push(
+        `event loop blocked at most ${firstEver.maxBlockMs.toFixed(0)} ms during the first-ever pass, ${firstLater.maxBlockMs.toFixed(0)} ms during a later host's first pass`,
+      );
+      const everWorst = Math.max(
+        ...rows.filter(([n]) => n !== 'runs.get (reference)').map(([n]) => firstEver.times.get(n)!.ms),
+      );
       lines.push(
         `slowest query once a host has seen the data (first per host, and 20 repeats): ${worst.toFixed(1)} ms (goal < ${GOAL_MS} ms: ${worst < GOAL_MS ? 'met' : 'NOT met'}); ` +
           `the first open without a fingerprint memo (runs trained elsewhere, or data files touched since): ${everWorst.toFixed(0)} ms (${everWorst < GOAL_MS ? 'within' : 'over'} the goal)`,

@@ -98,7 +98,9 @@ export async function benchKernels(): Promise<string[]> {
       );
     } else {
       const [oursMs] = medianMs([() => runDirect(ours, { dy, filter }, inputAttrs)]);
-      lines.push(`  Conv2DBackpropInput  ${layer.name}: ours ${fmt(oursMs)} (stock kernel not available to compare)${note}`);
+      lines.push(
+        `  Conv2DBackpropInput  ${layer.name}: ours ${fmt(oursMs)} (stock kernel not available to compare)${note}`,
+      );
     }
     const [filterWasmMs] = medianMs([() => runDirect(filterWasm, { x, dy }, filterAttrs)]);
     tf.dispose([x, dy, filter]);

@@ -17,9 +17,12 @@ import { mulberry32 } from '../src-main/data/mulberry32.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root from bench/ (vitest, sources) or dist/bench/ (npm run bench). */
-export const projectRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
+export const projectRoot =
+  path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
 /** MIXCD_RENDERER_DIR overrides where the built renderer is read from. */
-export const rendererDir = process.env.MIXCD_RENDERER_DIR ? path.resolve(process.env.MIXCD_RENDERER_DIR) : path.join(projectRoot, 'dist/renderer');
+export const rendererDir = process.env.MIXCD_RENDERER_DIR
+  ? path.resolve(process.env.MIXCD_RENDERER_DIR)
+  : path.join(projectRoot, 'dist/renderer');
 
 /** The project's frozen small PRNG, so the synthetic curves are the same every time. */
 const prng = mulberry32;
@@ -64,7 +67,12 @@ export function syntheticRun(spec: SyntheticSpec, points: number): RunSummary {
     device: 'none',
     dataFingerprint: 'synthetic',
     prior: { pretrainTestAcc: 0.88, finetuneTestAcc: 0.1 },
-    final: { pretrainTestAcc: last.pretrainTestAcc, finetuneTestAcc: last.finetuneTestAcc, cdRate: last.cdRate, rehearsalPrecision: last.rehearsalPrecision },
+    final: {
+      pretrainTestAcc: last.pretrainTestAcc,
+      finetuneTestAcc: last.finetuneTestAcc,
+      cdRate: last.cdRate,
+      rehearsalPrecision: last.rehearsalPrecision,
+    },
     compute: { forwardPasses: points * 1000, backwardPasses: points * 1000, extraForwardPasses: 0, wallSeconds: 1 },
     createdAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:01:00.000Z',
@@ -76,7 +84,11 @@ export function syntheticRun(spec: SyntheticSpec, points: number): RunSummary {
 export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: string[] } {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const seen: string[] = [];
-  const fail = (id: unknown, message: string): ResponseMessage => ({ id: id as number, ok: false, error: { code: 'not-found', message } });
+  const fail = (id: unknown, message: string): ResponseMessage => ({
+    id: id as number,
+    ok: false,
+    error: { code: 'not-found', message },
+  });
   return {
     seen,
     async handle(raw) {
@@ -93,7 +105,11 @@ export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: st
           return run ? ok(run.series) : fail(id, `There is no run ${params?.id}.`);
         case 'studies.get':
           return params?.id === 1
-            ? ok({ study: { id: 1, name: 'synthetic study', createdAt: '2026-01-01T00:00:00.000Z', config: {} }, runs, table: studyTable(runs) })
+            ? ok({
+                study: { id: 1, name: 'synthetic study', createdAt: '2026-01-01T00:00:00.000Z', config: {} },
+                runs,
+                table: studyTable(runs),
+              })
             : fail(id, `There is no study ${params?.id}.`);
         default:
           return fail(id, `The fake host does not answer ${method}.`);
@@ -131,7 +147,9 @@ const SPECS: SyntheticSpec[] = [
 function bundleSizes(): string[] {
   const assets = path.join(rendererDir, 'assets');
   if (!existsSync(assets)) return [`renderer bundle: ${assets} is missing (run npm run build first)`];
-  const files = readdirSync(assets).filter((f) => /\.(js|css)$/.test(f)).sort();
+  const files = readdirSync(assets)
+    .filter((f) => /\.(js|css)$/.test(f))
+    .sort();
   let total = 0;
   let totalGz = 0;
   const lines = files.map((f) => {
@@ -141,7 +159,11 @@ function bundleSizes(): string[] {
     totalGz += gz;
     return `  ${f.padEnd(32)} ${kb(body.length).padStart(10)}  (${kb(gz)} gzip)`;
   });
-  return ['renderer bundle (dist/renderer/assets):', ...lines, `  ${'total'.padEnd(32)} ${kb(total).padStart(10)}  (${kb(totalGz)} gzip)`];
+  return [
+    'renderer bundle (dist/renderer/assets):',
+    ...lines,
+    `  ${'total'.padEnd(32)} ${kb(total).padStart(10)}  (${kb(totalGz)} gzip)`,
+  ];
 }
 
 export async function benchRenderer(options: { loads?: number } = {}): Promise<string[]> {
@@ -160,12 +182,16 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
     paretoOption(studyTable(runs));
     buildMs.push(performance.now() - t0);
   }
-  lines.push(`options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`);
+  lines.push(
+    `options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`,
+  );
 
   // 2. The real draw in headless Chromium.
   const chunk = compareChunk();
   if (!chunk) {
-    lines.push(`draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: App.vue does not route #/compare yet, or npm run build was not run`);
+    lines.push(
+      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: App.vue does not route #/compare yet, or npm run build was not run`,
+    );
   } else if (!existsSync('/usr/bin/chromium')) {
     lines.push('draw in Chromium: skipped, /usr/bin/chromium is missing (apt-get install -y chromium)');
   } else {
@@ -174,7 +200,15 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const inPage: number[] = [];

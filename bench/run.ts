@@ -35,10 +35,13 @@ function training(): void {
   for (const r of results) {
     const ref = reference.result?.[r.model]?.samplesPerSec as number | undefined;
     const ratio = ref ? `  = ${(r.samplesPerSec / ref).toFixed(2)}x PyTorch CPU (1 thread, ${ref.toFixed(0)}/s)` : '';
-    console.log(`${r.model.toUpperCase().padEnd(4)} ${r.backend.padEnd(10)} ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s  ${r.stepMs.toFixed(1).padStart(7)} ms/step  [${r.device}]${ratio}`);
+    console.log(
+      `${r.model.toUpperCase().padEnd(4)} ${r.backend.padEnd(10)} ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s  ${r.stepMs.toFixed(1).padStart(7)} ms/step  [${r.device}]${ratio}`,
+    );
   }
   for (const s of skipped) console.log(`skipped ${s}`);
-  if (!reference.result) console.log(`PyTorch reference not run: ${reference.reason} (apt-get install python3-torch libopenblas0-pthread)`);
+  if (!reference.result)
+    console.log(`PyTorch reference not run: ${reference.reason} (apt-get install python3-torch libopenblas0-pthread)`);
 }
 
 async function kernels(): Promise<void> {
@@ -57,7 +60,9 @@ async function store(): Promise<void> {
   heading('History writes (file database, WAL, synchronous=NORMAL; median / p90 microseconds)');
   const { measure } = await import('./store.js');
   const m = measure(1000, 'NORMAL') as Record<string, { medianUs: number; p90Us: number }>;
-  for (const [name, v] of Object.entries(m)) if (typeof v === 'object' && v && 'medianUs' in v) console.log(`${name.padEnd(42)} ${v.medianUs.toFixed(1).padStart(8)} / ${v.p90Us.toFixed(1)}`);
+  for (const [name, v] of Object.entries(m))
+    if (typeof v === 'object' && v && 'medianUs' in v)
+      console.log(`${name.padEnd(42)} ${v.medianUs.toFixed(1).padStart(8)} / ${v.p90Us.toFixed(1)}`);
 }
 
 async function finetuneRun(): Promise<void> {
@@ -66,20 +71,34 @@ async function finetuneRun(): Promise<void> {
   const { parseRunConfig } = await import('../shared/config.js');
   const cacheDir = process.env.MIXCD_CACHE_DIR ?? path.join(root, '.cache/f0');
   // No probe: PyTorch's reference does the same work (the probe's own cost is measured in --only inspector).
-  const config = parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'random', budget: 0.1, probe: 0 }, backend: 'wasm' });
+  const config = parseRunConfig({
+    scenario: 'rot90',
+    rehearsal: { strategy: 'random', budget: 0.1, probe: 0 },
+    backend: 'wasm',
+  });
   const context = new ExperimentContext({ cacheDir });
   const warm = await runExperiment({ ...config, finetune: { ...config.finetune, steps: 0 } }, context); // pretrain or load f0
-  console.log(`f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`}) on ${warm.backend.device}`);
+  console.log(
+    `f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`}) on ${warm.backend.device}`,
+  );
   const r = await runExperiment(config, context);
   const t = r.timing;
   const steps = config.finetune.steps;
-  console.log(`tfjs wasm: ${r.compute.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, training steps ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ms/step, evaluation ${t.evaluation.toFixed(1)}, sampler ${(t.sampler * 1000).toFixed(1)} ms = ${((t.sampler / steps) * 1e6).toFixed(1)} us/step, observer/store ${(t.store * 1000).toFixed(1)} ms)`);
-  console.log(`           final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, finetune-test ${r.final.finetuneTestAcc.toFixed(4)}`);
+  console.log(
+    `tfjs wasm: ${r.compute.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, training steps ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ms/step, evaluation ${t.evaluation.toFixed(1)}, sampler ${(t.sampler * 1000).toFixed(1)} ms = ${((t.sampler / steps) * 1e6).toFixed(1)} us/step, observer/store ${(t.store * 1000).toFixed(1)} ms)`,
+  );
+  console.log(
+    `           final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, finetune-test ${r.final.finetuneTestAcc.toFixed(4)}`,
+  );
   const ref = torch(['--mode', 'finetune', '--threads', '1', '--steps', String(steps), '--budget', '0.1']);
   if (ref.result) {
     const f = ref.result.finetune;
-    console.log(`PyTorch CPU 1 thread: ${f.wallSeconds.toFixed(1)} s wall (training ${f.trainSeconds.toFixed(1)}, evaluation ${f.evalSeconds.toFixed(1)}); final pretrain-test ${f.final.pretrainTestAcc.toFixed(4)}, finetune-test ${f.final.finetuneTestAcc.toFixed(4)}; its f0 ${ref.result.pretrain.pretrainTestAcc.toFixed(4)} in ${ref.result.pretrain.seconds.toFixed(1)} s`);
-    console.log(`ratio: tfjs wasm finetune wall = ${((r.compute.wallSeconds - t.setup) / f.wallSeconds).toFixed(1)}x PyTorch's (setup excluded on both sides)`);
+    console.log(
+      `PyTorch CPU 1 thread: ${f.wallSeconds.toFixed(1)} s wall (training ${f.trainSeconds.toFixed(1)}, evaluation ${f.evalSeconds.toFixed(1)}); final pretrain-test ${f.final.pretrainTestAcc.toFixed(4)}, finetune-test ${f.final.finetuneTestAcc.toFixed(4)}; its f0 ${ref.result.pretrain.pretrainTestAcc.toFixed(4)} in ${ref.result.pretrain.seconds.toFixed(1)} s`,
+    );
+    console.log(
+      `ratio: tfjs wasm finetune wall = ${((r.compute.wallSeconds - t.setup) / f.wallSeconds).toFixed(1)}x PyTorch's (setup excluded on both sides)`,
+    );
   } else console.log(`PyTorch reference not run: ${ref.reason}`);
 }
 
@@ -96,12 +115,23 @@ async function renderer(): Promise<void> {
 }
 
 async function inspector(): Promise<void> {
-  heading('Sample inspector: host queries on the 60,000-sample Fashion-MNIST pretrain set (ms, through host.handle + JSON)');
+  heading(
+    'Sample inspector: host queries on the 60,000-sample Fashion-MNIST pretrain set (ms, through host.handle + JSON)',
+  );
   const { benchInspector } = await import('./inspector.js');
   for (const line of await benchInspector()) console.log(line);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { training, kernels, sampler, store, host, renderer, finetune: finetuneRun, inspector };
+const SECTIONS: Record<string, () => void | Promise<void>> = {
+  training,
+  kernels,
+  sampler,
+  store,
+  host,
+  renderer,
+  finetune: finetuneRun,
+  inspector,
+};
 
 const program = new Command('bench')
   .option('--only <list>', `comma-separated sections: ${Object.keys(SECTIONS).join(', ')}`)

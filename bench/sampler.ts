@@ -75,12 +75,20 @@ function timeSteps(
   return perStep[perStep.length >> 1];
 }
 
-const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 0) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function benchSampler(options: SamplerBenchOptions = {}): string[] {
   const { size = 10_000_000, bins = 1000, m = 64, batches = 31, stepsPerBatch = 2000 } = options;
   const index = syntheticIndex(size);
-  const config = mixCdSchema.parse({ rule: 'prior-loss', bins, candidates: 'prior-correct', prior: 'pooled', gamma: 0.995, epsilon: 0.02 });
+  const config = mixCdSchema.parse({
+    rule: 'prior-loss',
+    bins,
+    candidates: 'prior-correct',
+    prior: 'pooled',
+    gamma: 0.995,
+    epsilon: 0.02,
+  });
 
   const t0 = process.hrtime.bigint();
   const partition = buildPartition(index, config.rule, config.bins, config.candidates);

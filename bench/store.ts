@@ -48,11 +48,19 @@ export function measure(iterations = 2000, synchronous: 'NORMAL' | 'FULL' = 'NOR
     h.db.pragma(`synchronous = ${synchronous}`);
     const evalRun = newRun(h);
     const evalPoint = time(iterations, (i) =>
-      h.appendEvalPoints(evalRun, [{ step: i + 100, pretrainTestAcc: 0.9, finetuneTestAcc: 0.8, cdRate: 0.05, rehearsalPrecision: 0.3 }]),
+      h.appendEvalPoints(evalRun, [
+        { step: i + 100, pretrainTestAcc: 0.9, finetuneTestAcc: 0.8, cdRate: 0.05, rehearsalPrecision: 0.3 },
+      ]),
     );
     const traceRun = newRun(h);
     const binTrace = time(iterations, (i) => h.appendBinTraces(traceRun, [trace(i + 100, 100)]));
-    const traceBytes = (h.db.prepare('SELECT avg(length(size) + length(alpha) + length(probability) + length(drawn) + length(cd_found) + length(true_cd_rate)) AS b FROM bin_traces').get() as { b: number }).b;
+    const traceBytes = (
+      h.db
+        .prepare(
+          'SELECT avg(length(size) + length(alpha) + length(probability) + length(drawn) + length(cd_found) + length(true_cd_rate)) AS b FROM bin_traces',
+        )
+        .get() as { b: number }
+    ).b;
 
     // 20,000 rehearsals over 60,000 samples: at most a third of the samples are touched -> sparse.
     const n = 60_000;
@@ -68,7 +76,9 @@ export function measure(iterations = 2000, synchronous: 'NORMAL' | 'FULL' = 'NOR
     const rehearsalRun = newRun(h);
     const saveRounds = Math.max(20, Math.floor(iterations / 40));
     const sampleSparse = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, sparseCounts, log, null));
-    const sparseBytes = h.db.prepare('SELECT length(counts) AS counts, length(log) AS log FROM sample_rehearsals').get();
+    const sparseBytes = h.db
+      .prepare('SELECT length(counts) AS counts, length(log) AS log FROM sample_rehearsals')
+      .get();
     const sampleDense = time(saveRounds, () => h.saveSampleRehearsals(rehearsalRun, denseCounts, log, null));
     const readBack = time(saveRounds, () => h.getSampleRehearsals(rehearsalRun));
     return {

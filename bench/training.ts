@@ -31,7 +31,7 @@ export async function measureThroughput(backend: BackendName, model: 'mlp' | 'cn
   const batch = 128;
   const pixels = new Float32Array(batch * 784);
   const labels = new Int32Array(batch);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) % 1000 / 1000;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 2654435761) % 1000) / 1000;
   for (let i = 0; i < batch; i++) labels[i] = i % 10;
   const step = () => {
     const { loss } = trainStep(net, optimizer, pixels, labels, batch);
@@ -49,7 +49,13 @@ export async function measureThroughput(backend: BackendName, model: 'mlp' | 'cn
   optimizer.dispose();
   net.dispose();
   void tf;
-  return { backend: info.backend, device: info.device, model, samplesPerSec: (steps * batch) / elapsed, stepMs: (elapsed * 1000) / steps };
+  return {
+    backend: info.backend,
+    device: info.device,
+    model,
+    samplesPerSec: (steps * batch) / elapsed,
+    stepMs: (elapsed * 1000) / steps,
+  };
 }
 
 /** Runs measureThroughput in a child process per backend; backends that cannot start are skipped. */
@@ -60,7 +66,11 @@ export function throughputAllBackends(seconds = 3): { results: Throughput[]; ski
   for (const backend of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
     for (const model of ['mlp', 'cnn'] as const) {
       // Plain-JS cpu on the CNN takes minutes per step batch; a shorter window still measures it.
-      const child = spawnSync(process.execPath, [self, backend, model, String(backend === 'cpu' ? Math.min(seconds, 2) : seconds)], { encoding: 'utf8' });
+      const child = spawnSync(
+        process.execPath,
+        [self, backend, model, String(backend === 'cpu' ? Math.min(seconds, 2) : seconds)],
+        { encoding: 'utf8' },
+      );
       const line = child.stdout.trim().split('\n').pop() ?? '';
       if (child.status === 0 && line.startsWith('{')) results.push(JSON.parse(line) as Throughput);
       else {

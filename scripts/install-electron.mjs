@@ -51,7 +51,12 @@ function fetchElectronSqlite() {
   }
   const sqlitePkg = JSON.parse(readFileSync(path.join(sqliteDir, 'package.json'), 'utf8'));
   const electronVersion = JSON.parse(readFileSync(path.join(electronDir, 'package.json'), 'utf8')).version;
-  const wanted = { electron: electronVersion, betterSqlite3: sqlitePkg.version, platform: process.platform, arch: process.arch };
+  const wanted = {
+    electron: electronVersion,
+    betterSqlite3: sqlitePkg.version,
+    platform: process.platform,
+    arch: process.arch,
+  };
   try {
     const marker = JSON.parse(readFileSync(markerFile, 'utf8'));
     if (existsSync(addon) && Object.entries(wanted).every(([key, value]) => marker[key] === value)) return; // already fetched
@@ -76,7 +81,17 @@ function fetchElectronSqlite() {
     env.npm_config_loglevel = 'warn'; // its reason for a failure, whatever npm's own level
     const result = spawnSync(
       process.execPath,
-      [prebuildInstall, '--runtime', 'electron', '--target', electronVersion, '--arch', process.arch, '--platform', process.platform],
+      [
+        prebuildInstall,
+        '--runtime',
+        'electron',
+        '--target',
+        electronVersion,
+        '--arch',
+        process.arch,
+        '--platform',
+        process.platform,
+      ],
       { cwd: dir, env, encoding: 'utf8', stdio: 'pipe', timeout: 120_000 },
     );
     if (result.status === 0 && existsSync(addon)) {

@@ -18,7 +18,13 @@ let args;
 try {
   ({ values: args } = parseArgs({
     args: process.argv.slice(2),
-    options: { browser: { type: 'boolean' }, 'no-demo': { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' } },
+    options: {
+      browser: { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+    },
   }));
 } catch (error) {
   console.error(`npm start: ${error.message} (options: --browser, --no-demo, --port P, --host H, --db FILE).`);
@@ -57,7 +63,11 @@ if (stale(mainEntry, mainSources) || stale(serveEntry, mainSources)) {
   build('the host and the desktop shell (tsc)', require.resolve('typescript/bin/tsc'), ['-p', 'tsconfig.json']);
 }
 if (stale(at('dist', 'renderer', 'index.html'), [at('src-renderer'), at('shared'), at('vite.config.ts')])) {
-  build('the page (vite)', path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js'), ['build', '--logLevel', 'warn']);
+  build('the page (vite)', path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js'), [
+    'build',
+    '--logLevel',
+    'warn',
+  ]);
 }
 
 /** The Electron binary's path, or null when its download never happened (offline install). */
@@ -79,7 +89,9 @@ function electronBinary() {
 async function electronSqliteBuild() {
   try {
     const electronPkg = JSON.parse(readFileSync(require.resolve('electron/package.json'), 'utf8'));
-    const { electronSqliteBinding } = await import(pathToFileURL(at('dist', 'src-main', 'store', 'nativeBinding.js')).href);
+    const { electronSqliteBinding } = await import(
+      pathToFileURL(at('dist', 'src-main', 'store', 'nativeBinding.js')).href
+    );
     return electronSqliteBinding(root, electronPkg.version);
   } catch {
     return null;
@@ -94,7 +106,10 @@ async function electronSqliteBuild() {
  */
 async function sqliteBuiltForNodeOnly() {
   try {
-    const electronAbi = readFileSync(path.join(path.dirname(require.resolve('electron/package.json')), 'abi_version'), 'utf8').trim();
+    const electronAbi = readFileSync(
+      path.join(path.dirname(require.resolve('electron/package.json')), 'abi_version'),
+      'utf8',
+    ).trim();
     if (electronAbi === process.versions.modules) return false;
     if (await electronSqliteBuild()) return false;
     const Database = require('better-sqlite3');
@@ -144,7 +159,11 @@ if (electron && hasDisplay && !args.browser && !nodeOnlySqlite) {
 /** Best effort: the URL is printed anyway. */
 function openInBrowser(url) {
   const [command, commandArgs] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['explorer.exe', [url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['explorer.exe', [url]]
+        : ['xdg-open', [url]];
   try {
     const opener = spawn(command, commandArgs, { stdio: 'ignore', detached: true });
     opener.on('error', () => {});

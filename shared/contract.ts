@@ -20,7 +20,15 @@ import {
   type StrategyName,
 } from './config.js';
 import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunSummary } from './results.js';
-import { SAMPLE_SORTS, type InspectedSample, type RunInspection, type SampleData, type StudyBudget, type SampleStory, type SamplePage } from './inspect.js';
+import {
+  SAMPLE_SORTS,
+  type InspectedSample,
+  type RunInspection,
+  type SampleData,
+  type StudyBudget,
+  type SampleStory,
+  type SamplePage,
+} from './inspect.js';
 import type { StudyCell } from './studyTable.js';
 
 // --- envelope ---
@@ -47,8 +55,7 @@ export interface ErrorBody {
 
 /** `id` is null only when the request had no usable id to answer to. */
 export type ResponseMessage =
-  | { id: RequestId | null; ok: true; result: unknown }
-  | { id: RequestId | null; ok: false; error: ErrorBody };
+  { id: RequestId | null; ok: true; result: unknown } | { id: RequestId | null; ok: false; error: ErrorBody };
 
 export const responseMessageSchema = z.union([
   z.object({ id: z.union([z.number(), z.string(), z.null()]), ok: z.literal(true), result: z.unknown() }),
@@ -136,7 +143,14 @@ export const METHODS = {
     })
     .strict(),
   /** One sample's story; its `category` is the latest known at `step` (default: the run's end). */
-  'inspect.sample': z.object({ id, index: z.number().int().min(0), partitionOf: id.optional(), step: z.number().int().min(0).optional() }).strict(),
+  'inspect.sample': z
+    .object({
+      id,
+      index: z.number().int().min(0),
+      partitionOf: id.optional(),
+      step: z.number().int().min(0).optional(),
+    })
+    .strict(),
   /** Where the budget went for every strategy and budget of a study (mean and sd over seeds). */
   'inspect.study': idParams,
   /** Raw bytes of up to 1,000 pretrain samples (thumbnails). */
@@ -263,16 +277,38 @@ export type RunPhase = (typeof RUN_PHASES)[number];
 export interface HostEvents {
   'run.queued': { runId: number; studyId: number | null; config: RunConfig };
   /** f0 is ready (pretrained here, or loaded: f0Cached) and finetuning begins. */
-  'run.started': { runId: number; backend: string; device: string; dataFingerprint: string; f0Key: string; f0Cached: boolean };
+  'run.started': {
+    runId: number;
+    backend: string;
+    device: string;
+    dataFingerprint: string;
+    f0Key: string;
+    f0Cached: boolean;
+  };
   /** About 5 per second per run at most. Phases before finetuning come before run.started. */
-  'run.progress': { runId: number; phase: RunPhase; step: number; totalSteps: number; loss?: number; etaSeconds?: number };
+  'run.progress': {
+    runId: number;
+    phase: RunPhase;
+    step: number;
+    totalSteps: number;
+    loss?: number;
+    etaSeconds?: number;
+  };
   'run.eval': { runId: number; point: EvalPoint; trace?: BinTrace };
   'run.finished': { runId: number; summary: RunSummary };
   'run.failed': { runId: number; error: string; exitCode: number | null; signal: string | null };
   'run.cancelled': { runId: number };
 }
 export type EventName = keyof HostEvents;
-export const EVENT_NAMES: EventName[] = ['run.queued', 'run.started', 'run.progress', 'run.eval', 'run.finished', 'run.failed', 'run.cancelled'];
+export const EVENT_NAMES: EventName[] = [
+  'run.queued',
+  'run.started',
+  'run.progress',
+  'run.eval',
+  'run.finished',
+  'run.failed',
+  'run.cancelled',
+];
 export type EventMessage<E extends EventName = EventName> = { [K in E]: { event: K; data: HostEvents[K] } }[E];
 
 // --- request validation ---
@@ -319,7 +355,13 @@ function expected(issue: z.core.$ZodIssue): string {
 function describeIssue(issue: z.core.$ZodIssue, params: unknown, method: string, requestId: RequestId): RequestError {
   const head = issue.path[0];
   const headValue = valueAt(params, [head ?? '']);
-  if (typeof head === 'string' && CONFIG_PARAMS.has(head) && typeof headValue === 'object' && headValue !== null && !Array.isArray(headValue)) {
+  if (
+    typeof head === 'string' &&
+    CONFIG_PARAMS.has(head) &&
+    typeof headValue === 'object' &&
+    headValue !== null &&
+    !Array.isArray(headValue)
+  ) {
     // The same sentence the CLI gives for the same mistake, with the field as a path in params.
     try {
       parseRunConfig(headValue);
@@ -332,9 +374,17 @@ function describeIssue(issue: z.core.$ZodIssue, params: unknown, method: string,
   const field = issue.path.map(String).join('.') || 'params';
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => `"${field === 'params' ? k : `${field}.${k}`}"`).join(', ');
-    return new RequestError(`${method} has no parameter ${keys}: remove it or check the spelling.`, field === 'params' ? issue.keys[0] : `${field}.${issue.keys[0]}`, requestId);
+    return new RequestError(
+      `${method} has no parameter ${keys}: remove it or check the spelling.`,
+      field === 'params' ? issue.keys[0] : `${field}.${issue.keys[0]}`,
+      requestId,
+    );
   }
-  return new RequestError(`${method}: "${field}" has value ${shown(valueAt(params, issue.path))}, which is not allowed: expected ${expected(issue)}.`, field, requestId);
+  return new RequestError(
+    `${method}: "${field}" has value ${shown(valueAt(params, issue.path))}, which is not allowed: expected ${expected(issue)}.`,
+    field,
+    requestId,
+  );
 }
 
 /** Validate an incoming message and its params; throws RequestError naming the field. */
@@ -346,10 +396,17 @@ export function parseRequest(raw: unknown): ParsedRequest {
   const rawId = message.id;
   const requestId = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : null;
   if (requestId === null) {
-    throw new RequestError(`The request's "id" is ${shown(rawId)}: give a number or a string, echoed in the response.`, 'id');
+    throw new RequestError(
+      `The request's "id" is ${shown(rawId)}: give a number or a string, echoed in the response.`,
+      'id',
+    );
   }
   if (typeof message.method !== 'string') {
-    throw new RequestError(`The request's "method" is ${shown(message.method)}: give one of ${METHOD_NAMES.join(', ')}.`, 'method', requestId);
+    throw new RequestError(
+      `The request's "method" is ${shown(message.method)}: give one of ${METHOD_NAMES.join(', ')}.`,
+      'method',
+      requestId,
+    );
   }
   const method = message.method;
   if (!Object.hasOwn(METHODS, method)) {

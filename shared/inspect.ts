@@ -5,7 +5,8 @@ import { CATEGORIES, type BinTrace, type Category, type RunStatus } from './resu
 import type { PartitionRule, StrategyName } from './config.js';
 
 /** How one sample's data is laid out: an image (drawn as a thumbnail) or a row of features. */
-export type SampleShape = { kind: 'image'; height: number; width: number; channels: number } | { kind: 'row'; features: number };
+export type SampleShape =
+  { kind: 'image'; height: number; width: number; channels: number } | { kind: 'row'; features: number };
 
 /** One count per category, indexed like CATEGORIES (CATEGORY_CODE). */
 export type CategoryCounts = [number, number, number, number];
@@ -125,7 +126,10 @@ export interface SampleData {
 // --- pure helpers ---
 
 /** Pearson correlation of the pairs where both values are numbers; null with < 3 pairs or no spread. */
-export function pearson(xs: readonly (number | null)[], ys: readonly (number | null)[]): { r: number | null; n: number } {
+export function pearson(
+  xs: readonly (number | null)[],
+  ys: readonly (number | null)[],
+): { r: number | null; n: number } {
   const px: number[] = [];
   const py: number[] = [];
   for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
@@ -162,7 +166,12 @@ export function shares(counts: readonly number[]): number[] {
  * only) and the pretrain set's shares as the probe saw them, averaged over the evals after f0
  * (null without a probe).
  */
-export function budgetShares(windows: readonly BudgetWindow[]): { rehearsed: number[]; pretrain: number[] | null; rehearsals: number; unknown: number } {
+export function budgetShares(windows: readonly BudgetWindow[]): {
+  rehearsed: number[];
+  pretrain: number[] | null;
+  rehearsals: number;
+  unknown: number;
+} {
   const rehearsed = [0, 0, 0, 0];
   let unknown = 0;
   const pretrain = [0, 0, 0, 0];
@@ -212,8 +221,13 @@ function meanSd(rows: readonly number[][]): { mean: number[]; sd: number[] } {
 }
 
 /** Groups runs by (strategy, budget), in first-seen order; runs that rehearsed nothing are left out. */
-export function studyBudgetRows(runs: readonly { runId: number; strategy: StrategyName; budget: number; windows: readonly BudgetWindow[] }[]): StudyBudgetRow[] {
-  const groups = new Map<string, { strategy: StrategyName; budget: number; runIds: number[]; shares: ReturnType<typeof budgetShares>[] }>();
+export function studyBudgetRows(
+  runs: readonly { runId: number; strategy: StrategyName; budget: number; windows: readonly BudgetWindow[] }[],
+): StudyBudgetRow[] {
+  const groups = new Map<
+    string,
+    { strategy: StrategyName; budget: number; runIds: number[]; shares: ReturnType<typeof budgetShares>[] }
+  >();
   for (const run of runs) {
     const shares = budgetShares(run.windows);
     if (shares.rehearsals === 0) continue;

@@ -24,7 +24,9 @@ export function splitSamples(data: SampleData): Map<number, Uint8Array> {
   const bytes = decodeBase64(data.data);
   const per = bytesPerSample(data.shape);
   if (bytes.length !== per * data.indices.length) {
-    throw new Error(`The host sent ${bytes.length} bytes for ${data.indices.length} samples of ${per} bytes each; the thumbnails cannot be drawn.`);
+    throw new Error(
+      `The host sent ${bytes.length} bytes for ${data.indices.length} samples of ${per} bytes each; the thumbnails cannot be drawn.`,
+    );
   }
   const out = new Map<number, Uint8Array>();
   data.indices.forEach((index, i) => out.set(index, bytes.subarray(i * per, (i + 1) * per)));
@@ -35,7 +37,10 @@ export function splitSamples(data: SampleData): Map<number, Uint8Array> {
  * RGBA pixels for a canvas ImageData: one channel as grey, three as RGB, four as RGBA; any
  * other count shows its first channel as grey (still a picture of something, never garbage).
  */
-export function toRgba(bytes: Uint8Array, shape: { height: number; width: number; channels: number }): Uint8ClampedArray<ArrayBuffer> {
+export function toRgba(
+  bytes: Uint8Array,
+  shape: { height: number; width: number; channels: number },
+): Uint8ClampedArray<ArrayBuffer> {
   const n = shape.height * shape.width;
   const c = shape.channels;
   const out = new Uint8ClampedArray(n * 4);

@@ -37,7 +37,17 @@ export interface Band {
 }
 
 /** Colours shared by a group's mean line and its band (ECharts' default palette order). */
-export const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc'];
+export const PALETTE = [
+  '#5470c6',
+  '#91cc75',
+  '#fac858',
+  '#ee6666',
+  '#73c0de',
+  '#3ba272',
+  '#fc8452',
+  '#9a60b4',
+  '#ea7ccc',
+];
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -61,7 +71,8 @@ export function settingsKey(config: RunConfig): string {
 /** Leaf paths of a config ("finetune.steps" -> value), for naming what tells two groups apart. */
 function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (value !== undefined) {
     out.set(prefix, JSON.stringify(value));
   }
@@ -111,7 +122,11 @@ export function groupBySettings(runs: readonly RunSummary[]): SettingsGroup[] {
  * that step (runs with fewer or other eval steps just count less there). `clamp` keeps the band
  * inside [lo, hi] (accuracies and rates live in [0, 1]).
  */
-export function bandSeries(groups: readonly SettingsGroup[], metric: BandMetric, clamp: [number, number] | null = [0, 1]): Band[] {
+export function bandSeries(
+  groups: readonly SettingsGroup[],
+  metric: BandMetric,
+  clamp: [number, number] | null = [0, 1],
+): Band[] {
   return groups.map((group) => {
     const byStep = new Map<number, number[]>();
     for (const run of group.runs) {
@@ -160,7 +175,16 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
   bands.forEach((band, i) => {
     const color = PALETTE[i % PALETTE.length];
     const stack = `band-${i}`;
-    const common = { name: band.label, type: 'line', showSymbol: false, symbol: 'none', silent: true, stack, color, tooltip: { show: false } };
+    const common = {
+      name: band.label,
+      type: 'line',
+      showSymbol: false,
+      symbol: 'none',
+      silent: true,
+      stack,
+      color,
+      tooltip: { show: false },
+    };
     series.push({
       ...common,
       id: `${stack}-lower`,
@@ -202,7 +226,9 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
     tooltip: { trigger: 'axis', renderMode: 'richText' },
     legend: { type: 'scroll', top, data: bands.map((b) => b.label) },
     xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 28, min: 0 },
-    yAxis: unit ? { type: 'value', name: spec.yName, min: 0, max: 1 } : { type: 'value', name: spec.yName, scale: true },
+    yAxis: unit
+      ? { type: 'value', name: spec.yName, min: 0, max: 1 }
+      : { type: 'value', name: spec.yName, scale: true },
     series,
   };
 }

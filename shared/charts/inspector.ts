@@ -3,7 +3,16 @@
 // sample's story. Pure option builders like options.ts and compare.ts: no DOM, no echarts import,
 // unit-tested in Node; the page hands the options to <EChart>.
 import type { BinTrace, Category } from '../results.js';
-import { CATEGORIES, CATEGORY_LABELS, budgetShares, pearson, shares, type BudgetWindow, type RunInspection, type SampleStory } from '../inspect.js';
+import {
+  CATEGORIES,
+  CATEGORY_LABELS,
+  budgetShares,
+  pearson,
+  shares,
+  type BudgetWindow,
+  type RunInspection,
+  type SampleStory,
+} from '../inspect.js';
 import type { StrategyName } from '../config.js';
 import { PALETTE } from './compare.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
@@ -52,7 +61,10 @@ const AXIS_NAME_LIMIT = 18;
 
 /** Names on a bin axis (named "bin"): the host's short names (class rule: "class 3 (Dress)") where they fit, else the bin's number. */
 export function binAxisLabels(bins: number, labels?: readonly string[]): string[] {
-  const fit = !!labels && labels.length >= bins && labels.slice(0, bins).every((l) => l.length > 0 && l.length <= AXIS_NAME_LIMIT);
+  const fit =
+    !!labels &&
+    labels.length >= bins &&
+    labels.slice(0, bins).every((l) => l.length > 0 && l.length <= AXIS_NAME_LIMIT);
   return Array.from({ length: bins }, (_, k) => (fit ? labels![k] : String(k)));
 }
 
@@ -60,7 +72,9 @@ export function binAxisLabels(bins: number, labels?: readonly string[]): string[
  * About 20 labels per axis (100 bins' numbers would overprint each other), but a named category
  * ("outside") always keeps its label.
  */
-export function thinnedLabels(labels: readonly string[]): { interval: number | ((index: number, value: string) => boolean) } {
+export function thinnedLabels(labels: readonly string[]): {
+  interval: number | ((index: number, value: string) => boolean);
+} {
   if (labels.length <= 24) return { interval: 0 };
   const every = Math.ceil(labels.length / 20);
   return { interval: (index, value) => index % every === 0 || !/^\d+$/.test(value) };
@@ -127,8 +141,23 @@ export function binHeatmapOption(traces: readonly BinTrace[], spec: BinChartSpec
     ...titled(spec.title),
     grid: { left, right: 96, top: top + 16, bottom: 48 },
     tooltip: { trigger: 'item', renderMode: 'richText', formatter: tooltip },
-    xAxis: { type: 'category', name: 'eval step', nameLocation: 'middle', nameGap: 28, data: steps, splitArea: { show: false } },
-    yAxis: { type: 'category', name: 'bin', nameLocation: 'middle', nameGap: left - 20, data: labels, splitArea: { show: false }, axisLabel: thinnedLabels(labels) },
+    xAxis: {
+      type: 'category',
+      name: 'eval step',
+      nameLocation: 'middle',
+      nameGap: 28,
+      data: steps,
+      splitArea: { show: false },
+    },
+    yAxis: {
+      type: 'category',
+      name: 'bin',
+      nameLocation: 'middle',
+      nameGap: left - 20,
+      data: labels,
+      splitArea: { show: false },
+      axisLabel: thinnedLabels(labels),
+    },
     visualMap: {
       type: 'continuous',
       dimension: 2,
@@ -144,7 +173,15 @@ export function binHeatmapOption(traces: readonly BinTrace[], spec: BinChartSpec
       formatter: (v: number) => v.toFixed(3),
       inRange: { color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b'] },
     },
-    series: [{ id: 'bin-probability', name: 'sampling probability', type: 'heatmap', data, emphasis: { itemStyle: { borderColor: '#1b1f24', borderWidth: 1 } } }],
+    series: [
+      {
+        id: 'bin-probability',
+        name: 'sampling probability',
+        type: 'heatmap',
+        data,
+        emphasis: { itemStyle: { borderColor: '#1b1f24', borderWidth: 1 } },
+      },
+    ],
   };
 }
 
@@ -158,10 +195,14 @@ export function traceAt(traces: readonly BinTrace[], step: number): BinTrace | n
 /** How well mix-cd's estimates follow the probe's true CD rates over the bins, as one sentence. */
 export function binCorrelation(trace: BinTrace | null): { r: number | null; n: number; text: string } {
   if (!trace) return { r: null, n: 0, text: 'No bin estimates: this run has no mix-cd bins.' };
-  if (!trace.trueCdRate) return { r: null, n: 0, text: `No true CD rate per bin at step ${trace.step}: the run has no probe subset.` };
+  if (!trace.trueCdRate)
+    return { r: null, n: 0, text: `No true CD rate per bin at step ${trace.step}: the run has no probe subset.` };
   const { r, n } = pearson(trace.alpha, trace.trueCdRate);
   if (r !== null) return { r, n, text: `Pearson r = ${r.toFixed(2)} over ${n} bins at step ${trace.step}` };
-  const why = n < 3 ? `only ${n} ${n === 1 ? 'bin has' : 'bins have'} probe samples` : 'the estimates or the true rates do not vary over the bins';
+  const why =
+    n < 3
+      ? `only ${n} ${n === 1 ? 'bin has' : 'bins have'} probe samples`
+      : 'the estimates or the true rates do not vary over the bins';
   return { r: null, n, text: `No Pearson r at step ${trace.step}: ${why}.` };
 }
 
@@ -179,18 +220,38 @@ export function binEstimatesOption(trace: BinTrace, spec: BinChartSpec = {}): Ch
   const top = (spec.title ? 22 : 0) + (subtext ? 22 : 0);
   return {
     animation: 3 * bins <= ANIMATION_LIMIT,
-    title: { text: spec.title ?? '', subtext, left: 'center', top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 12, color: '#57606a' } },
+    title: {
+      text: spec.title ?? '',
+      subtext,
+      left: 'center',
+      top: 0,
+      textStyle: { fontSize: 14 },
+      subtextStyle: { fontSize: 12, color: '#57606a' },
+    },
     grid: { left: 56, right: 64, top: top + 40, bottom: 48 },
     tooltip: { trigger: 'axis', renderMode: 'richText', formatter: axisTooltip(names, (v) => fixed(v)) },
     legend: { type: 'scroll', top, data: ['alpha (estimate)', 'true CD rate (probe)', 'bin size'] },
-    xAxis: { type: 'category', name: 'bin', nameLocation: 'middle', nameGap: 28, data: labels, axisLabel: thinnedLabels(labels) },
+    xAxis: {
+      type: 'category',
+      name: 'bin',
+      nameLocation: 'middle',
+      nameGap: 28,
+      data: labels,
+      axisLabel: thinnedLabels(labels),
+    },
     yAxis: [
       { type: 'value', name: 'CD rate', min: 0 },
       { type: 'value', name: 'bin size', min: 0, splitLine: { show: false } },
     ],
     series: [
       { id: 'alpha', name: 'alpha (estimate)', type: 'bar', color: PALETTE[0], data: trace.alpha.map(orNull) },
-      { id: 'true-cd', name: 'true CD rate (probe)', type: 'bar', color: CATEGORY_COLORS['collateral-damage'], data: labels.map((_, k) => orNull(truth[k])) },
+      {
+        id: 'true-cd',
+        name: 'true CD rate (probe)',
+        type: 'bar',
+        color: CATEGORY_COLORS['collateral-damage'],
+        data: labels.map((_, k) => orNull(truth[k])),
+      },
       {
         id: 'size',
         name: 'bin size',
@@ -227,11 +288,18 @@ export interface BudgetTable {
 export function budgetTable(runs: readonly BudgetRun[]): BudgetTable {
   const perRun = runs.map((run) => ({ label: run.label, ...budgetShares(run.windows) }));
   const probed = perRun.flatMap((r) => (r.pretrain ? [r.pretrain] : []));
-  const pretrain = probed.length ? CATEGORIES.map((_, k) => probed.reduce((sum, p) => sum + p[k], 0) / probed.length) : null;
+  const pretrain = probed.length
+    ? CATEGORIES.map((_, k) => probed.reduce((sum, p) => sum + p[k], 0) / probed.length)
+    : null;
   return { categories: CATEGORIES, labels: CATEGORIES.map((c) => CATEGORY_LABELS[c]), pretrain, runs: perRun };
 }
 
-const percentLabel = { show: true, position: 'top', fontSize: 10, formatter: (p: ItemParams) => percent(p.value as number, 0) };
+const percentLabel = {
+  show: true,
+  position: 'top',
+  fontSize: 10,
+  formatter: (p: ItemParams) => percent(p.value as number, 0),
+};
 
 /**
  * Each category's share among a run's rehearsals (known verdicts only) beside its share of the
@@ -242,10 +310,24 @@ export function budgetOption(runs: readonly BudgetRun[], spec: { title?: string 
   const table = budgetTable(runs);
   const series: Record<string, unknown>[] = [];
   if (table.pretrain) {
-    series.push({ id: 'pretrain', name: REFERENCE_LABEL, type: 'bar', color: REFERENCE_COLOR, label: percentLabel, data: table.pretrain });
+    series.push({
+      id: 'pretrain',
+      name: REFERENCE_LABEL,
+      type: 'bar',
+      color: REFERENCE_COLOR,
+      label: percentLabel,
+      data: table.pretrain,
+    });
   }
   table.runs.forEach((run, i) => {
-    series.push({ id: `run-${i}`, name: run.label, type: 'bar', color: PALETTE[i % PALETTE.length], label: percentLabel, data: run.rehearsed });
+    series.push({
+      id: `run-${i}`,
+      name: run.label,
+      type: 'bar',
+      color: PALETTE[i % PALETTE.length],
+      label: percentLabel,
+      data: run.rehearsed,
+    });
   });
   const top = spec.title ? 24 : 0;
   return {
@@ -312,7 +394,10 @@ export function binDistribution(runs: readonly RunInspection[], binLabels?: read
     categories,
     names,
     runs: runs.map((r) => ({ label: runLabel(r.runId, r.strategy, r.budget), counts: counts(r.byBin) })),
-    reference: { label: 'pretrain set', counts: withOutside ? [...partition.sizes, partition.outside] : [...partition.sizes] },
+    reference: {
+      label: 'pretrain set',
+      counts: withOutside ? [...partition.sizes, partition.outside] : [...partition.sizes],
+    },
   };
 }
 
@@ -320,10 +405,22 @@ export function binDistribution(runs: readonly RunInspection[], binLabels?: read
 export function distributionOption(dist: Distribution, spec: { title?: string; axisName: string }): ChartOption {
   const series: Record<string, unknown>[] = [];
   if (dist.reference) {
-    series.push({ id: 'reference', name: dist.reference.label, type: 'bar', color: REFERENCE_COLOR, data: shares(dist.reference.counts) });
+    series.push({
+      id: 'reference',
+      name: dist.reference.label,
+      type: 'bar',
+      color: REFERENCE_COLOR,
+      data: shares(dist.reference.counts),
+    });
   }
   dist.runs.forEach((run, i) => {
-    series.push({ id: `run-${i}`, name: run.label, type: 'bar', color: PALETTE[i % PALETTE.length], data: shares(run.counts) });
+    series.push({
+      id: `run-${i}`,
+      name: run.label,
+      type: 'bar',
+      color: PALETTE[i % PALETTE.length],
+      data: shares(run.counts),
+    });
   });
   const top = spec.title ? 24 : 0;
   const many = dist.categories.length > 20;
@@ -331,7 +428,11 @@ export function distributionOption(dist: Distribution, spec: { title?: string; a
     animation: dist.categories.length * series.length <= ANIMATION_LIMIT,
     ...titled(spec.title),
     grid: { left: 56, right: 16, top: top + 40, bottom: many ? 48 : 64 },
-    tooltip: { trigger: 'axis', renderMode: 'richText', formatter: axisTooltip(dist.names ?? dist.categories, (v) => percent(v as number)) },
+    tooltip: {
+      trigger: 'axis',
+      renderMode: 'richText',
+      formatter: axisTooltip(dist.names ?? dist.categories, (v) => percent(v as number)),
+    },
     legend: { type: 'scroll', top, data: series.map((s) => s.name) },
     xAxis: {
       type: 'category',
@@ -369,7 +470,10 @@ export function sampleTimelineOption(detail: SampleStory, spec: TimelineSpec = {
         ? ['unlearned', 'newly-learned']
         : ['unlearned', 'newly-learned', 'unforgotten', 'collateral-damage'];
   // A verdict outside the expected rows (should not happen) still gets a row rather than vanishing.
-  const seen = [...(detail.probe ?? []).map((p) => p.category), ...detail.rehearsals.flatMap((r) => (r.category ? [r.category] : []))];
+  const seen = [
+    ...(detail.probe ?? []).map((p) => p.category),
+    ...detail.rehearsals.flatMap((r) => (r.category ? [r.category] : [])),
+  ];
   for (const c of seen) if (!rows.includes(c)) rows.push(c);
   const unknown = detail.rehearsals.some((r) => r.category === null);
   const labels = [...(unknown ? ['verdict unknown'] : []), ...rows.map((c) => CATEGORY_LABELS[c])];
@@ -381,7 +485,10 @@ export function sampleTimelineOption(detail: SampleStory, spec: TimelineSpec = {
       type: 'line',
       color: '#57606a',
       symbolSize: 7,
-      data: detail.probe.map((p) => ({ value: [p.step, CATEGORY_LABELS[p.category]], itemStyle: { color: CATEGORY_COLORS[p.category] } })),
+      data: detail.probe.map((p) => ({
+        value: [p.step, CATEGORY_LABELS[p.category]],
+        itemStyle: { color: CATEGORY_COLORS[p.category] },
+      })),
     });
   }
   series.push({
@@ -393,16 +500,30 @@ export function sampleTimelineOption(detail: SampleStory, spec: TimelineSpec = {
     color: '#1b1f24',
     data: detail.rehearsals.map((r) => ({
       value: [r.step, r.category ? CATEGORY_LABELS[r.category] : 'verdict unknown'],
-      itemStyle: { color: r.category ? CATEGORY_COLORS[r.category] : '#1b1f24', borderColor: '#1b1f24', borderWidth: 0.5 },
+      itemStyle: {
+        color: r.category ? CATEGORY_COLORS[r.category] : '#1b1f24',
+        borderColor: '#1b1f24',
+        borderWidth: 0.5,
+      },
     })),
   });
-  const last = Math.max(spec.lastStep ?? 0, ...detail.rehearsals.map((r) => r.step), ...(detail.probe ?? []).map((p) => p.step), 0);
+  const last = Math.max(
+    spec.lastStep ?? 0,
+    ...detail.rehearsals.map((r) => r.step),
+    ...(detail.probe ?? []).map((p) => p.step),
+    0,
+  );
   const top = spec.title ? 24 : 0;
   return {
     animation: detail.rehearsals.length <= ANIMATION_LIMIT,
     ...titled(spec.title),
     grid: { left: 112, right: 24, top: top + 36, bottom: 44 },
-    tooltip: { trigger: 'item', renderMode: 'richText', formatter: (p: ItemParams) => `${p.seriesName}: step ${(p.value as [number, string])[0]}, ${(p.value as [number, string])[1]}` },
+    tooltip: {
+      trigger: 'item',
+      renderMode: 'richText',
+      formatter: (p: ItemParams) =>
+        `${p.seriesName}: step ${(p.value as [number, string])[0]}, ${(p.value as [number, string])[1]}`,
+    },
     legend: { top, data: series.map((s) => s.name) },
     xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 26, min: 0, max: last || 1 },
     yAxis: { type: 'category', data: labels, boundaryGap: true },

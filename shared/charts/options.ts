@@ -68,7 +68,12 @@ function lineOption(runs: readonly CurveRun[], spec: LineSpec): ChartOption {
 
 /** Pretrain-test accuracy over finetune steps: how much of f0's skill each run keeps. */
 export function retentionCurveOption(runs: readonly CurveRun[]): ChartOption {
-  return lineOption(runs, { yName: 'pretrain-test accuracy', unitRange: true, value: (p) => p.pretrainTestAcc, withF0: true });
+  return lineOption(runs, {
+    yName: 'pretrain-test accuracy',
+    unitRange: true,
+    value: (p) => p.pretrainTestAcc,
+    withF0: true,
+  });
 }
 
 /** Finetune-test accuracy over finetune steps: the new task being learnt. */

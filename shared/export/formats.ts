@@ -15,7 +15,10 @@ function csvNumber(value: number | null): string {
  * mean, sd and n (full precision; empty where there is no value).
  */
 export function toCsv(pivot: Pivot): string {
-  const header = [pivot.rowHeader, ...pivot.columns.flatMap((c) => [`${c.label} mean`, `${c.label} sd`, `${c.label} n`])];
+  const header = [
+    pivot.rowHeader,
+    ...pivot.columns.flatMap((c) => [`${c.label} mean`, `${c.label} sd`, `${c.label} n`]),
+  ];
   const body = pivot.rows.map((row) => [
     row.label,
     ...row.cells.flatMap((cell) => (cell ? [csvNumber(cell.mean), csvNumber(cell.sd), String(cell.n)] : ['', '', ''])),
@@ -117,7 +120,17 @@ export function toJson(pivot: Pivot): string {
   return JSON.stringify(data, null, 2) + '\n';
 }
 
-export const SERIES_COLUMNS = ['runId', 'strategy', 'budget', 'seed', 'step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate', 'rehearsalPrecision'] as const;
+export const SERIES_COLUMNS = [
+  'runId',
+  'strategy',
+  'budget',
+  'seed',
+  'step',
+  'pretrainTestAcc',
+  'finetuneTestAcc',
+  'cdRate',
+  'rehearsalPrecision',
+] as const;
 
 /**
  * Long CSV of the per-step series of the given runs (as given: pass them with their series, e.g.

@@ -18,7 +18,14 @@ import type { StrategyName } from '../config.js';
 import type { RunSummary } from '../results.js';
 import { meanSd } from '../studyTable.js';
 
-export const PIVOT_METRICS = ['pretrainTestAcc', 'finetuneTestAcc', 'cdRate', 'rehearsalPrecision', 'extraForwardPasses', 'wallSeconds'] as const;
+export const PIVOT_METRICS = [
+  'pretrainTestAcc',
+  'finetuneTestAcc',
+  'cdRate',
+  'rehearsalPrecision',
+  'extraForwardPasses',
+  'wallSeconds',
+] as const;
 export type PivotMetric = (typeof PIVOT_METRICS)[number];
 
 /** Which way is better, per metric. */
@@ -109,13 +116,18 @@ function metricValue(run: RunSummary, metric: PivotMetric): number | null {
 /** Leaves of a plain JSON value as dotted paths, values JSON-encoded. */
 function flatten(value: unknown, prefix: string, out: Map<string, string>): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) flatten(inner, prefix ? `${prefix}.${key}` : key, out);
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>))
+      flatten(inner, prefix ? `${prefix}.${key}` : key, out);
   } else if (value !== undefined) {
     out.set(prefix, JSON.stringify(value));
   }
 }
 
-const STRATEGY_SETTINGS: Record<string, StrategyName> = { 'rehearsal.mixCd': 'mix-cd', 'rehearsal.oracleCd': 'oracle-cd', 'rehearsal.lossBased': 'loss-based' };
+const STRATEGY_SETTINGS: Record<string, StrategyName> = {
+  'rehearsal.mixCd': 'mix-cd',
+  'rehearsal.oracleCd': 'oracle-cd',
+  'rehearsal.lossBased': 'loss-based',
+};
 
 /** The settings a run's numbers depend on, besides the seed, strategy and budget (the table's axes). */
 function groupSettings(run: RunSummary): Map<string, string> {
@@ -162,20 +174,32 @@ export function budgetLabel(budget: number | null): string {
 
 /** One metric of finished runs as strategy x budget, mean ± sd over seeds, best per column marked. */
 export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: PivotOptions = {}): Pivot {
-  if (!isPivotMetric(metric)) throw new PivotError(`Unknown metric "${String(metric)}": expected one of ${PIVOT_METRICS.join(', ')}.`);
+  if (!isPivotMetric(metric))
+    throw new PivotError(`Unknown metric "${String(metric)}": expected one of ${PIVOT_METRICS.join(', ')}.`);
   const finished = runs.filter((r) => r.status === 'finished');
-  if (!finished.length) throw new PivotError(`None of the ${runs.length} runs has finished, so there is nothing to tabulate.`);
+  if (!finished.length)
+    throw new PivotError(`None of the ${runs.length} runs has finished, so there is nothing to tabulate.`);
   checkSameSettings(finished);
 
-  const budgetOf = (run: RunSummary): number | null => (run.config.rehearsal.strategy === 'none' ? null : run.config.rehearsal.budget);
+  const budgetOf = (run: RunSummary): number | null =>
+    run.config.rehearsal.strategy === 'none' ? null : run.config.rehearsal.budget;
   const budgets = [...new Set(finished.map(budgetOf).filter((b): b is number => b !== null))].sort((a, b) => a - b);
-  const columns: PivotColumn[] = (budgets.length ? budgets : [null]).map((budget) => ({ budget, label: budgetLabel(budget) }));
+  const columns: PivotColumn[] = (budgets.length ? budgets : [null]).map((budget) => ({
+    budget,
+    label: budgetLabel(budget),
+  }));
 
   const cellOf = (group: RunSummary[]): PivotCell | null => {
     const used = group.filter((r) => metricValue(r, metric) !== null).sort((a, b) => a.id - b.id);
     if (!used.length) return null;
     const stats = meanSd(used.map((r) => metricValue(r, metric) as number));
-    return { mean: stats.mean, sd: stats.n > 1 ? stats.sd : null, n: stats.n, best: false, runs: used.map((r) => r.id) };
+    return {
+      mean: stats.mean,
+      sd: stats.n > 1 ? stats.sd : null,
+      n: stats.n,
+      best: false,
+      runs: used.map((r) => r.id),
+    };
   };
 
   const rows: PivotRow[] = [];
@@ -191,7 +215,9 @@ export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: Piv
 
   const higherIsBetter = HIGHER_IS_BETTER[metric];
   columns.forEach((_, c) => {
-    const means = rows.map((row) => row.cells[c]?.mean).filter((m): m is number => m !== undefined && Number.isFinite(m));
+    const means = rows
+      .map((row) => row.cells[c]?.mean)
+      .filter((m): m is number => m !== undefined && Number.isFinite(m));
     if (!means.length) return;
     const best = higherIsBetter ? Math.max(...means) : Math.min(...means);
     for (const row of rows) {
@@ -200,6 +226,16 @@ export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: Piv
     }
   });
 
-  const ns = new Set(rows.flatMap((row) => row.cells.filter((cell): cell is PivotCell => cell !== null).map((cell) => cell.n)));
-  return { metric, higherIsBetter, decimals: METRIC_DECIMALS[metric], showN: ns.size > 1, rowHeader: 'strategy', columns, rows };
+  const ns = new Set(
+    rows.flatMap((row) => row.cells.filter((cell): cell is PivotCell => cell !== null).map((cell) => cell.n)),
+  );
+  return {
+    metric,
+    higherIsBetter,
+    decimals: METRIC_DECIMALS[metric],
+    showN: ns.size > 1,
+    rowHeader: 'strategy',
+    columns,
+    rows,
+  };
 }

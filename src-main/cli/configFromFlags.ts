@@ -40,7 +40,17 @@ export const CONFIG_FLAGS = {
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
 
 const LIST_FLAGS = new Set<ConfigFlag>(['hidden', 'filters']);
-const STRING_FLAGS = new Set<ConfigFlag>(['scenario', 'model', 'backend', 'dataDir', 'optimizer', 'strategy', 'rule', 'candidates', 'prior']);
+const STRING_FLAGS = new Set<ConfigFlag>([
+  'scenario',
+  'model',
+  'backend',
+  'dataDir',
+  'optimizer',
+  'strategy',
+  'rule',
+  'candidates',
+  'prior',
+]);
 
 export function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -71,13 +81,19 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`Cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message}.`, 'config');
+    throw new ConfigError(
+      `Cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message}.`,
+      'config',
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`Config file ${file} is not valid JSON (${(error as Error).message}); fix it or pass the settings as flags.`, 'config');
+    throw new ConfigError(
+      `Config file ${file} is not valid JSON (${(error as Error).message}); fix it or pass the settings as flags.`,
+      'config',
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object of run settings.`, 'config');
@@ -93,13 +109,15 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;
   if (model && model.arch === undefined) model.arch = model.filters !== undefined ? 'cnn' : 'mlp';
-  if (model?.arch === 'mlp') delete model.filters, delete model.kernelSize;
+  if (model?.arch === 'mlp') (delete model.filters, delete model.kernelSize);
   if (model?.arch === 'cnn') delete model.hidden;
   try {
     return parseRunConfig(input);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const flag = given.find((f) => CONFIG_FLAGS[f].join('.') === error.field || error.field.startsWith(CONFIG_FLAGS[f].join('.') + '.'));
+    const flag = given.find(
+      (f) => CONFIG_FLAGS[f].join('.') === error.field || error.field.startsWith(CONFIG_FLAGS[f].join('.') + '.'),
+    );
     if (!flag) throw error;
     const message = error.message.replace(/^Config field "[^"]+"/, `--${kebab(flag)} (config field "${error.field}")`);
     throw new ConfigError(message, error.field);

@@ -26,7 +26,9 @@ class ExportUsageError extends Error {}
 function parseId(text: string, flag: string): number {
   const id = Number(text.trim());
   if (!text.trim() || !Number.isInteger(id) || id <= 0) {
-    throw new ExportUsageError(`${flag} "${text}" is not valid: give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} (the numbers shown by \`mixcd runs\`).`);
+    throw new ExportUsageError(
+      `${flag} "${text}" is not valid: give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} (the numbers shown by \`mixcd runs\`).`,
+    );
   }
   return id;
 }
@@ -67,26 +69,31 @@ export function exportCommand(options: ExportOptions): number {
       throw new ExportUsageError(`--format "${format}" is not valid: give one of ${EXPORT_FORMATS.join(', ')}.`);
     }
     const metric = options.metric ?? 'pretrainTestAcc';
-    if (!isPivotMetric(metric)) throw new ExportUsageError(`--metric "${metric}" is not valid: give one of ${PIVOT_METRICS.join(', ')}.`);
+    if (!isPivotMetric(metric))
+      throw new ExportUsageError(`--metric "${metric}" is not valid: give one of ${PIVOT_METRICS.join(', ')}.`);
     if ((options.study === undefined) === (options.runs === undefined)) {
       throw new ExportUsageError('Give either --study ID or --runs 1,2,3 (exactly one of them) to say what to export.');
     }
     const studyId = options.study === undefined ? null : parseId(options.study, '--study');
-    const runIds = options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
+    const runIds =
+      options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
 
     const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
     const history = openHistory(file);
     let runs: RunSummary[];
     try {
       if (studyId !== null) {
-        if (!history.getStudy(studyId)) throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
+        if (!history.getStudy(studyId))
+          throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
         const listed = history.listRuns({ studyId });
         runs = format === 'series-csv' ? listed.map((r) => history.getRun(r.id)!) : listed;
       } else {
         const found = runIds.map((id) => history.getRun(id));
         const missing = runIds.filter((_, i) => !found[i]);
         if (missing.length) {
-          throw new ExportUsageError(`There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`);
+          throw new ExportUsageError(
+            `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`,
+          );
         }
         runs = found as RunSummary[];
       }
@@ -108,7 +115,9 @@ export function exportCommand(options: ExportOptions): number {
 /** Declares `mixcd export` on `command` (created by the caller with program.command('export')). */
 export function defineExportCommand(command: Command): Command {
   return command
-    .description('export a study or runs as a table for a paper (csv, md, latex, json) or their per-step series (series-csv)')
+    .description(
+      'export a study or runs as a table for a paper (csv, md, latex, json) or their per-step series (series-csv)',
+    )
     .option('--study <id>', 'export the runs of this study')
     .option('--runs <ids>', 'export these runs, e.g. 1,2,3')
     .option('--metric <name>', `metric of the table: ${PIVOT_METRICS.join(', ')}`, 'pretrainTestAcc')

@@ -2,7 +2,15 @@
 // app uses (MIXCD_DB / --db override it).
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKENDS, ConfigError, OPTIMIZERS, PARTITION_RULES, SCENARIOS, STRATEGIES, type RunConfig } from '../../shared/config.js';
+import {
+  BACKENDS,
+  ConfigError,
+  OPTIMIZERS,
+  PARTITION_RULES,
+  SCENARIOS,
+  STRATEGIES,
+  type RunConfig,
+} from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
@@ -38,7 +46,10 @@ function cacheDir(dbFile: string): string {
 
 /** The engine (and tfjs) load only for commands that train, so listing the history is instant. */
 async function loadEngine() {
-  const [{ ExperimentContext }, { recordRun }] = await Promise.all([import('../engine/experiment.js'), import('../host/recordRun.js')]);
+  const [{ ExperimentContext }, { recordRun }] = await Promise.all([
+    import('../engine/experiment.js'),
+    import('../host/recordRun.js'),
+  ]);
   return { ExperimentContext, recordRun };
 }
 
@@ -59,7 +70,7 @@ function addRunFlags(command: Command): Command {
     hidden: 'MLP hidden widths, e.g. 256,256',
     filters: 'CNN filters per conv block, e.g. 16,32',
     backend: `tfjs backend: ${BACKENDS.join(', ')}`,
-    dataDir: 'folder with the four Fashion-MNIST IDX files (default: Debian\'s dataset-fashion-mnist)',
+    dataDir: "folder with the four Fashion-MNIST IDX files (default: Debian's dataset-fashion-mnist)",
     seed: 'finetune seed (batch order, rehearsal draws)',
     pretrainEpochs: 'epochs of pretraining for f0',
     pretrainSeed: 'seed of f0 (runs with the same pretrain seed share f0)',
@@ -71,7 +82,7 @@ function addRunFlags(command: Command): Command {
     evalEvery: 'evaluate every E steps (and at step 0)',
     strategy: `rehearsal strategy: ${STRATEGIES.join(', ')}`,
     budget: 'rehearsal ratio r = m / B',
-    feedbackDelay: 'hand the sampler each step\'s verdicts 0 or 1 steps late',
+    feedbackDelay: "hand the sampler each step's verdicts 0 or 1 steps late",
     probe: 'diagnostic probe subset size (true CD per bin; not budget)',
     rule: `mix-cd partition rule: ${PARTITION_RULES.join(', ')}`,
     bins: 'mix-cd loss-quantile bins K (per class for class-loss)',
@@ -123,19 +134,31 @@ function cancelOnInterrupt(): { requested: () => boolean; dispose: () => void } 
 export function runSummaryLines(run: RunSummary): string {
   const rows: [string, string][] = [
     ['run', `${run.id} (${run.status})`],
-    ['scenario / strategy', `${run.config.scenario} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`],
+    [
+      'scenario / strategy',
+      `${run.config.scenario} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`,
+    ],
     ['backend', `${run.backend} — ${run.device}`],
     ['data fingerprint', run.dataFingerprint],
     ['f0 pretrain-test / finetune-test', `${fixed(run.prior.pretrainTestAcc)} / ${fixed(run.prior.finetuneTestAcc)}`],
-    ['final pretrain-test / finetune-test', `${fixed(run.final.pretrainTestAcc)} / ${fixed(run.final.finetuneTestAcc)}`],
+    [
+      'final pretrain-test / finetune-test',
+      `${fixed(run.final.pretrainTestAcc)} / ${fixed(run.final.finetuneTestAcc)}`,
+    ],
     ['final CD rate', fixed(run.final.cdRate)],
     ['rehearsal precision', fixed(run.final.rehearsalPrecision)],
-    ['forward / backward / extra passes', `${run.compute.forwardPasses} / ${run.compute.backwardPasses} / ${run.compute.extraForwardPasses}`],
+    [
+      'forward / backward / extra passes',
+      `${run.compute.forwardPasses} / ${run.compute.backwardPasses} / ${run.compute.extraForwardPasses}`,
+    ],
     ['wall', `${run.compute.wallSeconds.toFixed(1)} s`],
   ];
   if (run.timing) {
     const t = run.timing;
-    rows.push(['time: setup / train / eval / sampler / extra / store', `${[t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ')} s`]);
+    rows.push([
+      'time: setup / train / eval / sampler / extra / store',
+      `${[t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ')} s`,
+    ]);
   }
   if (run.error) rows.push(['error', run.error]);
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -145,11 +168,19 @@ export function runSummaryLines(run: RunSummary): string {
 function seriesTable(run: RunSummary): string {
   return formatTable(
     ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision'],
-    run.series.map((p) => [p.step, fixed(p.pretrainTestAcc), fixed(p.finetuneTestAcc), fixed(p.cdRate), fixed(p.rehearsalPrecision)]),
+    run.series.map((p) => [
+      p.step,
+      fixed(p.pretrainTestAcc),
+      fixed(p.finetuneTestAcc),
+      fixed(p.cdRate),
+      fixed(p.rehearsalPrecision),
+    ]),
   );
 }
 
-async function runCommand(options: Record<string, unknown> & CommonOptions & { config?: string; study?: string }): Promise<number> {
+async function runCommand(
+  options: Record<string, unknown> & CommonOptions & { config?: string; study?: string },
+): Promise<number> {
   const config: RunConfig = configFromFlags(flagValues(options), options.config);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
@@ -164,7 +195,13 @@ async function runCommand(options: Record<string, unknown> & CommonOptions & { c
   const interrupt = cancelOnInterrupt();
   try {
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    const run = await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }), { studyId });
+    const run = await recordRun(
+      history,
+      config,
+      context,
+      combineObservers(progress.observer, { shouldStop: interrupt.requested }),
+      { studyId },
+    );
     progress.stop();
     if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
     else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
@@ -178,11 +215,22 @@ async function runCommand(options: Record<string, unknown> & CommonOptions & { c
 
 function parseJobs(text: unknown): number {
   const jobs = text === undefined ? 1 : Number(text);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs "${String(text)}" is not valid: give a whole number from 1 to 64.`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new UsageError(`--jobs "${String(text)}" is not valid: give a whole number from 1 to 64.`);
   return jobs;
 }
 
-async function studyCommand(options: Record<string, unknown> & CommonOptions & { config?: string; strategies?: string; budgets?: string; seeds?: string; name?: string; jobs?: string }): Promise<number> {
+async function studyCommand(
+  options: Record<string, unknown> &
+    CommonOptions & {
+      config?: string;
+      strategies?: string;
+      budgets?: string;
+      seeds?: string;
+      name?: string;
+      jobs?: string;
+    },
+): Promise<number> {
   const base: RunConfig = configFromFlags(flagValues(options), options.config);
   const grid = parseGrid(options, base);
   const configs = expandGrid(base, grid);
@@ -194,7 +242,11 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
   const mode = progressMode(options);
   const runs: RunSummary[] = [];
   try {
-    const studyId = history.createStudy(options.name ?? `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`, { base, grid });
+    const studyId = history.createStudy(
+      options.name ??
+        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+      { base, grid },
+    );
     // One context: every run of the study starts from the same f0 and prior pass.
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
     const jobs = parseJobs(options.jobs);
@@ -207,21 +259,37 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
         warmup.stop();
       }
       await runInChildren(configs, { jobs, studyId, file, interrupted: interrupt.requested, quiet: mode === 'quiet' });
-      runs.push(...history.listRuns({ studyId }).reverse().map((r) => history.getRun(r.id)!));
+      runs.push(
+        ...history
+          .listRuns({ studyId })
+          .reverse()
+          .map((r) => history.getRun(r.id)!),
+      );
     } else {
       for (const [i, config] of configs.entries()) {
         if (interrupt.requested()) break;
         const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
         const progress = createProgress(mode, label);
         try {
-          runs.push(await recordRun(history, config, context, combineObservers(progress.observer, { shouldStop: interrupt.requested }), { studyId }));
+          runs.push(
+            await recordRun(
+              history,
+              config,
+              context,
+              combineObservers(progress.observer, { shouldStop: interrupt.requested }),
+              { studyId },
+            ),
+          );
         } finally {
           progress.stop();
         }
       }
     }
     if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
-    else process.stdout.write(`\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`);
+    else
+      process.stdout.write(
+        `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`,
+      );
     return runs.length === configs.length && runs.every((r) => r.status === 'finished') ? 0 : EXIT_FAILED;
   } finally {
     interrupt.dispose();
@@ -231,7 +299,8 @@ async function studyCommand(options: Record<string, unknown> & CommonOptions & {
 
 function parseId(text: string, what: 'Run' | 'Study' = 'Run'): number {
   const id = Number(text);
-  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${what} id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
+  if (!Number.isInteger(id) || id <= 0)
+    throw new UsageError(`${what} id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
   return id;
 }
 
@@ -246,11 +315,9 @@ export function buildProgram(): Command {
       .command('run')
       .description('run one finetuning experiment and store it in the history')
       .addOption(new Option('--study <id>', 'store the run as part of this study').hideHelp()),
-  ).action(
-    async (options) => {
-      process.exitCode = await runCommand(options);
-    },
-  );
+  ).action(async (options) => {
+    process.exitCode = await runCommand(options);
+  });
 
   addRunFlags(
     program
@@ -274,14 +341,27 @@ export function buildProgram(): Command {
     .option('--study <id>', 'only runs of this study')
     .action((options) => {
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${options.limit}" is not valid: give a positive whole number.`);
+      if (!Number.isInteger(limit) || limit <= 0)
+        throw new UsageError(`--limit "${options.limit}" is not valid: give a positive whole number.`);
       withHistory(options, (history, file) => {
         const runs = history.listRuns({ limit, studyId: options.study ? parseId(options.study) : undefined });
         if (options.json) return void process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
         if (!runs.length) return void process.stdout.write(`No runs yet in ${file}. Start one with \`mixcd run\`.\n`);
         process.stdout.write(
           formatTable(
-            ['id', 'created', 'status', 'scenario', 'strategy', 'budget', 'seed', 'backend', 'pretrain-test', 'finetune-test', 'wall s'],
+            [
+              'id',
+              'created',
+              'status',
+              'scenario',
+              'strategy',
+              'budget',
+              'seed',
+              'backend',
+              'pretrain-test',
+              'finetune-test',
+              'wall s',
+            ],
             runs.map((r) => [
               r.id,
               r.createdAt.slice(0, 19).replace('T', ' '),
@@ -318,7 +398,9 @@ export function buildProgram(): Command {
 
   program
     .command('samples')
-    .description('the most rehearsed pretrain samples of a run, with class, mix-cd bin, prior loss and latest known category')
+    .description(
+      'the most rehearsed pretrain samples of a run, with class, mix-cd bin, prior loss and latest known category',
+    )
     .argument('<id>', 'run id (see `mixcd runs`)')
     .option('--db <file>', 'history database')
     .option('--top <n>', 'how many samples, most rehearsed first', '20')
@@ -326,13 +408,15 @@ export function buildProgram(): Command {
     .action(async (idText: string, options) => {
       const id = parseId(idText);
       const top = Number(options.top);
-      if (!Number.isInteger(top) || top <= 0 || top > 100_000) throw new UsageError(`--top "${options.top}" is not valid: give a whole number from 1 to 100000.`);
+      if (!Number.isInteger(top) || top <= 0 || top > 100_000)
+        throw new UsageError(`--top "${options.top}" is not valid: give a whole number from 1 to 100000.`);
       // Loaded on demand, like the engine: the inspector reads data files and the f0 cache.
       const { samplesCommand } = await import('./samples.js');
       const file = historyPath(options);
       const history = openHistory(file);
       try {
-        if (!history.getRunStatus(id)) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+        if (!history.getRunStatus(id))
+          throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
         await samplesCommand(history, cacheDir(file), id, top, Boolean(options.json));
       } finally {
         history.close();

@@ -33,9 +33,24 @@ export async function runInChildren(
     writeFileSync(configFile, JSON.stringify(config));
     const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
     return new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [bin, 'run', '--config', configFile, '--study', String(options.studyId), '--db', options.file, '--json', '--quiet'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          'run',
+          '--config',
+          configFile,
+          '--study',
+          String(options.studyId),
+          '--db',
+          options.file,
+          '--json',
+          '--quiet',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       children.add(child);
       let out = '';
       let err = '';
@@ -46,7 +61,10 @@ export async function runInChildren(
         done++;
         if (code === 0) {
           const run = JSON.parse(out) as RunSummary;
-          if (!options.quiet) process.stderr.write(`${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} s\n`);
+          if (!options.quiet)
+            process.stderr.write(
+              `${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} s\n`,
+            );
         } else {
           failures.push(`${label}: ${err.trim().split('\n').pop() ?? `exit ${code}`}`);
           if (!options.quiet) process.stderr.write(`${label} failed: ${err.trim().split('\n').pop()}\n`);

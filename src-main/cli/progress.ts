@@ -25,9 +25,12 @@ export function createProgress(mode: 'bar' | 'lines' | 'quiet', label = ''): Pro
       observer: {
         onPhase: (_phase: Phase, message: string) => line(message),
         onPretrainProgress: (p) => throttled(`pretrain step ${p.step}/${p.totalSteps} loss ${p.loss?.toFixed(4)}`),
-        onProgress: (p) => throttled(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)}`, p.step === p.totalSteps),
+        onProgress: (p) =>
+          throttled(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)}`, p.step === p.totalSteps),
         onEval: (point) =>
-          line(`eval @${point.step}: pretrain-test ${point.pretrainTestAcc.toFixed(4)}, finetune-test ${point.finetuneTestAcc.toFixed(4)}, CD rate ${point.cdRate.toFixed(4)}`),
+          line(
+            `eval @${point.step}: pretrain-test ${point.pretrainTestAcc.toFixed(4)}, finetune-test ${point.finetuneTestAcc.toFixed(4)}, CD rate ${point.cdRate.toFixed(4)}`,
+          ),
       },
       stop: () => {},
     };
@@ -55,7 +58,7 @@ export function createProgress(mode: 'bar' | 'lines' | 'quiet', label = ''): Pro
   return {
     observer: {
       onPhase: (phase: Phase, message: string) => {
-        if (started) bar.stop(), (started = false);
+        if (started) (bar.stop(), (started = false));
         process.stderr.write(`${prefix}${message}\n`);
         void phase;
       },
@@ -84,7 +87,9 @@ export function combineObservers(...observers: ExperimentObserver[]): Experiment
   const combined: ExperimentObserver = {};
   for (const key of keys) {
     const handlers = observers.map((o) => o[key]).filter((h): h is NonNullable<typeof h> => typeof h === 'function');
-    if (handlers.length) (combined as Record<string, unknown>)[key] = (...args: unknown[]) => handlers.forEach((h) => (h as (...a: unknown[]) => void)(...args));
+    if (handlers.length)
+      (combined as Record<string, unknown>)[key] = (...args: unknown[]) =>
+        handlers.forEach((h) => (h as (...a: unknown[]) => void)(...args));
   }
   const stops = observers.map((o) => o.shouldStop).filter((s): s is () => boolean => typeof s === 'function');
   if (stops.length) combined.shouldStop = () => stops.some((s) => s());

@@ -7,7 +7,13 @@ import type { History } from '../store/database.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { fixed, formatTable } from './table.js';
 
-export async function samplesCommand(history: History, cacheDir: string, id: number, top: number, json: boolean): Promise<void> {
+export async function samplesCommand(
+  history: History,
+  cacheDir: string,
+  id: number,
+  top: number,
+  json: boolean,
+): Promise<void> {
   // No thumbnails here: the pixels are never read.
   const inspector = new SampleInspector(history, cacheDir, { prefetchPixels: false });
   const result = await inspector.topSamples(id, top);
@@ -39,7 +45,14 @@ export async function samplesCommand(history: History, cacheDir: string, id: num
       `${shares.unknown ? `; ${shares.unknown} rehearsals without a verdict left out` : ''}):\n${budget}\n\nMost rehearsed:\n` +
       formatTable(
         ['index', 'count', 'class', 'bin', 'prior loss', 'category'],
-        result.samples.map((s) => [s.index, s.count, s.className ?? s.class, s.bin, s.priorLoss === undefined ? null : fixed(s.priorLoss), s.category]),
+        result.samples.map((s) => [
+          s.index,
+          s.count,
+          s.className ?? s.class,
+          s.bin,
+          s.priorLoss === undefined ? null : fixed(s.priorLoss),
+          s.category,
+        ]),
       ) +
       '\n',
   );

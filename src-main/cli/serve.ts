@@ -26,7 +26,10 @@ export interface ServeOptions {
   /** Where the one URL line goes (stdout by default). */
   out?: (line: string) => void;
   /** Opens the host; createHost by default (tests pass a fake). */
-  openHost?: (options: { historyFile: string; cacheDir: string }) => (HostConnection & { close(): Promise<void> }) | Promise<HostConnection & { close(): Promise<void> }>;
+  openHost?: (options: {
+    historyFile: string;
+    cacheDir: string;
+  }) => (HostConnection & { close(): Promise<void> }) | Promise<HostConnection & { close(): Promise<void> }>;
 }
 
 const EXIT_FAILED = 1;
@@ -72,12 +75,16 @@ async function queueDefaultStudy(host: HostConnection): Promise<void> {
 export async function serveCommand(options: ServeOptions = {}): Promise<number> {
   const port = parsePort(options.port);
   if (port === null) {
-    process.stderr.write(`mixcd: --port "${String(options.port)}" is not valid: give a whole number from 1 to 65535 (or 0 for any free port).\n`);
+    process.stderr.write(
+      `mixcd: --port "${String(options.port)}" is not valid: give a whole number from 1 to 65535 (or 0 for any free port).\n`,
+    );
     return EXIT_USAGE;
   }
   const rendererDir = options.rendererDir ?? defaultRendererDir();
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
-    process.stderr.write(`mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} is missing): run \`npm run build\` first.\n`);
+    process.stderr.write(
+      `mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} is missing): run \`npm run build\` first.\n`,
+    );
     return EXIT_FAILED;
   }
   const historyFile = options.db ? path.resolve(options.db) : defaultHistoryPath();
@@ -92,8 +99,12 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   } catch (error) {
     await host.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') process.stderr.write(`mixcd: port ${port} is already in use: pick another with --port, or leave it out for any free port.\n`);
-    else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') process.stderr.write(`mixcd: cannot listen on --host "${options.host}": it is not an address of this machine.\n`);
+    if (code === 'EADDRINUSE')
+      process.stderr.write(
+        `mixcd: port ${port} is already in use: pick another with --port, or leave it out for any free port.\n`,
+      );
+    else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      process.stderr.write(`mixcd: cannot listen on --host "${options.host}": it is not an address of this machine.\n`);
     else throw error;
     return EXIT_FAILED;
   }

@@ -9,15 +9,24 @@ import { studyTable, type MeanSd, type StudyCell } from '../../shared/studyTable
 import { formatTable } from './table.js';
 
 function list(text: string, flag: string): string[] {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!items.length) throw new ConfigError(`--${flag} is empty: give a comma-separated list.`, flag);
   return items;
 }
 
-export function parseGrid(options: { strategies?: string; budgets?: string; seeds?: string }, base: RunConfig): StudyGrid {
+export function parseGrid(
+  options: { strategies?: string; budgets?: string; seeds?: string },
+  base: RunConfig,
+): StudyGrid {
   const strategies = list(options.strategies ?? 'none,random,mix-cd', 'strategies').map((s) => {
     if (!(STRATEGIES as readonly string[]).includes(s)) {
-      throw new ConfigError(`--strategies has "${s}", which is not a strategy: use ${STRATEGIES.join(', ')}.`, 'strategies');
+      throw new ConfigError(
+        `--strategies has "${s}", which is not a strategy: use ${STRATEGIES.join(', ')}.`,
+        'strategies',
+      );
     }
     return s as StrategyName;
   });
@@ -25,7 +34,10 @@ export function parseGrid(options: { strategies?: string; budgets?: string; seed
     list(text, flag).map((s) => {
       const v = Number(s);
       if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-        throw new ConfigError(`--${flag} has "${s}", which is not ${integer ? 'a whole number >= 0' : 'a number >= 0'}.`, flag);
+        throw new ConfigError(
+          `--${flag} has "${s}", which is not ${integer ? 'a whole number >= 0' : 'a number >= 0'}.`,
+          flag,
+        );
       }
       return v;
     });
@@ -57,5 +69,9 @@ export function formatStudyTable(cells: StudyCell[]): string {
 }
 
 export function studyJson(studyId: number, runs: RunSummary[]) {
-  return { studyId, table: studyTable(runs), runs: runs.map((r) => ({ id: r.id, status: r.status, config: r.config, final: r.final, compute: r.compute })) };
+  return {
+    studyId,
+    table: studyTable(runs),
+    runs: runs.map((r) => ({ id: r.id, status: r.status, config: r.config, final: r.final, compute: r.compute })),
+  };
 }

@@ -24,8 +24,7 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
  * Fingerprint of the official Fashion-MNIST release (zalandoresearch), so a run can tell whether
  * it used the standard data or a modified copy.
  */
-export const FASHION_MNIST_OFFICIAL_FINGERPRINT =
-  '01dc2fdc67e00be1e33cbef268217f55ca276a9b631c475a8af3ed9e736033bb';
+export const FASHION_MNIST_OFFICIAL_FINGERPRINT = '01dc2fdc67e00be1e33cbef268217f55ca276a9b631c475a8af3ed9e736033bb';
 
 /** The system-wide location used by Debian/Ubuntu's dataset-fashion-mnist package. */
 export const SYSTEM_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -100,9 +99,7 @@ export function locateFashionMnist(dataDir?: string): FashionMnistLocation {
       else missing.push(base);
     }
     if (missing.length === 0) return { dir, files: found as FashionMnistFiles };
-    notes.push(
-      missing.length === 4 ? `${dir} (no IDX files)` : `${dir} (missing ${missing.join(', ')})`,
-    );
+    notes.push(missing.length === 4 ? `${dir} (no IDX files)` : `${dir} (missing ${missing.join(', ')})`);
   }
   const wanted = Object.values(BASE_NAMES).join(', ');
   throw new DataError(
@@ -161,7 +158,13 @@ export function parseImages(imageBytes: Uint8Array, imagesFile: string): { data:
   return img;
 }
 
-function pairFromBytes(imagesFile: string, labelsFile: string, imageBytes: Uint8Array, labelBytes: Uint8Array, numClasses: number): LoadedPair {
+function pairFromBytes(
+  imagesFile: string,
+  labelsFile: string,
+  imageBytes: Uint8Array,
+  labelBytes: Uint8Array,
+  numClasses: number,
+): LoadedPair {
   const img = parseImages(imageBytes, imagesFile);
   const labels = parseLabels(labelBytes, labelsFile, numClasses);
   const [count, height, width] = img.dims;
@@ -184,11 +187,7 @@ function loadPair(imagesFile: string, labelsFile: string, numClasses: number): L
 }
 
 /** Loads an IDX image file (count x rows x cols) and its IDX label file (count) as one dataset. */
-export function loadImageIdxPair(
-  imagesFile: string,
-  labelsFile: string,
-  numClasses: number,
-): ImageDataset {
+export function loadImageIdxPair(imagesFile: string, labelsFile: string, numClasses: number): ImageDataset {
   return loadPair(imagesFile, labelsFile, numClasses).dataset;
 }
 
@@ -205,14 +204,25 @@ export interface FashionMnist {
  * Loads both official splits (synchronous: about 0.3 s, dominated by gunzip and SHA-256), from
  * `location` when the caller has located them already (and so knows which files are read).
  */
-export function loadFashionMnist(dataDir?: string, location: FashionMnistLocation = locateFashionMnist(dataDir)): FashionMnist {
+export function loadFashionMnist(
+  dataDir?: string,
+  location: FashionMnistLocation = locateFashionMnist(dataDir),
+): FashionMnist {
   const { dir, files } = location;
   const n = FASHION_MNIST_CLASSES.length;
-  return assemble(dir, files, loadPair(files.trainImages, files.trainLabels, n), loadPair(files.testImages, files.testLabels, n));
+  return assemble(
+    dir,
+    files,
+    loadPair(files.trainImages, files.trainLabels, n),
+    loadPair(files.testImages, files.testLabels, n),
+  );
 }
 
 /** loadFashionMnist with the four files read and decompressed in the thread pool, in parallel. */
-export async function loadFashionMnistAsync(dataDir?: string, location: FashionMnistLocation = locateFashionMnist(dataDir)): Promise<FashionMnist> {
+export async function loadFashionMnistAsync(
+  dataDir?: string,
+  location: FashionMnistLocation = locateFashionMnist(dataDir),
+): Promise<FashionMnist> {
   const { dir, files } = location;
   const n = FASHION_MNIST_CLASSES.length;
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
@@ -233,12 +243,7 @@ function assemble(dir: string, files: FashionMnistFiles, train: LoadedPair, test
       files.testImages,
     );
   }
-  const fingerprint = fingerprintBytes([
-    train.imageBytes,
-    train.labelBytes,
-    test.imageBytes,
-    test.labelBytes,
-  ]);
+  const fingerprint = fingerprintBytes([train.imageBytes, train.labelBytes, test.imageBytes, test.labelBytes]);
   const classNames = [...FASHION_MNIST_CLASSES];
   return {
     train: { ...train.dataset, classNames },

@@ -28,7 +28,8 @@ interface MemoFile {
 }
 
 export const sameStamps = (a: readonly FileStamp[], b: readonly FileStamp[]) =>
-  a.length === b.length && a.every((s, i) => s.path === b[i].path && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs && s.ino === b[i].ino);
+  a.length === b.length &&
+  a.every((s, i) => s.path === b[i].path && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs && s.ino === b[i].ino);
 
 /** Stamps of the files, or null when one cannot be stat'ed (then nothing is remembered). */
 export function stampFiles(files: readonly string[]): FileStamp[] | null {
@@ -94,8 +95,19 @@ const positive = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 function isEntry(e: unknown): e is MemoEntry {
   const x = e as MemoEntry;
   return (
-    typeof x === 'object' && x !== null && typeof x.fingerprint === 'string' && Array.isArray(x.trainImageDims) && x.trainImageDims.length === 3 &&
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.fingerprint === 'string' &&
+    Array.isArray(x.trainImageDims) &&
+    x.trainImageDims.length === 3 &&
     x.trainImageDims.every(positive) &&
-    Array.isArray(x.stamps) && x.stamps.every((s) => typeof s?.path === 'string' && typeof s.size === 'number' && typeof s.mtimeMs === 'number' && typeof s.ino === 'number')
+    Array.isArray(x.stamps) &&
+    x.stamps.every(
+      (s) =>
+        typeof s?.path === 'string' &&
+        typeof s.size === 'number' &&
+        typeof s.mtimeMs === 'number' &&
+        typeof s.ino === 'number',
+    )
   );
 }

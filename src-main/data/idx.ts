@@ -130,7 +130,8 @@ export function readIdxFile(file: string): Uint8Array {
 export async function readIdxFileAsync(file: string): Promise<Uint8Array> {
   let raw: Buffer;
   try {
-    if ((await stat(file)).isDirectory()) throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
+    if ((await stat(file)).isDirectory())
+      throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
     raw = await readFile(file);
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -154,7 +155,10 @@ const isGzip = (raw: Buffer) => raw.length >= 2 && raw[0] === 0x1f && raw[1] ===
 
 function corruptGzip(e: unknown, file: string): DataError {
   const why = e instanceof Error ? e.message : String(e);
-  return new DataError(`${file} is a corrupt gzip file (${why}); re-download it, or decompress a good copy and use the raw IDX file.`, file);
+  return new DataError(
+    `${file} is a corrupt gzip file (${why}); re-download it, or decompress a good copy and use the raw IDX file.`,
+    file,
+  );
 }
 
 /** A Uint8Array over the same memory: callers get a plain typed array, not a Buffer. */
@@ -166,14 +170,26 @@ function fsError(e: unknown, file: string): DataError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':
-      return new DataError(`${file} does not exist; check the path or pass --data-dir DIR pointing at the directory with the IDX files.`, file);
+      return new DataError(
+        `${file} does not exist; check the path or pass --data-dir DIR pointing at the directory with the IDX files.`,
+        file,
+      );
     case 'ENOTDIR':
-      return new DataError(`${file} does not exist because part of its path is a file, not a directory; check the path.`, file);
+      return new DataError(
+        `${file} does not exist because part of its path is a file, not a directory; check the path.`,
+        file,
+      );
     case 'EISDIR':
-      return new DataError(`${file} is a directory, not an IDX file; pass the path of a file inside it such as train-images-idx3-ubyte.gz.`, file);
+      return new DataError(
+        `${file} is a directory, not an IDX file; pass the path of a file inside it such as train-images-idx3-ubyte.gz.`,
+        file,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new DataError(`${file} cannot be read (permission denied); fix its permissions or copy it somewhere readable.`, file);
+      return new DataError(
+        `${file} cannot be read (permission denied); fix its permissions or copy it somewhere readable.`,
+        file,
+      );
     default: {
       const why = e instanceof Error ? e.message : String(e);
       return new DataError(`${file} could not be read (${why}); check the path and that the file is readable.`, file);

@@ -33,13 +33,14 @@ export interface Scenario {
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   rot90: 'pretrain on the images as they are, finetune on the same images rotated 90 degrees counter-clockwise',
-  permute: 'pretrain on the images as they are, finetune on the images with one fixed pixel permutation (seed 20240213)',
-  split: 'pretrain on classes 0-7, finetune on classes 8-9 (generally: all but the last two, then the last two), one shared head',
+  permute:
+    'pretrain on the images as they are, finetune on the images with one fixed pixel permutation (seed 20240213)',
+  split:
+    'pretrain on classes 0-7, finetune on classes 8-9 (generally: all but the last two, then the last two), one shared head',
 };
 
 /** Seed of the permute scenario's pixel permutation; changing it changes the task. */
 export const PERMUTE_SEED = 20240213;
-
 
 /**
  * The fixed permutation of `numPixels` positions: output position i takes input position perm[i].

@@ -24,7 +24,6 @@ export interface SyntheticOptions {
   stream?: number;
 }
 
-
 /** Mixes (seed, salt) into a 32-bit seed so nearby seeds give unrelated streams. */
 function mix(seed: number, salt: number): number {
   let z = (Math.imul(seed | 0, 0x9e3779b9) ^ Math.imul(salt | 0, 0x85ebca6b) ^ 0x27d4eb2f) >>> 0;
@@ -180,11 +179,13 @@ export function makeSyntheticImages(opts: SyntheticOptions): ImageDataset {
   const { count, numClasses, size, seed } = opts;
   const noise = opts.noise ?? 0.25;
   const stream = opts.stream ?? 0;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}.`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`count must be a non-negative integer, got ${count}.`);
   if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) {
     throw new RangeError(`numClasses must be an integer in 1..256, got ${numClasses}.`);
   }
-  if (!Number.isInteger(size) || size < 4 || size > 256) throw new RangeError(`size must be an integer in 4..256, got ${size}.`);
+  if (!Number.isInteger(size) || size < 4 || size > 256)
+    throw new RangeError(`size must be an integer in 4..256, got ${size}.`);
   if (!(noise >= 0)) throw new RangeError(`noise must be >= 0, got ${noise}.`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}.`);
   if (!Number.isInteger(stream)) throw new RangeError(`stream must be an integer, got ${stream}.`);

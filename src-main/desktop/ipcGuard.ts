@@ -32,27 +32,55 @@ export function isRendererFrame(frame: SenderFrame | null | undefined, rendererI
 
 export type GuardResult = { ok: true; request: RequestMessage } | { ok: false; response: ResponseMessage };
 
-export function checkRequest(frame: SenderFrame | null | undefined, raw: unknown, rendererIndexUrl: string): GuardResult {
+export function checkRequest(
+  frame: SenderFrame | null | undefined,
+  raw: unknown,
+  rendererIndexUrl: string,
+): GuardResult {
   if (!isRendererFrame(frame, rendererIndexUrl)) {
     return {
       ok: false,
-      response: { id: null, ok: false, error: { code: 'invalid-request', message: 'Requests are accepted only from the workbench page itself.', field: 'sender' } },
+      response: {
+        id: null,
+        ok: false,
+        error: {
+          code: 'invalid-request',
+          message: 'Requests are accepted only from the workbench page itself.',
+          field: 'sender',
+        },
+      },
     };
   }
   const parsed = requestMessageSchema.safeParse(raw);
   if (!parsed.success) {
-    const id = typeof raw === 'object' && raw !== null && (typeof (raw as { id?: unknown }).id === 'number' || typeof (raw as { id?: unknown }).id === 'string') ? (raw as { id: number | string }).id : null;
+    const id =
+      typeof raw === 'object' &&
+      raw !== null &&
+      (typeof (raw as { id?: unknown }).id === 'number' || typeof (raw as { id?: unknown }).id === 'string')
+        ? (raw as { id: number | string }).id
+        : null;
     const field = String(parsed.error.issues[0]?.path[0] ?? 'request');
     return {
       ok: false,
-      response: { id, ok: false, error: { code: 'invalid-request', message: `A request must be { id, method, params? } with a number or string id and a method name; "${field}" is not.`, field } },
+      response: {
+        id,
+        ok: false,
+        error: {
+          code: 'invalid-request',
+          message: `A request must be { id, method, params? } with a number or string id and a method name; "${field}" is not.`,
+          field,
+        },
+      },
     };
   }
   return { ok: true, request: parsed.data };
 }
 
 /** The ipcMain.handle listener for REQUEST_CHANNEL. */
-export function createRequestHandler(host: { handle(raw: unknown): Promise<ResponseMessage> }, rendererIndexUrl: string) {
+export function createRequestHandler(
+  host: { handle(raw: unknown): Promise<ResponseMessage> },
+  rendererIndexUrl: string,
+) {
   return async (event: { senderFrame: SenderFrame | null }, raw: unknown): Promise<ResponseMessage> => {
     const checked = checkRequest(event.senderFrame, raw, rendererIndexUrl);
     return checked.ok ? host.handle(checked.request) : checked.response;

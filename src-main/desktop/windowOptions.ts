@@ -53,7 +53,10 @@ export function denyNewWindow(_details?: HandlerDetails): WindowOpenHandlerRespo
 
 /** The parts of webContents that hardenWebContents touches (a mock in tests). */
 export interface HardenableContents {
-  on(event: 'will-navigate' | 'will-redirect' | 'will-attach-webview', listener: (event: Pick<Event, 'preventDefault'>) => void): unknown;
+  on(
+    event: 'will-navigate' | 'will-redirect' | 'will-attach-webview',
+    listener: (event: Pick<Event, 'preventDefault'>) => void,
+  ): unknown;
   setWindowOpenHandler(handler: (details: HandlerDetails) => WindowOpenHandlerResponse): void;
 }
 
@@ -65,7 +68,11 @@ export function hardenWebContents(contents: HardenableContents): void {
 }
 
 /** onHeadersReceived: our file:// pages get the CSP header (the page's <meta> says the same). */
-export function withDesktopCsp(url: string, rendererDirUrl: string, headers: Record<string, string[]> | undefined): Record<string, string[]> {
+export function withDesktopCsp(
+  url: string,
+  rendererDirUrl: string,
+  headers: Record<string, string[]> | undefined,
+): Record<string, string[]> {
   const out: Record<string, string[]> = { ...(headers ?? {}) };
   if (url.startsWith(rendererDirUrl)) {
     for (const key of Object.keys(out)) if (key.toLowerCase() === 'content-security-policy') delete out[key];

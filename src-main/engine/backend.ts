@@ -82,7 +82,9 @@ const attempts: Record<BackendName, () => Promise<BackendInfo | string>> = {
 export async function initBackend(request: BackendRequest): Promise<BackendInfo> {
   if (active) {
     if (request === 'auto' || request === active.backend) return active;
-    throw new BackendError(`This process already runs on the ${active.backend} backend; start a new process to use ${request}.`);
+    throw new BackendError(
+      `This process already runs on the ${active.backend} backend; start a new process to use ${request}.`,
+    );
   }
   tf.enableProdMode();
   const order: BackendName[] = request === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [request];

@@ -23,7 +23,8 @@ export class BatchBuilder {
 
   add(data: ImageDataset, indices: ArrayLike<number>): this {
     const size = this.featureSize;
-    if (sampleSize(data) !== size) throw new Error(`Sample size ${sampleSize(data)} does not match the model input ${size}.`);
+    if (sampleSize(data) !== size)
+      throw new Error(`Sample size ${sampleSize(data)} does not match the model input ${size}.`);
     const needed = this.filled + indices.length;
     if (needed > this.labels.length) this.grow(needed);
     const images = data.images;

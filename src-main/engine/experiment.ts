@@ -204,7 +204,12 @@ export async function ensureF0(
   const prepared = await prepare(config, context, observer);
   prepared.dispose();
   const { pretrainTestAcc, finetuneTestAcc } = prepared.f0.prior;
-  return { backend: prepared.backend, f0Key: prepared.f0.key, f0Cached: prepared.f0Cached, prior: { pretrainTestAcc, finetuneTestAcc } };
+  return {
+    backend: prepared.backend,
+    f0Key: prepared.f0.key,
+    f0Cached: prepared.f0Cached,
+    prior: { pretrainTestAcc, finetuneTestAcc },
+  };
 }
 
 export async function runExperiment(
@@ -213,7 +218,8 @@ export async function runExperiment(
   observer: ExperimentObserver = {},
 ): Promise<ExperimentResult> {
   const started = performance.now();
-  const { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose } = await prepare(config, context, observer);
+  const { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose } =
+    await prepare(config, context, observer);
   const pretrainSet = scenario.pretrainTrain;
   try {
     observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
@@ -228,7 +234,10 @@ export async function runExperiment(
     };
     const strategy = createStrategy(config.rehearsal, index, config.seed);
     const setup = seconds(started);
-    observer.onPhase?.('finetuning', `Finetuning for ${config.finetune.steps} steps with ${config.rehearsal.strategy} rehearsal`);
+    observer.onPhase?.(
+      'finetuning',
+      `Finetuning for ${config.finetune.steps} steps with ${config.rehearsal.strategy} rehearsal`,
+    );
     const result: FinetuneResult = finetune({
       config,
       model,

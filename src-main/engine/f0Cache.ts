@@ -45,8 +45,19 @@ interface Manifest {
 }
 
 /** The key of the f0 a run starts from: everything that determines f0 and its prior pass. */
-export function f0KeyFor(config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'>, dataFingerprint: string, backend: string): F0Key {
-  return { model: config.model, scenario: config.scenario, pretrain: config.pretrain, dataFingerprint, backend, engine: ENGINE_NUMERICS };
+export function f0KeyFor(
+  config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'>,
+  dataFingerprint: string,
+  backend: string,
+): F0Key {
+  return {
+    model: config.model,
+    scenario: config.scenario,
+    pretrain: config.pretrain,
+    dataFingerprint,
+    backend,
+    engine: ENGINE_NUMERICS,
+  };
 }
 
 export function f0KeyHash(key: F0Key): string {
@@ -67,7 +78,9 @@ export class F0Cache {
     try {
       const { manifest, folder, hash } = entry;
       const weightBytes = readFileSync(path.join(folder, 'weights.bin'));
-      const all = new Float32Array(weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength));
+      const all = new Float32Array(
+        weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength),
+      );
       const expected = manifest.shapes.reduce((a, b) => a + b, 0);
       if (all.length !== expected) return null;
       const prior = this.readPrior(folder, manifest);

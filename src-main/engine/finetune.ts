@@ -11,7 +11,14 @@ import { sampleSize } from '../data/dataset.js';
 import type { InferFn, RehearsalStrategy } from '../sampler/strategy.js';
 import { Rng } from '../sampler/rng.js';
 import { BatchBuilder, EpochOrder } from './batches.js';
-import { accuracy, collateralDamageRate, judge, judgeSubset, INFERENCE_CHUNK, type ResidentDataset } from './inference.js';
+import {
+  accuracy,
+  collateralDamageRate,
+  judge,
+  judgeSubset,
+  INFERENCE_CHUNK,
+  type ResidentDataset,
+} from './inference.js';
 import type { Classifier } from './model.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
@@ -248,7 +255,16 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     rehearsalLog = rehearsalLog.slice(0, logLength);
     rehearsalCategories = rehearsalCategories.slice(0, logLength / 2);
   }
-  return { status, series, compute, seconds, rehearsalCounts, rehearsalLog, rehearsalCategories, verdicts: verdictTotals };
+  return {
+    status,
+    series,
+    compute,
+    seconds,
+    rehearsalCounts,
+    rehearsalLog,
+    rehearsalCategories,
+    verdicts: verdictTotals,
+  };
 }
 
 function drawProbe(size: number, requested: number): Int32Array {

@@ -58,7 +58,9 @@ export function judge(model: Classifier, data: ResidentDataset, withLoss = false
       const y = tf.slice(data.y, [start], [size]);
       const logits = model.logits(x);
       const hit = tf.equal(tf.argMax(logits, 1), y);
-      return withLoss ? { hits: hit, losses: perSampleLoss(logits, y, model.numClasses) } : { hits: hit, losses: undefined };
+      return withLoss
+        ? { hits: hit, losses: perSampleLoss(logits, y, model.numClasses) }
+        : { hits: hit, losses: undefined };
     }) as { hits: tf.Tensor; losses?: tf.Tensor };
     correct.set(hits.dataSync() as Uint8Array, start);
     if (loss && losses) loss.set(losses.dataSync() as Float32Array, start);
@@ -69,7 +71,12 @@ export function judge(model: Classifier, data: ResidentDataset, withLoss = false
 }
 
 /** Verdicts on a subset of a dataset given by indices (strategies' extra inference, probes). */
-export function judgeSubset(model: Classifier, data: ImageDataset, indices: Int32Array, builder: BatchBuilder): Required<Verdicts> {
+export function judgeSubset(
+  model: Classifier,
+  data: ImageDataset,
+  indices: Int32Array,
+  builder: BatchBuilder,
+): Required<Verdicts> {
   const correct = new Uint8Array(indices.length);
   const loss = new Float32Array(indices.length);
   for (let start = 0; start < indices.length; start += INFERENCE_CHUNK) {

@@ -110,7 +110,8 @@ export function createClassifier(spec: ModelSpec, input: InputShape, numClasses:
         throw new Error(`Expected ${variables.length} weight arrays, got ${weights.length}.`);
       }
       variables.forEach((v, i) => {
-        if (weights[i].length !== v.size) throw new Error(`Weight array ${i} has ${weights[i].length} values, expected ${v.size}.`);
+        if (weights[i].length !== v.size)
+          throw new Error(`Weight array ${i} has ${weights[i].length} values, expected ${v.size}.`);
         tf.tidy(() => v.assign(tf.tensor(weights[i], v.shape, 'float32')));
       });
     },

@@ -33,7 +33,9 @@ export function trainStep(
         const logits = model.logits(x);
         if (verdictFrom < n) {
           const tail = tf.slice(logits, [verdictFrom, 0], [n - verdictFrom, -1]);
-          misclassified = tf.keep(tf.notEqual(tf.argMax(tail, 1), tf.slice(y, [verdictFrom], [n - verdictFrom]))) as tf.Tensor1D;
+          misclassified = tf.keep(
+            tf.notEqual(tf.argMax(tail, 1), tf.slice(y, [verdictFrom], [n - verdictFrom])),
+          ) as tf.Tensor1D;
         }
         return tf.div(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), oneHot))), n) as tf.Scalar;
       },

@@ -71,7 +71,14 @@ interface Job {
 
 /** Everything f0 depends on that is known before the data is loaded (cf. engine/f0Cache F0Key). */
 function f0Group(config: RunConfig): string {
-  return JSON.stringify([config.dataset, config.dataDir ?? null, config.scenario, config.model, config.pretrain, config.backend]);
+  return JSON.stringify([
+    config.dataset,
+    config.dataDir ?? null,
+    config.scenario,
+    config.model,
+    config.pretrain,
+    config.backend,
+  ]);
 }
 
 /** From dist/ the trainer is a sibling; from the sources (tests) it is the build in dist/. */
@@ -99,10 +106,14 @@ function errorBody(error: unknown): ErrorBody {
   if (error instanceof RequestError) return { code: error.code, message: error.message, field: error.field };
   if (error instanceof ConfigError) return { code: 'invalid-request', message: error.message, field: error.field };
   if (error instanceof HistoryError) {
-    const code = error.code === 'unknown-run' || error.code === 'unknown-study' ? 'not-found'
-      : error.code === 'run-state' || error.code === 'duplicate' ? 'conflict'
-      : error.code === 'invalid-input' ? 'invalid-request'
-      : 'failed';
+    const code =
+      error.code === 'unknown-run' || error.code === 'unknown-study'
+        ? 'not-found'
+        : error.code === 'run-state' || error.code === 'duplicate'
+          ? 'conflict'
+          : error.code === 'invalid-input'
+            ? 'invalid-request'
+            : 'failed';
     return { code, message: error.message };
   }
   return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
@@ -125,7 +136,11 @@ class WorkbenchHost implements Host {
     this.entry = options.trainerEntry ?? defaultTrainerEntry();
     this.spawn = options.spawnTrainer ?? forkTrainer;
     // Before the history opens: a bad concurrency must not leave the file open.
-    this.queue = new RunQueue<Job>(options.concurrency ?? 1, (job) => this.runJob(job), (job, running) => this.canStart(job, running));
+    this.queue = new RunQueue<Job>(
+      options.concurrency ?? 1,
+      (job) => this.runJob(job),
+      (job, running) => this.canStart(job, running),
+    );
     this.history = openHistory(options.historyFile);
     this.inspector = new SampleInspector(this.history, options.cacheDir);
     // Runs left queued/running by a host or CLI that died are failed, so none looks alive forever.
@@ -137,7 +152,8 @@ class WorkbenchHost implements Host {
     try {
       const request = parseRequest(raw);
       id = request.id;
-      if (this.closing) throw new RequestError('The host is closed; requests are no longer answered.', 'method', id, 'failed');
+      if (this.closing)
+        throw new RequestError('The host is closed; requests are no longer answered.', 'method', id, 'failed');
       return { id, ok: true, result: await this.dispatch(request) };
     } catch (error) {
       return { id: error instanceof RequestError ? (error.requestId ?? id) : id, ok: false, error: errorBody(error) };
@@ -171,7 +187,9 @@ class WorkbenchHost implements Host {
     return method(request.params);
   }
 
-  private readonly methods: { [M in MethodName]: (params: ParsedParams<M>) => MethodResults[M] | Promise<MethodResults[M]> } = {
+  private readonly methods: {
+    [M in MethodName]: (params: ParsedParams<M>) => MethodResults[M] | Promise<MethodResults[M]>;
+  } = {
     'runs.list': ({ filter }) => this.history.listRuns(filter),
     'runs.get': ({ id }) => {
       const run = this.history.getRun(id) ?? this.noRun(id);
@@ -179,7 +197,8 @@ class WorkbenchHost implements Host {
     },
     'runs.delete': ({ id }) => {
       const status = this.history.getRunStatus(id) ?? this.noRun(id);
-      if (status === 'queued' || status === 'running') throw conflict(`Run ${id} is ${status}: cancel it first (runs.cancel), then delete it.`);
+      if (status === 'queued' || status === 'running')
+        throw conflict(`Run ${id} is ${status}: cancel it first (runs.cancel), then delete it.`);
       this.history.deleteRun(id);
       this.inspector.forget(id);
       return { id };
@@ -191,7 +210,11 @@ class WorkbenchHost implements Host {
     'runs.series': ({ id }) => this.history.getSeries(id) ?? this.noRun(id),
     'runs.telemetry': ({ id }) => {
       const binTraces = this.history.getBinTraces(id) ?? this.noRun(id);
-      const probes = (this.history.getProbeCategories(id) ?? []).map((p) => ({ step: p.step, indices: Array.from(p.indices), categories: Array.from(p.categories) }));
+      const probes = (this.history.getProbeCategories(id) ?? []).map((p) => ({
+        step: p.step,
+        indices: Array.from(p.indices),
+        categories: Array.from(p.categories),
+      }));
       return { runId: id, binTraces, probes, categoryNames: CATEGORIES };
     },
     'runs.samples': ({ id, top }) => this.inspector.topSamples(id, top),
@@ -205,21 +228,34 @@ class WorkbenchHost implements Host {
     'studies.list': () => this.history.listStudies(),
     'studies.get': ({ id }) => {
       const study = this.history.getStudy(id) ?? this.noStudy(id);
-      const runs = this.history.listRuns({ studyId: id }).reverse().map((r) => this.history.getRun(r.id)!);
+      const runs = this.history
+        .listRuns({ studyId: id })
+        .reverse()
+        .map((r) => this.history.getRun(r.id)!);
       return { study, runs, table: studyTable(runs) };
     },
     'studies.start': ({ base, strategies, budgets, seeds, name }) => {
       const grid = { strategies, budgets, seeds };
       const size = strategies.reduce((n, s) => n + (s === 'none' ? 1 : budgets.length) * seeds.length, 0);
-      if (size > MAX_STUDY_RUNS) throw new RequestError(`studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: shorten strategies, budgets or seeds.`, 'seeds');
+      if (size > MAX_STUDY_RUNS)
+        throw new RequestError(
+          `studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: shorten strategies, budgets or seeds.`,
+          'seeds',
+        );
       const configs = expandGrid(base, grid);
-      const studyId = this.history.createStudy(name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`, { base, grid });
+      const studyId = this.history.createStudy(
+        name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`,
+        { base, grid },
+      );
       return { studyId, runIds: configs.map((config) => this.enqueue(config, studyId)) };
     },
     'studies.delete': ({ id }) => {
       this.history.getStudy(id) ?? this.noStudy(id);
       const active = [...this.jobs.values()].filter((job) => job.studyId === id).map((job) => job.runId);
-      if (active.length) throw conflict(`Study ${id} still has queued or running runs (${active.join(', ')}): cancel them first, then delete it.`);
+      if (active.length)
+        throw conflict(
+          `Study ${id} still has queued or running runs (${active.join(', ')}): cancel them first, then delete it.`,
+        );
       this.history.deleteStudy(id);
       return { id };
     },
@@ -249,7 +285,15 @@ class WorkbenchHost implements Host {
 
   private enqueue(config: RunConfig, studyId: number | null): number {
     const recorder = RunRecorder.create(this.history, config, studyId);
-    const job: Job = { runId: recorder.id, config, studyId, f0Group: f0Group(config), recorder, trainer: null, done: null };
+    const job: Job = {
+      runId: recorder.id,
+      config,
+      studyId,
+      f0Group: f0Group(config),
+      recorder,
+      trainer: null,
+      done: null,
+    };
     this.jobs.set(job.runId, job);
     this.emit('run.queued', { runId: job.runId, studyId, config });
     this.queue.add(job);
@@ -299,7 +343,12 @@ class WorkbenchHost implements Host {
       }
       case 'eval': {
         job.recorder.eval(message.point, message.trace, message.probe);
-        this.emit('run.eval', message.trace ? { runId: job.runId, point: message.point, trace: message.trace } : { runId: job.runId, point: message.point });
+        this.emit(
+          'run.eval',
+          message.trace
+            ? { runId: job.runId, point: message.point, trace: message.trace }
+            : { runId: job.runId, point: message.point },
+        );
         break;
       }
     }

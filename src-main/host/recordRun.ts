@@ -25,7 +25,11 @@ export async function recordRun(
     const result = await runExperiment(config, context, {
       ...observer,
       onStart(info) {
-        recorder.started({ backend: info.backend.backend, device: info.backend.device, dataFingerprint: info.dataFingerprint });
+        recorder.started({
+          backend: info.backend.backend,
+          device: info.backend.device,
+          dataFingerprint: info.dataFingerprint,
+        });
         observer.onStart?.(info);
       },
       onEval(point, trace, probe) {

@@ -20,7 +20,12 @@ export interface ProbeCategoriesSnapshot {
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
-const noCompute = (wallSeconds: number) => ({ forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0, wallSeconds });
+const noCompute = (wallSeconds: number) => ({
+  forwardPasses: 0,
+  backwardPasses: 0,
+  extraForwardPasses: 0,
+  wallSeconds,
+});
 
 export class RunRecorder {
   /** Wall time of a run that ends without a result counts from here (see launched()). */
@@ -68,7 +73,12 @@ export class RunRecorder {
   /** A failure before the run ended; a run that already ended is left as it is. */
   failed(error: string, exitCode: number | null = null): void {
     if (!this.isOpen()) return;
-    this.history.finishRun(this.id, { status: 'failed', error, exitCode, compute: noCompute(seconds(this.launchedAt)) });
+    this.history.finishRun(this.id, {
+      status: 'failed',
+      error,
+      exitCode,
+      compute: noCompute(seconds(this.launchedAt)),
+    });
   }
 
   /**
@@ -84,9 +94,17 @@ export class RunRecorder {
       status: 'cancelled',
       error,
       compute: noCompute(seconds(this.launchedAt)),
-      prior: first?.step === 0 ? { pretrainTestAcc: first.pretrainTestAcc, finetuneTestAcc: first.finetuneTestAcc } : undefined,
+      prior:
+        first?.step === 0
+          ? { pretrainTestAcc: first.pretrainTestAcc, finetuneTestAcc: first.finetuneTestAcc }
+          : undefined,
       final: last
-        ? { pretrainTestAcc: last.pretrainTestAcc, finetuneTestAcc: last.finetuneTestAcc, cdRate: last.cdRate, rehearsalPrecision: last.rehearsalPrecision }
+        ? {
+            pretrainTestAcc: last.pretrainTestAcc,
+            finetuneTestAcc: last.finetuneTestAcc,
+            cdRate: last.cdRate,
+            rehearsalPrecision: last.rehearsalPrecision,
+          }
         : undefined,
     });
   }

@@ -60,7 +60,11 @@ export const KILL_AFTER_MS = 300;
 const EXIT_GRACE_MS = 2000;
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   // Node prints the thrown error's message after the source excerpt and before the stack.
   const error = lines.find((l) => /^[A-Za-z]*Error\b/.test(l));
   return error ?? lines[lines.length - 1] ?? '';
@@ -135,6 +139,11 @@ export class TrainerProcess {
     if (this.last?.type === 'failed') return { kind: 'failed', error: this.last.error, exitCode, signal };
     const how = signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`;
     const detail = lastLine(stderr);
-    return { kind: 'failed', error: `The trainer process ${how} before the run ended${detail ? `: ${detail}` : '.'}`, exitCode, signal };
+    return {
+      kind: 'failed',
+      error: `The trainer process ${how} before the run ended${detail ? `: ${detail}` : '.'}`,
+      exitCode,
+      signal,
+    };
   }
 }

@@ -5,14 +5,32 @@
 // kept (a few runs); a run still going is gathered afresh each time.
 import type { ParsedParams, RunSamples } from '../../shared/contract.js';
 import { RequestError } from '../../shared/contract.js';
-import { studyBudgetRows, type BinPartition, type RunInspection, type SampleData, type SampleStory, type SamplePage, type StudyBudget } from '../../shared/inspect.js';
+import {
+  studyBudgetRows,
+  type BinPartition,
+  type RunInspection,
+  type SampleData,
+  type SampleStory,
+  type SamplePage,
+  type StudyBudget,
+} from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { F0Cache, f0KeyFor, f0KeyHash } from '../engine/f0Cache.js';
 import type { PriorPass } from '../engine/priorPass.js';
 import { buildPartition } from '../sampler/partition.js';
 import type { History } from '../store/database.js';
 import { PretrainDataCache, type PretrainData, type PretrainDataOptions } from './pretrainData.js';
-import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type KnownCategories, type RunArrays } from './queries.js';
+import {
+  budgetWindows,
+  filterSamples,
+  knownCategories,
+  rehearsalsBy,
+  sampleStory,
+  sizesBy,
+  tally,
+  type KnownCategories,
+  type RunArrays,
+} from './queries.js';
 
 interface GatheredRun {
   run: RunSummary;
@@ -99,15 +117,29 @@ export class SampleInspector {
     const partition = await this.partitionFor(g, params.partitionOf, notes);
     const arrays: RunArrays = { ...g.arrays, binOf: partition?.binOf ?? null };
     if (params.bin !== undefined) {
-      if (!partition) throw new RequestError(`inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`, 'bin');
+      if (!partition)
+        throw new RequestError(
+          `inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`,
+          'bin',
+        );
       const bins = partition.info.sizes.length;
-      if (params.bin >= bins) throw new RequestError(`inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} (and -1 for samples outside every bin).`, 'bin');
+      if (params.bin >= bins)
+        throw new RequestError(
+          `inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} (and -1 for samples outside every bin).`,
+          'bin',
+        );
     }
     if (params.class !== undefined && params.class >= g.data.numClasses) {
-      throw new RequestError(`inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.numClasses - 1}.`, 'class');
+      throw new RequestError(
+        `inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.numClasses - 1}.`,
+        'class',
+      );
     }
     if (params.sort === 'priorLoss' && !arrays.priorLoss) {
-      throw new RequestError(`inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior pass is not in the f0 cache; sort by count or index.`, 'sort');
+      throw new RequestError(
+        `inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior pass is not in the f0 cache; sort by count or index.`,
+        'sort',
+      );
     }
     const step = this.evalStep(g, params.step, 'step');
     const known = this.known(g, step);
@@ -127,7 +159,12 @@ export class SampleInspector {
   async study(id: number): Promise<StudyBudget> {
     if (!this.history.getStudy(id)) throw notFound(`There is no study ${id} in the history.`);
     const notes: string[] = [];
-    const runs: { runId: number; strategy: RunInspection['strategy']; budget: number; windows: RunInspection['budgetWindows'] }[] = [];
+    const runs: {
+      runId: number;
+      strategy: RunInspection['strategy'];
+      budget: number;
+      windows: RunInspection['budgetWindows'];
+    }[] = [];
     // Oldest first, so rows come in the order the study queued them.
     for (const run of this.history.listRuns({ studyId: id }).reverse()) {
       if (!ENDED.has(run.status)) {
@@ -136,7 +173,12 @@ export class SampleInspector {
       }
       try {
         const inspection = await this.inspectRun(run.id);
-        runs.push({ runId: run.id, strategy: inspection.strategy, budget: inspection.budget, windows: inspection.budgetWindows });
+        runs.push({
+          runId: run.id,
+          strategy: inspection.strategy,
+          budget: inspection.budget,
+          windows: inspection.budgetWindows,
+        });
       } catch (error) {
         notes.push(`Run ${run.id} is left out: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -151,7 +193,11 @@ export class SampleInspector {
     if (!run) throw notFound(`There is no run ${id} in the history.`);
     const data = gathered?.data ?? (await this.pretrainOf(run));
     indices.forEach((i, k) => {
-      if (i >= data.count) throw new RequestError(`"indices.${k}" is ${i} but run ${id}'s pretrain set has samples 0..${data.count - 1}.`, `indices.${k}`);
+      if (i >= data.count)
+        throw new RequestError(
+          `"indices.${k}" is ${i} but run ${id}'s pretrain set has samples 0..${data.count - 1}.`,
+          `indices.${k}`,
+        );
     });
     let pixels: Uint8Array;
     try {
@@ -159,7 +205,12 @@ export class SampleInspector {
     } catch (error) {
       // Runs holding this data must be gathered afresh next time (the files changed under them).
       for (const [runId, g] of this.runs) if (g.data === data) this.runs.delete(runId);
-      throw new RequestError(`Run ${id}'s images cannot be read: ${error instanceof Error ? error.message : String(error)}`, 'id', null, 'failed');
+      throw new RequestError(
+        `Run ${id}'s images cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+        'id',
+        null,
+        'failed',
+      );
     }
     const { sampleBytes, shape } = data;
     const out = Buffer.allocUnsafe(indices.length * sampleBytes);
@@ -173,7 +224,13 @@ export class SampleInspector {
     const notes = [...g.notes];
     const arrays = await this.withBins(g, undefined, notes);
     // Latest known: up to the run's very end (a cancelled run's last rehearsals come after its last eval).
-    const page = filterSamples(arrays, this.known(g, END), { rehearsedOnly: true, sort: 'count', order: 'desc', offset: 0, limit: top });
+    const page = filterSamples(arrays, this.known(g, END), {
+      rehearsedOnly: true,
+      sort: 'count',
+      order: 'desc',
+      offset: 0,
+      limit: top,
+    });
     const samples = page.samples.map(({ categoryStep, categorySource, ...sample }) => sample);
     const { rehearsals, distinct } = tally(arrays.counts);
     return { runId: id, pretrainSize: arrays.size, distinctRehearsed: distinct, rehearsals, samples, notes };
@@ -190,19 +247,38 @@ export class SampleInspector {
     }
     const run = this.history.getRun(id);
     if (!run) throw notFound(`There is no run ${id} in the history.`);
-    if (run.status === 'queued') throw new RequestError(`Run ${id} is still queued: there is nothing to inspect until it runs.`, 'id', null, 'conflict');
+    if (run.status === 'queued')
+      throw new RequestError(
+        `Run ${id} is still queued: there is nothing to inspect until it runs.`,
+        'id',
+        null,
+        'conflict',
+      );
     const data = await this.pretrainOf(run);
     const size = data.count;
     const notes: string[] = [];
     const stored = this.history.getSampleRehearsals(id);
     if (stored && stored.counts.length !== size) {
-      throw new RequestError(`Run ${id} counted ${stored.counts.length} pretrain samples but its data now has ${size}: the inspector cannot line them up.`, 'id', null, 'failed');
+      throw new RequestError(
+        `Run ${id} counted ${stored.counts.length} pretrain samples but its data now has ${size}: the inspector cannot line them up.`,
+        'id',
+        null,
+        'failed',
+      );
     }
-    if (!stored) notes.push(`Run ${id} is ${run.status} and has saved no rehearsals yet (they are saved when a run ends).`);
-    else if (stored.logCategoriesProblem) notes.push(`${stored.logCategoriesProblem}: its rehearsals' categories are shown as unknown.`);
-    else if (!stored.logCategories) notes.push(`Run ${id} was recorded before each rehearsal's category was stored: the budget breakdown and rehearsal verdicts are unknown.`);
+    if (!stored)
+      notes.push(`Run ${id} is ${run.status} and has saved no rehearsals yet (they are saved when a run ends).`);
+    else if (stored.logCategoriesProblem)
+      notes.push(`${stored.logCategoriesProblem}: its rehearsals' categories are shown as unknown.`);
+    else if (!stored.logCategories)
+      notes.push(
+        `Run ${id} was recorded before each rehearsal's category was stored: the budget breakdown and rehearsal verdicts are unknown.`,
+      );
     const probes = (this.history.getProbeCategories(id) ?? []).map(sortedProbe);
-    if (probes.length === 0) notes.push(`Run ${id} had no probe subset (rehearsal.probe = 0): no true CD rate per bin and no pretrain category shares.`);
+    if (probes.length === 0)
+      notes.push(
+        `Run ${id} had no probe subset (rehearsal.probe = 0): no true CD rate per bin and no pretrain category shares.`,
+      );
     const prior = this.prior(run, size, notes);
     const arrays: RunArrays = {
       size,
@@ -216,7 +292,14 @@ export class SampleInspector {
       priorCorrect: prior?.priorCorrect ?? null,
       binOf: null,
     };
-    const gathered: GatheredRun = { run, arrays, data, evalSteps: run.series.map((p) => p.step), notes, known: new Map() };
+    const gathered: GatheredRun = {
+      run,
+      arrays,
+      data,
+      evalSteps: run.series.map((p) => p.step),
+      notes,
+      known: new Map(),
+    };
     // Kept only if it still exists: it may have been deleted while its data was read.
     if (ENDED.has(run.status) && this.history.getRunStatus(id) !== null) {
       if (this.runs.size >= MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
@@ -241,7 +324,9 @@ export class SampleInspector {
       }
     }
     if (!prior || prior.priorLoss.length !== size) {
-      notes.push(`Prior losses and bins are unknown: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`);
+      notes.push(
+        `Prior losses and bins are unknown: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`,
+      );
       return null;
     }
     return prior;
@@ -250,7 +335,12 @@ export class SampleInspector {
   private async pretrainOf(run: RunSummary): Promise<PretrainData> {
     const data = await this.pretrain.get(run);
     if (typeof data === 'string') {
-      throw new RequestError(`Run ${run.id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`, 'id', null, 'failed');
+      throw new RequestError(
+        `Run ${run.id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`,
+        'id',
+        null,
+        'failed',
+      );
     }
     return data;
   }
@@ -269,14 +359,22 @@ export class SampleInspector {
     const last = g.evalSteps.at(-1);
     if (step === undefined) return last ?? 0;
     if (!g.evalSteps.includes(step)) {
-      const shown = g.evalSteps.length > 8 ? `${g.evalSteps.slice(0, 4).join(', ')}, ..., ${last}` : g.evalSteps.join(', ');
-      throw new RequestError(`"${field}" is ${step} but run ${g.run.id} was evaluated at steps ${shown || '(none yet)'}: choose one of those.`, field);
+      const shown =
+        g.evalSteps.length > 8 ? `${g.evalSteps.slice(0, 4).join(', ')}, ..., ${last}` : g.evalSteps.join(', ');
+      throw new RequestError(
+        `"${field}" is ${step} but run ${g.run.id} was evaluated at steps ${shown || '(none yet)'}: choose one of those.`,
+        field,
+      );
     }
     return step;
   }
 
   private checkIndex(g: GatheredRun, index: number, field: string): void {
-    if (index >= g.arrays.size) throw new RequestError(`"${field}" is ${index} but run ${g.run.id}'s pretrain set has samples 0..${g.arrays.size - 1}.`, field);
+    if (index >= g.arrays.size)
+      throw new RequestError(
+        `"${field}" is ${index} but run ${g.run.id}'s pretrain set has samples 0..${g.arrays.size - 1}.`,
+        field,
+      );
   }
 
   private async withBins(g: GatheredRun, partitionOf: number | undefined, notes: string[]): Promise<RunArrays> {
@@ -285,27 +383,51 @@ export class SampleInspector {
   }
 
   /** The bins to show: another mix-cd run's (partitionOf), else the run's own when it is mix-cd. */
-  private async partitionFor(g: GatheredRun, partitionOf: number | undefined, notes: string[]): Promise<PartitionEntry | null> {
+  private async partitionFor(
+    g: GatheredRun,
+    partitionOf: number | undefined,
+    notes: string[],
+  ): Promise<PartitionEntry | null> {
     const source = partitionOf === undefined ? g : await this.gatherPartitionSource(partitionOf);
     if (source.run.config.rehearsal.strategy !== 'mix-cd') {
-      if (partitionOf !== undefined) throw new RequestError(`"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`, 'partitionOf');
-      notes.push(`${g.run.config.rehearsal.strategy} has no bins; pick a mix-cd run of the same data to see rehearsals per bin.`);
+      if (partitionOf !== undefined)
+        throw new RequestError(
+          `"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`,
+          'partitionOf',
+        );
+      notes.push(
+        `${g.run.config.rehearsal.strategy} has no bins; pick a mix-cd run of the same data to see rehearsals per bin.`,
+      );
       return null;
     }
     // Bins are groups of one f0's prior losses: another f0 (model, pretraining, data, backend)
     // would sort the samples differently, so its bins say nothing about this run.
-    if (source !== g && f0KeyHash(f0KeyFor(source.run.config, source.run.dataFingerprint, source.run.backend)) !== f0KeyHash(f0KeyFor(g.run.config, g.run.dataFingerprint, g.run.backend))) {
-      throw new RequestError(`"partitionOf" names run ${partitionOf}, which started from another f0 than run ${g.run.id} (other data, scenario, model, pretraining or backend): its bins do not apply.`, 'partitionOf');
+    if (
+      source !== g &&
+      f0KeyHash(f0KeyFor(source.run.config, source.run.dataFingerprint, source.run.backend)) !==
+        f0KeyHash(f0KeyFor(g.run.config, g.run.dataFingerprint, g.run.backend))
+    ) {
+      throw new RequestError(
+        `"partitionOf" names run ${partitionOf}, which started from another f0 than run ${g.run.id} (other data, scenario, model, pretraining or backend): its bins do not apply.`,
+        'partitionOf',
+      );
     }
     const hit = this.partitions.get(source.run.id);
     if (hit) return hit;
     const { priorLoss, priorCorrect, labels, size } = source.arrays;
     if (!priorLoss || !priorCorrect) {
-      notes.push(`Bins are unknown: they are built from f0's prior losses, which are not in the f0 cache for run ${source.run.id}.`);
+      notes.push(
+        `Bins are unknown: they are built from f0's prior losses, which are not in the f0 cache for run ${source.run.id}.`,
+      );
       return null;
     }
     const { rule, bins, candidates } = source.run.config.rehearsal.mixCd;
-    const partition = buildPartition({ size, numClasses: source.data.numClasses, labels, priorLoss, priorCorrect, groups: source.data.groups }, rule, bins, candidates);
+    const partition = buildPartition(
+      { size, numClasses: source.data.numClasses, labels, priorLoss, priorCorrect, groups: source.data.groups },
+      rule,
+      bins,
+      candidates,
+    );
     const binOf = new Int32Array(size).fill(-1);
     for (let k = 0; k < partition.numBins; k++) {
       for (let j = partition.offsets[k]; j < partition.offsets[k + 1]; j++) binOf[partition.members[j]] = k;
@@ -313,9 +435,14 @@ export class SampleInspector {
     const sizes = sizesBy(binOf, partition.numBins);
     const names = classNamesOf(source.data);
     const labelsOfBins = Array.from({ length: partition.numBins }, (_, k) =>
-      partition.describeBin(k).replace(/^class (\d+)/, (all, c: string) => (names[Number(c)] ? `${all} (${names[Number(c)]})` : all)),
+      partition
+        .describeBin(k)
+        .replace(/^class (\d+)/, (all, c: string) => (names[Number(c)] ? `${all} (${names[Number(c)]})` : all)),
     );
-    const entry = { info: { runId: source.run.id, rule, sizes: sizes.byKey, outside: sizes.outside, labels: labelsOfBins }, binOf };
+    const entry = {
+      info: { runId: source.run.id, rule, sizes: sizes.byKey, outside: sizes.outside, labels: labelsOfBins },
+      binOf,
+    };
     if (this.partitions.size >= MAX_PARTITIONS) this.partitions.delete(this.partitions.keys().next().value!);
     this.partitions.set(source.run.id, entry);
     return entry;
@@ -326,7 +453,8 @@ export class SampleInspector {
     try {
       return await this.gather(id);
     } catch (error) {
-      if (error instanceof RequestError) throw new RequestError(`"partitionOf": ${error.message}`, 'partitionOf', null, error.code);
+      if (error instanceof RequestError)
+        throw new RequestError(`"partitionOf": ${error.message}`, 'partitionOf', null, error.code);
       throw error;
     }
   }
@@ -343,5 +471,9 @@ function sortedProbe(p: { step: number; indices: Int32Array; categories: Uint8Ar
   for (let j = 1; j < p.indices.length && sorted; j++) sorted = p.indices[j - 1] < p.indices[j];
   if (sorted) return p;
   const order = Array.from(p.indices.keys()).sort((a, b) => p.indices[a] - p.indices[b]);
-  return { step: p.step, indices: Int32Array.from(order, (j) => p.indices[j]), categories: Uint8Array.from(order, (j) => p.categories[j]) };
+  return {
+    step: p.step,
+    indices: Int32Array.from(order, (j) => p.indices[j]),
+    categories: Uint8Array.from(order, (j) => p.categories[j]),
+  };
 }

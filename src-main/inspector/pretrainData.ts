@@ -10,7 +10,15 @@ import path from 'node:path';
 import type { SampleShape } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
 import { DataError, type ImageDataset } from '../data/dataset.js';
-import { FASHION_MNIST_CLASSES, loadFashionMnistAsync, locateFashionMnist, parseImages, parseLabels, type FashionMnistFiles, type FashionMnistLocation } from '../data/fashionMnist.js';
+import {
+  FASHION_MNIST_CLASSES,
+  loadFashionMnistAsync,
+  locateFashionMnist,
+  parseImages,
+  parseLabels,
+  type FashionMnistFiles,
+  type FashionMnistLocation,
+} from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type MemoEntry } from '../data/fingerprintMemo.js';
 import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
 import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
@@ -78,7 +86,10 @@ export class PretrainDataCache {
     return data;
   }
 
-  private async load(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>, key: string): Promise<PretrainData | string> {
+  private async load(
+    run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>,
+    key: string,
+  ): Promise<PretrainData | string> {
     let location: FashionMnistLocation;
     try {
       location = locateFashionMnist(run.config.dataDir);
@@ -90,7 +101,8 @@ export class PretrainDataCache {
     const stamps = stampFiles(all);
     const known = stamps ? this.memo.lookup(stamps) : null;
     if (known) {
-      if (known.fingerprint !== run.dataFingerprint) return `the data in ${dir} is not the data run ${run.id} used (its fingerprint differs)`;
+      if (known.fingerprint !== run.dataFingerprint)
+        return `the data in ${dir} is not the data run ${run.id} used (its fingerprint differs)`;
       const fast = this.fromMemo(run, files, known, key);
       if (typeof fast !== 'string') return fast;
       this.memo.forget(files.trainImages);
@@ -105,9 +117,14 @@ export class PretrainDataCache {
     // Remembered only if the files read were stamped alike before and after the read.
     const after = stampFiles(all);
     if (stamps && after && sameStamps(stamps, after)) {
-      this.memo.remember({ stamps, fingerprint: data.fingerprint, trainImageDims: [data.train.count, data.train.height, data.train.width] });
+      this.memo.remember({
+        stamps,
+        fingerprint: data.fingerprint,
+        trainImageDims: [data.train.count, data.train.height, data.train.width],
+      });
     }
-    if (data.fingerprint !== run.dataFingerprint) return `the data in ${data.dir} is not the data run ${run.id} used (its fingerprint differs)`;
+    if (data.fingerprint !== run.dataFingerprint)
+      return `the data in ${data.dir} is not the data run ${run.id} used (its fingerprint differs)`;
     const pretrain = pretrainSetOf(run.config.scenario, data.train);
     const pixels = Promise.resolve(pretrain.images);
     return {
@@ -123,7 +140,12 @@ export class PretrainDataCache {
   }
 
   /** Labels now (one small file), pixels in the background; a reason if the files disagree. */
-  private fromMemo(run: Pick<RunSummary, 'config'>, files: FashionMnistFiles, known: MemoEntry, key: string): PretrainData | string {
+  private fromMemo(
+    run: Pick<RunSummary, 'config'>,
+    files: FashionMnistFiles,
+    known: MemoEntry,
+    key: string,
+  ): PretrainData | string {
     let trainLabels: Uint8Array;
     try {
       trainLabels = parseLabels(readIdxFile(files.trainLabels), files.trainLabels, NUM_CLASSES);
@@ -148,7 +170,10 @@ export class PretrainDataCache {
         // Forget all of it, so the next open checks the files in full.
         this.entries.delete(key);
         this.memo.forget(files.trainImages);
-        throw new StaleDataError(`${files.trainImages} changed since this run was opened; open the run again.`, files.trainImages);
+        throw new StaleDataError(
+          `${files.trainImages} changed since this run was opened; open the run again.`,
+          files.trainImages,
+        );
       }
       if (!indices) return images.data;
       const out = new Uint8Array(indices.length * sampleBytes);

@@ -2,7 +2,14 @@
 // what category each sample is known to be in at an eval, which samples match a filter, where
 // the budget went between evals, how rehearsals spread over classes and bins, one sample's story.
 import { CATEGORIES, UNKNOWN_CATEGORY, type Category } from '../../shared/results.js';
-import type { BudgetWindow, CategoryCounts, CategorySource, InspectedSample, SampleStory, SampleSort } from '../../shared/inspect.js';
+import type {
+  BudgetWindow,
+  CategoryCounts,
+  CategorySource,
+  InspectedSample,
+  SampleStory,
+  SampleSort,
+} from '../../shared/inspect.js';
 
 /** One run's per-sample facts, as the inspector holds them (N = pretrain set size). */
 export interface RunArrays {
@@ -99,7 +106,11 @@ function describeSample(run: RunArrays, known: KnownCategories | null, i: number
 }
 
 /** The samples matching `filter`, sorted, and the window [offset, offset + limit) of them. */
-export function filterSamples(run: RunArrays, known: KnownCategories, filter: SampleFilter): { total: number; samples: InspectedSample[] } {
+export function filterSamples(
+  run: RunArrays,
+  known: KnownCategories,
+  filter: SampleFilter,
+): { total: number; samples: InspectedSample[] } {
   const wantCategory = filter.category === undefined ? -1 : CATEGORIES.indexOf(filter.category);
   const { counts, labels, binOf } = run;
   const matches = new Int32Array(run.size);
@@ -156,7 +167,8 @@ export function budgetWindows(run: RunArrays, evalSteps: readonly number[]): Bud
     else {
       // After the last eval (a run cancelled between evals): one partial window, so every
       // rehearsal is counted somewhere and the totals match the run's own.
-      if (!partial) windows.push((partial = { step: s + 1, partial: true, rehearsed: zeros(), unknown: 0, probe: null }));
+      if (!partial)
+        windows.push((partial = { step: s + 1, partial: true, rehearsed: zeros(), unknown: 0, probe: null }));
       partial.step = s + 1;
       window = partial;
     }
@@ -179,7 +191,11 @@ export function tally(counts: Uint32Array): { rehearsals: number; distinct: numb
 }
 
 /** Rehearsals summed by a per-sample key in 0..keys-1 (negative keys go to `outside`). */
-export function rehearsalsBy(counts: Uint32Array, keyOf: ArrayLike<number>, keys: number): { byKey: number[]; outside: number } {
+export function rehearsalsBy(
+  counts: Uint32Array,
+  keyOf: ArrayLike<number>,
+  keys: number,
+): { byKey: number[]; outside: number } {
   const byKey = new Array<number>(keys).fill(0);
   let outside = 0;
   for (let i = 0; i < counts.length; i++) {

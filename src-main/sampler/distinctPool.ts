@@ -39,7 +39,7 @@ export class DistinctPool {
     const table = this.table;
     const mask = size - 1;
     table.fill(-1, 0, size);
-    for (let j = 0; j < count; ) {
+    for (let j = 0; j < count;) {
       const v = rng.int(n);
       let h = Math.imul(v, 0x9e3779b1) >>> shift;
       while (table[h] !== -1 && table[h] !== v) h = (h + 1) & mask;

@@ -215,7 +215,15 @@ class MixCd implements MixCdStrategy {
    * pass over the bins is enough. Every alpha 0: nothing to prefer, p is size-proportional.
    */
   private computeCumulative(): number {
-    const total = accumulateWeights(this.cumulative, this.nScaled, this.sScaled, this.binSize, this.scale, this.a, this.priorMean());
+    const total = accumulateWeights(
+      this.cumulative,
+      this.nScaled,
+      this.sScaled,
+      this.binSize,
+      this.scale,
+      this.a,
+      this.priorMean(),
+    );
     this.sizeShare = total > 0 ? this.epsilon : 1;
     this.workCount += this.K;
     return total;

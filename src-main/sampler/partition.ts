@@ -142,7 +142,8 @@ function checkIndex(index: PretrainIndex): void {
     ['priorLoss', index.priorLoss],
     ['priorCorrect', index.priorCorrect],
   ] as const) {
-    if (arr.length < size) throw new Error(`Pretrain index ${name} has ${arr.length} entries, fewer than size ${size}.`);
+    if (arr.length < size)
+      throw new Error(`Pretrain index ${name} has ${arr.length} entries, fewer than size ${size}.`);
   }
 }
 
@@ -156,7 +157,9 @@ export function buildPartition(
   checkIndex(index);
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`Partition bins must be a positive integer, got ${bins}.`);
   if (rule === 'group' && !index.groups) {
-    throw new Error('Partition rule "group" needs a group column, but this pretrain data has none: choose another rule.');
+    throw new Error(
+      'Partition rule "group" needs a group column, but this pretrain data has none: choose another rule.',
+    );
   }
   if (index.groups && index.groups.length < index.size) {
     throw new Error(`Pretrain index groups has ${index.groups.length} entries, fewer than size ${index.size}.`);
@@ -181,7 +184,8 @@ export function buildPartition(
       const sorted = sortByColumn(candidateList, column, buckets, rule === 'class' ? 'label' : 'group');
       members = sorted.sorted;
       starts = new Int32Array(buckets);
-      for (let c = 0; c < buckets; c++) if (sorted.starts[c + 1] > sorted.starts[c]) starts[numBins++] = sorted.starts[c];
+      for (let c = 0; c < buckets; c++)
+        if (sorted.starts[c + 1] > sorted.starts[c]) starts[numBins++] = sorted.starts[c];
       break;
     }
     case 'class-loss': {

@@ -155,11 +155,20 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   });
 
   const sendText = (res: http.ServerResponse, status: number, message: string) => {
-    res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.writeHead(status, {
+      ...baseHeaders(),
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
     res.end(`${message}\n`);
   };
 
-  const serveFile = async (req: http.IncomingMessage, res: http.ServerResponse, pathname: string, extra: Record<string, string>) => {
+  const serveFile = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    pathname: string,
+    extra: Record<string, string>,
+  ) => {
     let relative: string;
     try {
       relative = decodeURIComponent(pathname);
@@ -181,20 +190,36 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
     // Vite puts a content hash in asset names, so only index.html must never be cached.
     const cache = relative.startsWith('/assets/') ? 'private, max-age=31536000, immutable' : 'no-store';
-    res.writeHead(200, { ...baseHeaders(), ...extra, 'Content-Type': type, 'Content-Length': String(size), 'Cache-Control': cache });
+    res.writeHead(200, {
+      ...baseHeaders(),
+      ...extra,
+      'Content-Type': type,
+      'Content-Length': String(size),
+      'Cache-Control': cache,
+    });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const server = http.createServer((req, res) => {
     if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
-      return sendText(res, 403, `This workbench server answers only at http://127.0.0.1:${port}/ (the Host header "${req.headers.host ?? ''}" is refused).`);
+      return sendText(
+        res,
+        403,
+        `This workbench server answers only at http://127.0.0.1:${port}/ (the Host header "${req.headers.host ?? ''}" is refused).`,
+      );
     }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const queryToken = url.searchParams.get('token');
     const fromQuery = sameToken(queryToken, token);
     if (!fromQuery && !sameToken(cookieValue(req.headers.cookie, cookieName), token)) {
-      return sendText(res, 401, 'This mix-cd workbench needs its access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).');
+      return sendText(
+        res,
+        401,
+        'This mix-cd workbench needs its access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).',
+      );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -203,7 +228,9 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     // The page's own sub-resources (scripts, styles, icon) cannot carry the query, so the first
     // authorised load leaves the token in a cookie that only this origin's pages send back
     // (SameSite=Strict: not on cross-site requests; HttpOnly: page scripts cannot read it).
-    const extra: Record<string, string> = fromQuery ? { 'Set-Cookie': `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict` } : {};
+    const extra: Record<string, string> = fromQuery
+      ? { 'Set-Cookie': `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict` }
+      : {};
     serveFile(req, res, url.pathname, extra).catch(() => res.destroy());
   });
 
@@ -217,7 +244,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
 
   const send = (socket: WebSocket, message: unknown) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return void socket.close(1013, 'The client is not reading its messages.');
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES)
+      return void socket.close(1013, 'The client is not reading its messages.');
     socket.send(JSON.stringify(message));
   };
 
@@ -227,28 +255,38 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     try {
       parsed = JSON.parse(data.toString());
     } catch {
-      return send(socket, invalidRequest('The frame is not JSON: send {"id", "method", "params"} as a JSON text frame.'));
+      return send(
+        socket,
+        invalidRequest('The frame is not JSON: send {"id", "method", "params"} as a JSON text frame.'),
+      );
     }
     try {
       send(socket, await host.handle(parsed));
     } catch (error) {
       // The host answers failures itself; this is the last guard so one bad request never ends the server.
       const id = parsed && typeof parsed === 'object' && 'id' in parsed ? (parsed as { id: unknown }).id : null;
-      send(socket, { id, ok: false, error: { code: 'failed', message: error instanceof Error ? error.message : String(error) } });
+      send(socket, {
+        id,
+        ok: false,
+        error: { code: 'failed', message: error instanceof Error ? error.message : String(error) },
+      });
     }
   };
 
   server.on('upgrade', (req, socket: Duplex, head) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (!hosts.has((req.headers.host ?? '').toLowerCase())) return refuseUpgrade(socket, 403, 'The Host header does not name this server.');
+    if (!hosts.has((req.headers.host ?? '').toLowerCase()))
+      return refuseUpgrade(socket, 403, 'The Host header does not name this server.');
     // Browsers always send Origin on sockets; a page of another site (or a rebinding name) is refused.
     const origin = req.headers.origin;
-    if (origin !== undefined && !origins.has(origin.toLowerCase())) return refuseUpgrade(socket, 403, `Sockets from ${origin} are refused.`);
+    if (origin !== undefined && !origins.has(origin.toLowerCase()))
+      return refuseUpgrade(socket, 403, `Sockets from ${origin} are refused.`);
     if (url.pathname !== '/api') return refuseUpgrade(socket, 404, 'The API socket is /api.');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const protocolToken = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
-    if (!sameToken(protocolToken ?? url.searchParams.get('token'), token)) return refuseUpgrade(socket, 401, 'The API socket needs the access token.');
+    if (!sameToken(protocolToken ?? url.searchParams.get('token'), token))
+      return refuseUpgrade(socket, 401, 'The API socket needs the access token.');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('message', (data, isBinary) => void onFrame(ws, data, isBinary));
@@ -283,7 +321,9 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   cookieName = `mixcd-token-${port}`; // cookies ignore ports; one name per server keeps two apart
   csp = contentSecurityPolicy(port);
   if (explicitBind && !LOOPBACK.has(bindHost)) {
-    warn(`mixcd: warning: listening on ${bindHost}, so other machines that can reach it may connect; the token is still required. Use 127.0.0.1 to keep the workbench to this machine.`);
+    warn(
+      `mixcd: warning: listening on ${bindHost}, so other machines that can reach it may connect; the token is still required. Use 127.0.0.1 to keep the workbench to this machine.`,
+    );
   }
   const urlHost = WILDCARD.has(bindHost) || LOOPBACK.has(bindHost) ? '127.0.0.1' : hostPart(bindHost);
 

@@ -15,7 +15,8 @@ function put(view: DataView, kind: Kind, offset: number, value: number): void {
 
 /** A typed array's bytes as a Buffer; zero-copy on little-endian hosts (all common ones). */
 export function typedBlob(values: Float32Array | Int32Array | Uint32Array | Uint8Array): Buffer {
-  if (HOST_LE || values.BYTES_PER_ELEMENT === 1) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  if (HOST_LE || values.BYTES_PER_ELEMENT === 1)
+    return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   const kind: Kind = values instanceof Float32Array ? 'f32' : values instanceof Int32Array ? 'i32' : 'u32';
   const out = Buffer.allocUnsafe(values.length * 4);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -51,7 +52,10 @@ export function i32Blob(values: ArrayLike<number>, what: string): Buffer {
 
 function bytesOf(blob: Uint8Array, width: number, what: string): Uint8Array {
   if (blob.byteLength % width !== 0) {
-    throw new HistoryError(`Stored ${what} has ${blob.byteLength} bytes, not a multiple of ${width}: the history file is damaged.`, 'not-a-database');
+    throw new HistoryError(
+      `Stored ${what} has ${blob.byteLength} bytes, not a multiple of ${width}: the history file is damaged.`,
+      'not-a-database',
+    );
   }
   return blob;
 }
@@ -71,12 +75,20 @@ function decode<T extends Float32Array | Int32Array | Uint32Array>(
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < out.length; i++) {
-    out[i] = kind === 'f32' ? view.getFloat32(i * 4, true) : kind === 'i32' ? view.getInt32(i * 4, true) : view.getUint32(i * 4, true);
+    out[i] =
+      kind === 'f32'
+        ? view.getFloat32(i * 4, true)
+        : kind === 'i32'
+          ? view.getInt32(i * 4, true)
+          : view.getUint32(i * 4, true);
   }
   return out;
 }
 
-export const readF32 = (blob: Uint8Array, what: string): Float32Array => decode(blob, (n) => new Float32Array(n), 'f32', what);
-export const readI32 = (blob: Uint8Array, what: string): Int32Array => decode(blob, (n) => new Int32Array(n), 'i32', what);
-export const readU32 = (blob: Uint8Array, what: string): Uint32Array => decode(blob, (n) => new Uint32Array(n), 'u32', what);
+export const readF32 = (blob: Uint8Array, what: string): Float32Array =>
+  decode(blob, (n) => new Float32Array(n), 'f32', what);
+export const readI32 = (blob: Uint8Array, what: string): Int32Array =>
+  decode(blob, (n) => new Int32Array(n), 'i32', what);
+export const readU32 = (blob: Uint8Array, what: string): Uint32Array =>
+  decode(blob, (n) => new Uint32Array(n), 'u32', what);
 export const readU8 = (blob: Uint8Array): Uint8Array => Uint8Array.from(blob);

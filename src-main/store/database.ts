@@ -45,7 +45,8 @@ export function defaultHistoryPath(
     const appData = envValue(env, 'APPDATA', platform) ?? path.win32.join(home, 'AppData', 'Roaming');
     return path.win32.join(appData, APP_DATA_FOLDER, HISTORY_FILE);
   }
-  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Application Support', APP_DATA_FOLDER, HISTORY_FILE);
+  if (platform === 'darwin')
+    return path.posix.join(home, 'Library', 'Application Support', APP_DATA_FOLDER, HISTORY_FILE);
   // Linux and other Unixes: Chromium's XDG rule (the variable when non-empty, else ~/.config).
   const config = env.XDG_CONFIG_HOME || path.posix.join(home, '.config');
   return path.posix.join(config, APP_DATA_FOLDER, HISTORY_FILE);
@@ -82,7 +83,8 @@ function checkSqliteHeader(file: string): void {
   } finally {
     fs.closeSync(fd);
   }
-  if (stat.size < SQLITE_MAGIC.length || !head.equals(SQLITE_MAGIC)) throw notADatabase(file, 'its first bytes are not the SQLite header');
+  if (stat.size < SQLITE_MAGIC.length || !head.equals(SQLITE_MAGIC))
+    throw notADatabase(file, 'its first bytes are not the SQLite header');
 }
 
 export class History {
@@ -228,7 +230,8 @@ export function openHistory(file: string): History {
     db?.close();
     if (err instanceof HistoryError) throw err;
     const code = sqliteCode(err);
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw notADatabase(file, `SQLite says: ${(err as Error).message}`);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      throw notADatabase(file, `SQLite says: ${(err as Error).message}`);
     throw err;
   }
   return new History(db, file);

@@ -1,5 +1,12 @@
 // The run history's public surface.
-export { openHistory, defaultHistoryPath, History, APP_DATA_FOLDER, HISTORY_FILE, BUSY_TIMEOUT_MS } from './database.js';
+export {
+  openHistory,
+  defaultHistoryPath,
+  History,
+  APP_DATA_FOLDER,
+  HISTORY_FILE,
+  BUSY_TIMEOUT_MS,
+} from './database.js';
 export { HistoryError, type HistoryErrorCode } from './errors.js';
 export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, type Migration } from './migrations.js';
 export {

@@ -40,11 +40,34 @@ BEGIN SELECT RAISE(ABORT, 'mixcd: finished runs are never altered: delete the wh
 
 /** Every runs column except study_id: a finished run may only lose its study, nothing else. */
 const RUN_COLUMNS_BUT_STUDY = [
-  'id', 'created_at', 'started_at', 'finished_at', 'status', 'config_json', 'scenario', 'strategy',
-  'budget', 'seed', 'backend', 'device', 'data_fingerprint', 'error', 'exit_code', 'wall_seconds',
-  'forward_passes', 'backward_passes', 'extra_forward_passes', 'timing_json', 'prior_pretrain_acc',
-  'prior_finetune_acc', 'final_pretrain_acc', 'final_finetune_acc', 'final_cd_rate',
-  'final_rehearsal_precision', 'owner_pid', 'owner_host',
+  'id',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'status',
+  'config_json',
+  'scenario',
+  'strategy',
+  'budget',
+  'seed',
+  'backend',
+  'device',
+  'data_fingerprint',
+  'error',
+  'exit_code',
+  'wall_seconds',
+  'forward_passes',
+  'backward_passes',
+  'extra_forward_passes',
+  'timing_json',
+  'prior_pretrain_acc',
+  'prior_finetune_acc',
+  'final_pretrain_acc',
+  'final_finetune_acc',
+  'final_cd_rate',
+  'final_rehearsal_precision',
+  'owner_pid',
+  'owner_host',
 ];
 const rowOf = (prefix: string) => `(${RUN_COLUMNS_BUT_STUDY.map((c) => `${prefix}.${c}`).join(', ')})`;
 
@@ -183,7 +206,10 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`Migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions are 1, 2, 3, ... in order).`);
+    if (m.version !== i + 1)
+      throw new Error(
+        `Migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions are 1, 2, 3, ... in order).`,
+      );
   });
 }
 
@@ -201,7 +227,11 @@ function currentVersion(db: Database.Database): number {
  * Read-only checks before anything is written, so a file we must refuse is left byte-for-byte as
  * it was: another program's database, or one written by a newer mix-cd.
  */
-export function inspectSchema(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): number {
+export function inspectSchema(
+  db: Database.Database,
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number {
   const latest = migrations.length;
   if (!tableExists(db, 'schema_migrations')) {
     const other = db

@@ -64,7 +64,13 @@ export function electronSqliteBinding(root: string, electronVersion?: string): s
   if (!existsSync(addon)) return null;
   if (electronVersion === undefined) return addon;
   const marker = readJson(path.join(dir, ELECTRON_SQLITE_MARKER));
-  if (!marker || marker.electron !== electronVersion || marker.platform !== process.platform || marker.arch !== process.arch) return null;
+  if (
+    !marker ||
+    marker.electron !== electronVersion ||
+    marker.platform !== process.platform ||
+    marker.arch !== process.arch
+  )
+    return null;
   const installed = readJson(path.join(root, 'node_modules', 'better-sqlite3', 'package.json'));
   if (installed && marker.betterSqlite3 !== installed.version) return null;
   return addon;
@@ -75,7 +81,10 @@ export function electronSqliteBinding(root: string, electronVersion?: string): s
  * install has one, else undefined (better-sqlite3 loads its own build: Node's, or Electron's in a
  * packaged app where the module itself was rebuilt).
  */
-export function sqliteNativeBinding(versions: Readonly<Record<string, string | undefined>> = process.versions, root?: string): string | undefined {
+export function sqliteNativeBinding(
+  versions: Readonly<Record<string, string | undefined>> = process.versions,
+  root?: string,
+): string | undefined {
   const electron = versions.electron;
   if (!electron) return undefined; // plain Node: nothing changes
   const packaged = packagedSqliteBinding();
@@ -84,7 +93,9 @@ export function sqliteNativeBinding(versions: Readonly<Record<string, string | u
 }
 
 /** In a packaged app: the build electron-builder copied into the app's resources, if any. */
-export function packagedSqliteBinding(resourcesPath = (process as { resourcesPath?: string }).resourcesPath): string | null {
+export function packagedSqliteBinding(
+  resourcesPath = (process as { resourcesPath?: string }).resourcesPath,
+): string | null {
   if (!resourcesPath) return null;
   const addon = path.join(resourcesPath, PACKAGED_SQLITE_ADDON);
   return existsSync(addon) ? addon : null;

@@ -3,7 +3,13 @@
 import os from 'node:os';
 import type Database from 'better-sqlite3';
 import { parseRunConfig, type RunConfig, type ScenarioName, type StrategyName } from '../../shared/config.js';
-import { RUN_STATUSES, type ComputeCounts, type RunStatus, type RunSummary, type TimeBreakdown } from '../../shared/results.js';
+import {
+  RUN_STATUSES,
+  type ComputeCounts,
+  type RunStatus,
+  type RunSummary,
+  type TimeBreakdown,
+} from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
 
 export const TERMINAL_STATUSES = ['finished', 'failed', 'cancelled'] as const;
@@ -118,11 +124,13 @@ function toSummary(row: RunRow): RunSummary {
 }
 
 function checkId(id: number, what = 'run'): void {
-  if (!Number.isSafeInteger(id) || id < 1) throw new HistoryError(`${id} is not a valid ${what} id (ids are positive integers).`, 'invalid-input');
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new HistoryError(`${id} is not a valid ${what} id (ids are positive integers).`, 'invalid-input');
 }
 
 function checkCount(value: number, name: string): void {
-  if (!Number.isFinite(value) || value < 0) throw new HistoryError(`compute.${name} is ${value}; expected a finite number >= 0.`, 'invalid-input');
+  if (!Number.isFinite(value) || value < 0)
+    throw new HistoryError(`compute.${name} is ${value}; expected a finite number >= 0.`, 'invalid-input');
 }
 
 /** True while a process with this id exists (EPERM: it exists but belongs to someone else). */
@@ -143,7 +151,10 @@ export class RunsStore {
   private readonly selectRun: Database.Statement<[number], RunRow>;
   private readonly deleteStmt: Database.Statement;
   private readonly studyExists: Database.Statement<[number], { one: number }>;
-  private readonly selectUnfinished: Database.Statement<[], { id: number; owner_pid: number | null; owner_host: string | null }>;
+  private readonly selectUnfinished: Database.Statement<
+    [],
+    { id: number; owner_pid: number | null; owner_host: string | null }
+  >;
   private readonly markFailed: Database.Statement;
   private readonly deleteTags: Database.Statement;
   private readonly insertTag: Database.Statement;
@@ -152,7 +163,8 @@ export class RunsStore {
   private readonly replaceTags: (runId: number, tags: string[]) => void;
 
   constructor(private readonly db: Database.Database) {
-    this.insertRun = db.prepare(`INSERT INTO runs (study_id, created_at, started_at, status, config_json, scenario, strategy,
+    this.insertRun =
+      db.prepare(`INSERT INTO runs (study_id, created_at, started_at, status, config_json, scenario, strategy,
       budget, seed, owner_pid, owner_host) VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
       @budget, @seed, @pid, @host)`);
     this.statusOf = db.prepare('SELECT status, started_at FROM runs WHERE id = ?');
@@ -167,8 +179,12 @@ export class RunsStore {
     this.selectRun = db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`);
     this.deleteStmt = db.prepare('DELETE FROM runs WHERE id = ?');
     this.studyExists = db.prepare('SELECT 1 AS one FROM studies WHERE id = ?');
-    this.selectUnfinished = db.prepare(`SELECT id, owner_pid, owner_host FROM runs WHERE status IN ('queued', 'running')`);
-    this.markFailed = db.prepare(`UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')`);
+    this.selectUnfinished = db.prepare(
+      `SELECT id, owner_pid, owner_host FROM runs WHERE status IN ('queued', 'running')`,
+    );
+    this.markFailed = db.prepare(
+      `UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')`,
+    );
     this.deleteTags = db.prepare('DELETE FROM run_tags WHERE run_id = ?');
     this.insertTag = db.prepare('INSERT INTO run_tags (run_id, tag) VALUES (?, ?)');
     this.selectTags = db.prepare('SELECT tag FROM run_tags WHERE run_id = ? ORDER BY tag');
@@ -193,9 +209,13 @@ export class RunsStore {
   /** The clear error for a write to run `id` that a trigger refused (or that we refuse first). */
   stateError(id: number, action: string): HistoryError {
     const status = this.status(id);
-    if (status === null) return new HistoryError(`Cannot ${action}: there is no run ${id} in the history.`, 'unknown-run');
+    if (status === null)
+      return new HistoryError(`Cannot ${action}: there is no run ${id} in the history.`, 'unknown-run');
     if (isTerminal(status)) {
-      return new HistoryError(`Cannot ${action}: run ${id} is ${status}, and finished runs are never altered.`, 'run-state');
+      return new HistoryError(
+        `Cannot ${action}: run ${id} is ${status}, and finished runs are never altered.`,
+        'run-state',
+      );
     }
     return new HistoryError(`Cannot ${action}: run ${id} is ${status}, not running.`, 'run-state');
   }
@@ -210,7 +230,8 @@ export class RunsStore {
     const studyId = input.studyId ?? null;
     if (studyId !== null) {
       checkId(studyId, 'study');
-      if (!this.studyExists.get(studyId)) throw new HistoryError(`There is no study ${studyId} in the history.`, 'unknown-study');
+      if (!this.studyExists.get(studyId))
+        throw new HistoryError(`There is no study ${studyId} in the history.`, 'unknown-study');
     }
     const createdAt = now();
     const info = this.insertRun.run({
@@ -246,11 +267,17 @@ export class RunsStore {
   finish(id: number, input: FinishInput): void {
     const row = this.require(id);
     if (!(TERMINAL_STATUSES as readonly string[]).includes(input.status)) {
-      throw new HistoryError(`A run finishes as ${TERMINAL_STATUSES.join(', ')}, not '${String(input.status)}'.`, 'invalid-input');
+      throw new HistoryError(
+        `A run finishes as ${TERMINAL_STATUSES.join(', ')}, not '${String(input.status)}'.`,
+        'invalid-input',
+      );
     }
     if (isTerminal(row.status)) throw this.stateError(id, `mark it ${input.status}`);
     if (row.status === 'queued' && input.status === 'finished') {
-      throw new HistoryError(`Cannot mark run ${id} finished: it never started (it is queued); it can only fail or be cancelled.`, 'run-state');
+      throw new HistoryError(
+        `Cannot mark run ${id} finished: it never started (it is queued); it can only fail or be cancelled.`,
+        'run-state',
+      );
     }
     const c = input.compute;
     checkCount(c.forwardPasses, 'forwardPasses');
@@ -301,7 +328,11 @@ export class RunsStore {
     if (filter.status !== undefined) {
       const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
       for (const s of statuses) {
-        if (!RUN_STATUSES.includes(s)) throw new HistoryError(`Unknown run status '${String(s)}'; expected one of ${RUN_STATUSES.join(', ')}.`, 'invalid-input');
+        if (!RUN_STATUSES.includes(s))
+          throw new HistoryError(
+            `Unknown run status '${String(s)}'; expected one of ${RUN_STATUSES.join(', ')}.`,
+            'invalid-input',
+          );
       }
       if (statuses.length === 0) return [];
       where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
@@ -314,7 +345,10 @@ export class RunsStore {
     const limit = filter.limit ?? -1; // SQLite: a negative LIMIT means none
     const offset = filter.offset ?? 0;
     if (!Number.isInteger(limit) || !Number.isInteger(offset) || offset < 0) {
-      throw new HistoryError(`limit and offset must be integers (offset >= 0); got ${limit} and ${offset}.`, 'invalid-input');
+      throw new HistoryError(
+        `limit and offset must be integers (offset >= 0); got ${limit} and ${offset}.`,
+        'invalid-input',
+      );
     }
     params.push(limit, offset);
     // Ties on created_at (same millisecond) fall back to id, which also grows with time.
@@ -331,7 +365,8 @@ export class RunsStore {
   setTags(id: number, tags: readonly string[]): void {
     this.require(id);
     const clean = [...new Set(tags.map((t) => t.trim()))];
-    if (clean.some((t) => t.length === 0)) throw new HistoryError(`Tags of run ${id} must not be empty.`, 'invalid-input');
+    if (clean.some((t) => t.length === 0))
+      throw new HistoryError(`Tags of run ${id} must not be empty.`, 'invalid-input');
     this.replaceTags(id, clean);
   }
 
@@ -342,7 +377,8 @@ export class RunsStore {
 
   delete(id: number): void {
     checkId(id);
-    if (this.deleteStmt.run(id).changes === 0) throw new HistoryError(`Cannot delete run ${id}: there is no such run in the history.`, 'unknown-run');
+    if (this.deleteStmt.run(id).changes === 0)
+      throw new HistoryError(`Cannot delete run ${id}: there is no such run in the history.`, 'unknown-run');
   }
 
   /**
@@ -370,6 +406,7 @@ export class RunsStore {
 /** Re-throws a trigger refusal as a HistoryError that names the run; anything else unchanged. */
 export function explainWriteError(err: unknown, runs: RunsStore, runId: number, action: string): never {
   const code = sqliteCode(err);
-  if (code === 'SQLITE_CONSTRAINT_TRIGGER' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw runs.stateError(runId, action);
+  if (code === 'SQLITE_CONSTRAINT_TRIGGER' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
+    throw runs.stateError(runId, action);
   throw err;
 }

@@ -19,11 +19,17 @@ function checkPoint(runId: number, p: EvalPoint): void {
   // SQLite stores NaN as NULL, which would surface as a bare NOT NULL failure; say which field instead.
   for (const key of ['pretrainTestAcc', 'finetuneTestAcc', 'cdRate'] as const) {
     if (!Number.isFinite(p[key])) {
-      throw new HistoryError(`Eval point of run ${runId} at step ${p.step} has ${key} = ${p[key]}; expected a finite number.`, 'invalid-input');
+      throw new HistoryError(
+        `Eval point of run ${runId} at step ${p.step} has ${key} = ${p[key]}; expected a finite number.`,
+        'invalid-input',
+      );
     }
   }
   if (p.rehearsalPrecision !== null && !Number.isFinite(p.rehearsalPrecision)) {
-    throw new HistoryError(`Eval point of run ${runId} at step ${p.step} has rehearsalPrecision = ${p.rehearsalPrecision}; expected a finite number or null.`, 'invalid-input');
+    throw new HistoryError(
+      `Eval point of run ${runId} at step ${p.step} has rehearsalPrecision = ${p.rehearsalPrecision}; expected a finite number or null.`,
+      'invalid-input',
+    );
   }
 }
 
@@ -32,7 +38,10 @@ export class SeriesStore {
   private readonly select: Database.Statement<[number], PointRow>;
   private readonly appendTx: (runId: number, points: readonly EvalPoint[]) => void;
 
-  constructor(db: Database.Database, private readonly runs: RunsStore) {
+  constructor(
+    db: Database.Database,
+    private readonly runs: RunsStore,
+  ) {
     this.insert = db.prepare(`INSERT INTO eval_points (run_id, step, pretrain_test_acc, finetune_test_acc, cd_rate,
       rehearsal_precision) VALUES (?, ?, ?, ?, ?, ?)`);
     this.select = db.prepare(`SELECT step, pretrain_test_acc, finetune_test_acc, cd_rate, rehearsal_precision

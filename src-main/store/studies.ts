@@ -17,7 +17,12 @@ interface StudyRow {
   config_json: string;
 }
 
-const toRecord = <C>(r: StudyRow): StudyRecord<C> => ({ id: r.id, name: r.name, createdAt: r.created_at, config: JSON.parse(r.config_json) as C });
+const toRecord = <C>(r: StudyRow): StudyRecord<C> => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  config: JSON.parse(r.config_json) as C,
+});
 
 export class StudiesStore {
   private readonly insert: Database.Statement;
@@ -28,14 +33,18 @@ export class StudiesStore {
   constructor(db: Database.Database) {
     this.insert = db.prepare('INSERT INTO studies (name, created_at, config_json) VALUES (?, ?, ?)');
     this.select = db.prepare('SELECT id, name, created_at, config_json FROM studies WHERE id = ?');
-    this.selectAll = db.prepare('SELECT id, name, created_at, config_json FROM studies ORDER BY created_at DESC, id DESC');
+    this.selectAll = db.prepare(
+      'SELECT id, name, created_at, config_json FROM studies ORDER BY created_at DESC, id DESC',
+    );
     this.remove = db.prepare('DELETE FROM studies WHERE id = ?');
   }
 
   create(name: string, config: unknown): number {
-    if (typeof name !== 'string' || name.trim().length === 0) throw new HistoryError('A study needs a non-empty name.', 'invalid-input');
+    if (typeof name !== 'string' || name.trim().length === 0)
+      throw new HistoryError('A study needs a non-empty name.', 'invalid-input');
     const json = JSON.stringify(config ?? null);
-    if (json === undefined) throw new HistoryError(`The config of study "${name}" cannot be stored as JSON.`, 'invalid-input');
+    if (json === undefined)
+      throw new HistoryError(`The config of study "${name}" cannot be stored as JSON.`, 'invalid-input');
     return Number(this.insert.run(name.trim(), new Date().toISOString(), json).lastInsertRowid);
   }
 
@@ -49,6 +58,7 @@ export class StudiesStore {
   }
 
   delete(id: number): void {
-    if (this.remove.run(id).changes === 0) throw new HistoryError(`Cannot delete study ${id}: there is no such study in the history.`, 'unknown-study');
+    if (this.remove.run(id).changes === 0)
+      throw new HistoryError(`Cannot delete study ${id}: there is no such study in the history.`, 'unknown-study');
   }
 }

@@ -72,7 +72,8 @@ function decodeCounts(row: RehearsalRow): Uint32Array {
 }
 
 function checkStep(runId: number, step: number, what: string): void {
-  if (!Number.isInteger(step) || step < 0) throw new HistoryError(`${what} of run ${runId} has step ${step}; expected an integer >= 0.`, 'invalid-input');
+  if (!Number.isInteger(step) || step < 0)
+    throw new HistoryError(`${what} of run ${runId} has step ${step}; expected an integer >= 0.`, 'invalid-input');
 }
 
 function checkTrace(runId: number, t: BinTrace): void {
@@ -87,14 +88,20 @@ function checkTrace(runId: number, t: BinTrace): void {
   ];
   for (const [name, a] of arrays) {
     if (a !== undefined && a.length !== n) {
-      throw new HistoryError(`Bin trace of run ${runId} at step ${t.step}: ${name} has ${a.length} bins but size has ${n}.`, 'invalid-input');
+      throw new HistoryError(
+        `Bin trace of run ${runId} at step ${t.step}: ${name} has ${a.length} bins but size has ${n}.`,
+        'invalid-input',
+      );
     }
   }
 }
 
 function checkLogCategories(runId: number, categories: Uint8Array, entries: number): void {
   if (categories.length !== entries) {
-    throw new HistoryError(`Rehearsal categories of run ${runId}: ${categories.length} values for ${entries} log entries; expected one per entry.`, 'invalid-input');
+    throw new HistoryError(
+      `Rehearsal categories of run ${runId}: ${categories.length} values for ${entries} log entries; expected one per entry.`,
+      'invalid-input',
+    );
   }
   for (let j = 0; j < categories.length; j++) {
     if (categories[j] >= CATEGORIES.length && categories[j] !== UNKNOWN_CATEGORY) {
@@ -115,21 +122,29 @@ export class TelemetryStore {
   private readonly selectProbe: Database.Statement<[number], { step: number; indices: Buffer; categories: Buffer }>;
   private readonly appendTracesTx: (runId: number, rows: unknown[][]) => void;
 
-  constructor(db: Database.Database, private readonly runs: RunsStore) {
+  constructor(
+    db: Database.Database,
+    private readonly runs: RunsStore,
+  ) {
     this.insertTrace = db.prepare(`INSERT INTO bin_traces (run_id, step, size, alpha, probability, drawn, cd_found,
       true_cd_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectTraces = db.prepare(`SELECT step, size, alpha, probability, drawn, cd_found, true_cd_rate
       FROM bin_traces WHERE run_id = ? ORDER BY step`);
     // Upserts: the engine may checkpoint these while the run goes on; the UPDATE path is still
     // subject to the "only while running" trigger.
-    this.upsertRehearsals = db.prepare(`INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log, log_categories)
+    this.upsertRehearsals =
+      db.prepare(`INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log, log_categories)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET sample_count = excluded.sample_count,
       counts_encoding = excluded.counts_encoding, counts = excluded.counts, log = excluded.log,
       log_categories = excluded.log_categories`);
-    this.selectRehearsals = db.prepare('SELECT sample_count, counts_encoding, counts, log, log_categories FROM sample_rehearsals WHERE run_id = ?');
+    this.selectRehearsals = db.prepare(
+      'SELECT sample_count, counts_encoding, counts, log, log_categories FROM sample_rehearsals WHERE run_id = ?',
+    );
     this.upsertProbe = db.prepare(`INSERT INTO probe_categories (run_id, step, indices, categories) VALUES (?, ?, ?, ?)
       ON CONFLICT (run_id, step) DO UPDATE SET indices = excluded.indices, categories = excluded.categories`);
-    this.selectProbe = db.prepare('SELECT step, indices, categories FROM probe_categories WHERE run_id = ? ORDER BY step');
+    this.selectProbe = db.prepare(
+      'SELECT step, indices, categories FROM probe_categories WHERE run_id = ? ORDER BY step',
+    );
     this.appendTracesTx = db.transaction((runId: number, rows: unknown[][]) => {
       for (const row of rows) {
         try {
@@ -174,7 +189,8 @@ export class TelemetryStore {
         drawn: Array.from(readI32(r.drawn, what)),
         cdFound: Array.from(readI32(r.cd_found, what)),
       };
-      if (r.true_cd_rate !== null) trace.trueCdRate = Array.from(readF32(r.true_cd_rate, what), (v) => (Number.isNaN(v) ? null : v));
+      if (r.true_cd_rate !== null)
+        trace.trueCdRate = Array.from(readF32(r.true_cd_rate, what), (v) => (Number.isNaN(v) ? null : v));
       return trace;
     });
   }
@@ -182,7 +198,10 @@ export class TelemetryStore {
   /** logCategories: one CATEGORY_CODE per log entry, or null when the verdicts are not known. */
   saveSampleRehearsals(runId: number, counts: Uint32Array, log: Int32Array, logCategories: Uint8Array | null): void {
     if (log.length % 2 !== 0) {
-      throw new HistoryError(`Rehearsal log of run ${runId} has ${log.length} values; expected (step, index) pairs.`, 'invalid-input');
+      throw new HistoryError(
+        `Rehearsal log of run ${runId} has ${log.length} values; expected (step, index) pairs.`,
+        'invalid-input',
+      );
     }
     if (logCategories) checkLogCategories(runId, logCategories, log.length / 2);
     for (let j = 1; j < log.length; j += 2) {
@@ -195,7 +214,14 @@ export class TelemetryStore {
     }
     const { encoding, blob } = encodeCounts(counts);
     try {
-      this.upsertRehearsals.run(runId, counts.length, encoding, blob, typedBlob(log), logCategories ? typedBlob(logCategories) : null);
+      this.upsertRehearsals.run(
+        runId,
+        counts.length,
+        encoding,
+        blob,
+        typedBlob(log),
+        logCategories ? typedBlob(logCategories) : null,
+      );
     } catch (err) {
       explainWriteError(err, this.runs, runId, 'save sample rehearsals');
     }

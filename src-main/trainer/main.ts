@@ -38,7 +38,9 @@ function utilityProcessPort(port: ParentPort): TrainerPort {
 const parentPort = (process as { parentPort?: ParentPort }).parentPort;
 const send = process.send?.bind(process);
 if (!parentPort && !send) {
-  process.stderr.write('The trainer is started by the workbench host (it needs an IPC channel); it does nothing on its own.\n');
+  process.stderr.write(
+    'The trainer is started by the workbench host (it needs an IPC channel); it does nothing on its own.\n',
+  );
   process.exit(2);
 }
 const code = await serveTrainer(parentPort ? utilityProcessPort(parentPort) : childProcessPort(send!));

@@ -30,7 +30,15 @@ export type TrainerToHost =
       f0Cached: boolean;
       model: string;
     }
-  | { type: 'progress'; runId: number; phase: RunPhase; step: number; totalSteps: number; loss?: number; etaSeconds?: number }
+  | {
+      type: 'progress';
+      runId: number;
+      phase: RunPhase;
+      step: number;
+      totalSteps: number;
+      loss?: number;
+      etaSeconds?: number;
+    }
   | {
       type: 'eval';
       runId: number;
@@ -46,15 +54,32 @@ export type TrainerToHost =
 
 export type TrainerMessageType = TrainerToHost['type'];
 
-const TRAINER_MESSAGE_TYPES: ReadonlySet<string> = new Set<TrainerMessageType>(['started', 'progress', 'eval', 'finished', 'failed']);
+const TRAINER_MESSAGE_TYPES: ReadonlySet<string> = new Set<TrainerMessageType>([
+  'started',
+  'progress',
+  'eval',
+  'finished',
+  'failed',
+]);
 
 export function isTrainerMessage(value: unknown): value is TrainerToHost {
-  return typeof value === 'object' && value !== null && TRAINER_MESSAGE_TYPES.has((value as { type?: unknown }).type as string);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    TRAINER_MESSAGE_TYPES.has((value as { type?: unknown }).type as string)
+  );
 }
 
 export function isStartMessage(value: unknown): value is StartMessage {
   const m = value as Partial<StartMessage> | null;
-  return typeof m === 'object' && m !== null && m.type === 'start' && typeof m.runId === 'number' && typeof m.cacheDir === 'string' && typeof m.config === 'object';
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    m.type === 'start' &&
+    typeof m.runId === 'number' &&
+    typeof m.cacheDir === 'string' &&
+    typeof m.config === 'object'
+  );
 }
 
 /**

@@ -82,7 +82,11 @@ export function serveTrainer(port: TrainerPort): Promise<number> {
       try {
         outcome = await train(port, message);
       } catch (error) {
-        outcome = { type: 'failed', runId: message.runId, error: error instanceof Error ? error.message : String(error) };
+        outcome = {
+          type: 'failed',
+          runId: message.runId,
+          error: error instanceof Error ? error.message : String(error),
+        };
       }
       await send(port, outcome);
       resolve(outcome.type === 'finished' ? 0 : 1);

@@ -23,7 +23,6 @@ let exited: Promise<number | null>;
 let stdout: () => string = () => '';
 let browser: Browser | undefined;
 
-
 let url: string;
 
 beforeAll(async () => {
@@ -67,7 +66,9 @@ describe('npm start in browser mode', () => {
     // A finished run appears in the table on Reload (the CLI writes the same history).
     const history = openHistory(db);
     try {
-      const id = history.createRun({ config: parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'mix-cd', budget: 0.1 } }) });
+      const id = history.createRun({
+        config: parseRunConfig({ scenario: 'rot90', rehearsal: { strategy: 'mix-cd', budget: 0.1 } }),
+      });
       history.markRunning(id, { backend: 'wasm', device: 'cpu (wasm, SIMD)', dataFingerprint: 'test' });
       history.finishRun(id, {
         status: 'finished',
@@ -85,7 +86,11 @@ describe('npm start in browser mode', () => {
     const cells = (await row.first().locator('td').allTextContents()).map((text) => text.trim());
     expect(cells.slice(0, 2)).toEqual(['1', 'finished']);
     expect(cells.slice(3, 11)).toEqual(['rot90', 'mix-cd', '0.1', '1', '—', 'wasm', '0.812', '0.877']);
-    expect((await page.locator('[data-test="runs-table"] th').allTextContents()).map((text) => text.replace(/[▲▼]/g, '').trim())).toEqual([
+    expect(
+      (await page.locator('[data-test="runs-table"] th').allTextContents()).map((text) =>
+        text.replace(/[▲▼]/g, '').trim(),
+      ),
+    ).toEqual([
       'id',
       'status',
       'created',
@@ -112,6 +117,8 @@ describe('npm start in browser mode', () => {
     expect(await exited).toBe(0);
     const gone = page.locator('[data-test="connection-problem"]');
     await gone.waitFor({ timeout: 15_000 });
-    expect(await gone.textContent()).toMatch(/^The connection to the workbench server at 127\.0\.0\.1:\d+ was lost; reconnecting\.\.\.$/);
+    expect(await gone.textContent()).toMatch(
+      /^The connection to the workbench server at 127\.0\.0\.1:\d+ was lost; reconnecting\.\.\.$/,
+    );
   });
 });

@@ -21,7 +21,8 @@ let server: BrowserServer;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!compareChunk()) throw new Error(`${rendererDir} has no Compare chunk: run npm run build (App.vue must route #/compare).`);
+  if (!compareChunk())
+    throw new Error(`${rendererDir} has no Compare chunk: run npm run build (App.vue must route #/compare).`);
   mkdirSync(shots, { recursive: true });
   server = await startBrowserServer({ host: fakeCompareHost(runs), rendererDir });
   browser = await launchChromium();
@@ -50,7 +51,9 @@ describe('compare view in browser mode', () => {
       expect(await figure.locator('canvas').count()).toBeGreaterThan(0);
     }
     // Two groups of two seeds: lower, width and mean series of 60 points each, per group.
-    expect(Number(await page.locator('[data-test="compare-chart-retention"] .echart').getAttribute('data-points'))).toBe(2 * 3 * 60);
+    expect(
+      Number(await page.locator('[data-test="compare-chart-retention"] .echart').getAttribute('data-points')),
+    ).toBe(2 * 3 * 60);
 
     const groups = page.locator('[data-test="compare-group"]');
     expect(await groups.count()).toBe(2);
@@ -61,7 +64,10 @@ describe('compare view in browser mode', () => {
     expect(await groups.first().textContent()).toContain('mix-cd r=0.1');
     expect(await groups.nth(1).textContent()).toContain('random r=0.1');
 
-    const [png] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="png-retention"]').click()]);
+    const [png] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-test="png-retention"]').click(),
+    ]);
     expect(png.suggestedFilename()).toBe('mixcd-runs-11-12-13-14-retention.png');
     const pngBytes = readFileSync(await png.path());
     expect(pngBytes.subarray(1, 4).toString('latin1')).toBe('PNG');
@@ -83,7 +89,8 @@ describe('compare view in browser mode', () => {
   it('opens a study by id, and says so in a sentence when an id is unknown', async () => {
     const { page, problems } = await watchedPage(browser!);
     // The page's own hash navigation (no reload), as the app's links do it.
-    const setHash = (hash: string) => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash);
+    const setHash = (hash: string) =>
+      page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash);
     await page.goto(`${server.url}#/compare?study=1`);
     await page.locator('[data-test="compare"][data-rendered-ms]').waitFor({ timeout: 30_000 });
     expect(await page.locator('h2').first().textContent()).toContain('synthetic study');
@@ -91,7 +98,9 @@ describe('compare view in browser mode', () => {
 
     await setHash('#/compare?runs=11,99');
     await page.locator('[data-test="compare-partial"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-test="compare-partial"]').textContent()).toBe('Could not load run 99 (There is no run 99.); the other runs are shown.');
+    expect(await page.locator('[data-test="compare-partial"]').textContent()).toBe(
+      'Could not load run 99 (There is no run 99.); the other runs are shown.',
+    );
 
     await setHash('#/compare?runs=abc');
     await page.locator('[data-test="compare-problem"]').waitFor({ timeout: 15_000 });

@@ -25,7 +25,6 @@ let browser: Browser | undefined;
 let url: string;
 let api: Api;
 
-
 /** Tiny and fast: a run takes about a second once f0 is cached. */
 function config(strategy: 'none' | 'random' | 'mix-cd'): RunConfigInput {
   return {
@@ -40,10 +39,14 @@ function config(strategy: 'none' | 'random' | 'mix-cd'): RunConfigInput {
 }
 
 const rowsOf = (page: Page) => page.locator('[data-test="runs-table"] tbody tr');
-const strategies = async (page: Page) => (await page.locator('[data-test="cell-strategy"]').allTextContents()).map((t) => t.trim());
+const strategies = async (page: Page) =>
+  (await page.locator('[data-test="cell-strategy"]').allTextContents()).map((t) => t.trim());
 
 async function downloaded(page: Page, button: string): Promise<{ name: string; text: string }> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`[data-test="${button}"]`).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator(`[data-test="${button}"]`).click(),
+  ]);
   const file = await download.path();
   return { name: download.suggestedFilename(), text: readFileSync(file, 'utf8') };
 }
@@ -76,7 +79,11 @@ describe('history and export views in browser mode', () => {
     const { runId: loneId } = await api.call('runs.start', { config: config('none') });
     const all = [...runIds, loneId];
     await expect
-      .poll(async () => (await api.call('runs.list', {})).filter((r) => all.includes(r.id) && r.status === 'finished').length, { timeout: 180_000, interval: 500 })
+      .poll(
+        async () =>
+          (await api.call('runs.list', {})).filter((r) => all.includes(r.id) && r.status === 'finished').length,
+        { timeout: 180_000, interval: 500 },
+      )
       .toBe(3);
     const study = await api.call('studies.get', { id: studyId });
     const byStrategy = new Map<string, RunSummary>(study.runs.map((r) => [r.config.rehearsal.strategy, r]));
@@ -158,7 +165,9 @@ describe('history and export views in browser mode', () => {
     expect((await api.call('runs.list', {})).map((r) => r.id).sort()).toEqual([...runIds].sort());
 
     // A run still queued or running: the host refuses, and the page shows its sentence.
-    const { runId: longId } = await api.call('runs.start', { config: { ...config('none'), finetune: { steps: 20_000, batchSize: 32, evalEvery: 5000 } } });
+    const { runId: longId } = await api.call('runs.start', {
+      config: { ...config('none'), finetune: { steps: 20_000, batchSize: 32, evalEvery: 5000 } },
+    });
     const longRow = page.locator(`[data-test="run-${longId}"]`);
     await longRow.locator('[data-test="delete"]').click({ timeout: 15_000 });
     await longRow.locator('[data-test="confirm-yes"]').click();
@@ -213,7 +222,10 @@ describe('history and export views in browser mode', () => {
     expect(tex.text).toContain('\\textbf{');
     expect(tex.text).toContain('\\bottomrule');
 
-    const json = JSON.parse((await downloaded(page, 'download-json')).text) as { metric: string; rows: { strategy: string; cells: ({ mean: number; runs: number[] } | null)[] }[] };
+    const json = JSON.parse((await downloaded(page, 'download-json')).text) as {
+      metric: string;
+      rows: { strategy: string; cells: ({ mean: number; runs: number[] } | null)[] }[];
+    };
     expect(json.metric).toBe('finetuneTestAcc');
     expect(json.rows.map((r) => r.strategy)).toEqual(['random', 'mix-cd']);
     for (const row of json.rows) {
@@ -226,7 +238,14 @@ describe('history and export views in browser mode', () => {
     expect(series[0]).toBe('runId,strategy,budget,seed,step,pretrainTestAcc,finetuneTestAcc,cdRate,rehearsalPrecision');
     expect(series.length - 1).toBe(study.runs.reduce((n, r) => n + r.series.length, 0));
     expect(new Set(series.slice(1).map((line) => Number(line.split(',')[0])))).toEqual(new Set(runIds));
-    expect(series.slice(1).every((line) => line.split(',').slice(5, 7).every((v) => Number.isFinite(Number(v)) && v !== ''))).toBe(true);
+    expect(
+      series.slice(1).every((line) =>
+        line
+          .split(',')
+          .slice(5, 7)
+          .every((v) => Number.isFinite(Number(v)) && v !== ''),
+      ),
+    ).toBe(true);
 
     const configs = JSON.parse((await downloaded(page, 'download-configs')).text) as { id: number; config: unknown }[];
     expect(configs.map((c) => c.id).sort()).toEqual([...runIds].sort());

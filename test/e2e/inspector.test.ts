@@ -58,7 +58,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const percent = async (page: Page, test: string) => Number((await page.locator(`[data-test="${test}"]`).textContent())!.replace('%', '')) / 100;
+const percent = async (page: Page, test: string) =>
+  Number((await page.locator(`[data-test="${test}"]`).textContent())!.replace('%', '')) / 100;
 
 /** A minimal view of a canvas (the test project compiles without the DOM library). */
 interface Canvas2d {
@@ -81,9 +82,18 @@ const imageOf = (index: number) => Array.from(data.train.images.subarray(index *
 describe('sample inspector on real Fashion-MNIST', () => {
   it('opens a mix-cd and a random run side by side: bins, budget, gallery, detail', async () => {
     // The study, trained by the app's host as if started from the form.
-    const { runIds } = await api.call('studies.start', { base: base as never, strategies: ['random', 'mix-cd'], budgets: [0.1], seeds: [1] });
+    const { runIds } = await api.call('studies.start', {
+      base: base as never,
+      strategies: ['random', 'mix-cd'],
+      budgets: [0.1],
+      seeds: [1],
+    });
     await expect
-      .poll(async () => (await api.call('runs.list', {})).filter((r) => runIds.includes(r.id) && r.status === 'finished').length, { timeout: 300_000, interval: 1000 })
+      .poll(
+        async () =>
+          (await api.call('runs.list', {})).filter((r) => runIds.includes(r.id) && r.status === 'finished').length,
+        { timeout: 300_000, interval: 1000 },
+      )
       .toBe(2);
     const runs = await Promise.all(runIds.map((id) => api.call('runs.get', { id })));
     random = runs.find((r) => r.config.rehearsal.strategy === 'random')!;
@@ -96,8 +106,15 @@ describe('sample inspector on real Fashion-MNIST', () => {
     await page.locator(`[data-test="run-${random.id}"] [data-test="pick"]`).check();
     await page.locator('[data-test="inspect-pair"]').click();
     await page.locator('[data-test="inspector"][data-loaded="true"]').waitFor({ timeout: 30_000 });
-    const shown = await page.locator('[data-test="inspected-run"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-run'), e.getAttribute('data-strategy')]));
-    expect(shown).toEqual(expect.arrayContaining([[String(mix.id), 'mix-cd'], [String(random.id), 'random']]));
+    const shown = await page
+      .locator('[data-test="inspected-run"]')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-run'), e.getAttribute('data-strategy')]));
+    expect(shown).toEqual(
+      expect.arrayContaining([
+        [String(mix.id), 'mix-cd'],
+        [String(random.id), 'random'],
+      ]),
+    );
 
     // Bins over time: class-loss, 10 classes x 10 loss bins, one heatmap cell per bin and eval.
     const heatmap = page.locator('[data-test="bin-heatmap"]');
@@ -122,7 +139,8 @@ describe('sample inspector on real Fashion-MNIST', () => {
     expect(await percent(page, `budget-share-${mix.id}-unlearned`)).toBe(0);
     expect(await percent(page, `budget-share-${random.id}-unlearned`)).toBeGreaterThan(0);
     // The same question for the whole study, per strategy.
-    const studyCd = (strategy: string) => page.locator(`[data-test="study-share-${strategy}-0.1-collateral-damage"]`).getAttribute('data-value');
+    const studyCd = (strategy: string) =>
+      page.locator(`[data-test="study-share-${strategy}-0.1-collateral-damage"]`).getAttribute('data-value');
     await page.locator('[data-test="study-budget"]').waitFor();
     expect(Number(await studyCd('mix-cd'))).toBeCloseTo(mix.final.rehearsalPrecision!, 10);
     expect(Number(await studyCd('random'))).toBeCloseTo(random.final.rehearsalPrecision!, 10);
@@ -138,7 +156,7 @@ describe('sample inspector on real Fashion-MNIST', () => {
     const cards = gallery.locator('[data-test="sample-card"]');
     await expect.poll(() => cards.count()).toBe(60);
     await expect.poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count()).toBe(60);
-    const counts = (await cards.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count')))));
+    const counts = await cards.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
     expect(counts).toEqual([...counts].sort((a, b) => b - a));
     for (const k of [0, 17, 59]) {
       const card = cards.nth(k);
@@ -151,7 +169,9 @@ describe('sample inspector on real Fashion-MNIST', () => {
     // Filters: forgotten samples of one class.
     const total = Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'));
     await page.locator('[data-test="filter-category"]').selectOption('collateral-damage');
-    await expect.poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'))).toBeLessThan(total);
+    await expect
+      .poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total')))
+      .toBeLessThan(total);
     await page.locator('[data-test="filter-class"]').selectOption({ label: 'Shirt' });
     await expect.poll(async () => gallery.getAttribute('data-loading')).not.toBe('true');
     const filtered = await cards.evaluateAll((els) => els.map((e) => [e.getAttribute('data-category'), e.textContent]));
@@ -182,14 +202,24 @@ describe('sample inspector on real Fashion-MNIST', () => {
     await detail.locator('[data-test="detail-close"]').click();
     await page.locator('[data-test="filter-class"]').selectOption('');
     await page.locator('[data-test="filter-category"]').selectOption('unlearned');
-    await expect.poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'))).toBe(0);
+    await expect
+      .poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total')))
+      .toBe(0);
     await page.locator(`[data-test="gallery-run-${random.id}"]`).click();
     await expect.poll(() => gallery.getAttribute('data-run')).toBe(String(random.id));
-    await expect.poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total'))).toBeGreaterThan(0);
-    await expect.poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count()).toBe(await cards.count());
-    expect(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-category')))).toEqual(Array(await cards.count()).fill('unlearned'));
+    await expect
+      .poll(async () => Number(await page.locator('[data-test="match-count"]').getAttribute('data-total')))
+      .toBeGreaterThan(0);
+    await expect
+      .poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count())
+      .toBe(await cards.count());
+    expect(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-category')))).toEqual(
+      Array(await cards.count()).fill('unlearned'),
+    );
     const unlearned = cards.first();
-    expect(await greyPixels(unlearned.locator('[data-test="thumb"]'))).toEqual(imageOf(Number(await unlearned.getAttribute('data-index'))));
+    expect(await greyPixels(unlearned.locator('[data-test="thumb"]'))).toEqual(
+      imageOf(Number(await unlearned.getAttribute('data-index'))),
+    );
     expect(problems).toEqual([]);
     await page.close();
   }, 420_000);

@@ -19,7 +19,6 @@ let app: ChildProcess;
 let browser: Browser | undefined;
 let url: string;
 
-
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
@@ -78,17 +77,23 @@ describe('run form and monitor in browser mode', () => {
     await card.first().waitFor({ timeout: 15_000 });
     const retention = page.locator('[data-test="chart-retention"] .echart');
     // Polled from here: the page's CSP refuses the string evaluation waitForFunction would need.
-    await expect.poll(async () => Number(await retention.getAttribute('data-points')), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => Number(await retention.getAttribute('data-points')), { timeout: 120_000, interval: 250 })
+      .toBeGreaterThanOrEqual(1);
     expect(await retention.locator('canvas').count()).toBeGreaterThan(0);
 
     await page.locator('[data-test^="live-run-"][data-status="finished"]').waitFor({ timeout: 180_000 });
     // Evals at steps 0, 10, 20, 30, 40 (at least the ones after step 0 if it is not evaluated).
     expect(Number(await retention.getAttribute('data-points'))).toBeGreaterThanOrEqual(4);
     for (const key of ['finetune', 'cd', 'precision']) {
-      expect(Number(await page.locator(`[data-test="chart-${key}"] .echart`).getAttribute('data-points'))).toBeGreaterThanOrEqual(4);
+      expect(
+        Number(await page.locator(`[data-test="chart-${key}"] .echart`).getAttribute('data-points')),
+      ).toBeGreaterThanOrEqual(4);
     }
     expect(await card.first().locator('[data-test="live-step"]').textContent()).toContain('step 40 / 40');
-    expect((await card.first().locator('[data-test="live-hardware"]').textContent())?.trim()).not.toMatch(/^backend (unknown|not chosen yet)$/);
+    expect((await card.first().locator('[data-test="live-hardware"]').textContent())?.trim()).not.toMatch(
+      /^backend (unknown|not chosen yet)$/,
+    );
     expect(await card.first().locator('[data-test="cancel"]').count()).toBe(0);
     // Let the last update's line animation end, so the picture shows the whole curve.
     await page.keyboard.press('Home');
@@ -96,7 +101,10 @@ describe('run form and monitor in browser mode', () => {
     await page.screenshot({ path: path.join(shots, 'monitor.png') });
 
     // Each chart downloads as PNG and SVG.
-    for (const [format, magic] of [['png', '\x89PNG'], ['svg', '<svg']] as const) {
+    for (const [format, magic] of [
+      ['png', '\x89PNG'],
+      ['svg', '<svg'],
+    ] as const) {
       const download = page.waitForEvent('download');
       await page.locator(`[data-test="${format}-retention"]`).click();
       const file = await (await download).path();
@@ -107,7 +115,9 @@ describe('run form and monitor in browser mode', () => {
     // The finished run is in the history too.
     await page.locator('a[href="#/"]').click();
     await page.locator('[data-test="runs-table"] tbody tr').first().waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-test="runs-table"] tbody tr').first().locator('td').nth(1).textContent()).toBe('finished');
+    expect(await page.locator('[data-test="runs-table"] tbody tr').first().locator('td').nth(1).textContent()).toBe(
+      'finished',
+    );
 
     expect(problems).toEqual([]);
   }, 300_000);
@@ -130,7 +140,9 @@ describe('run form and monitor in browser mode', () => {
     const running = page.locator('[data-test^="live-run-"][data-status="running"]');
     await running.first().waitFor({ timeout: 120_000 });
     const retention = page.locator('[data-test="chart-retention"] .echart');
-    await expect.poll(async () => Number(await retention.getAttribute('data-points')), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => Number(await retention.getAttribute('data-points')), { timeout: 120_000, interval: 250 })
+      .toBeGreaterThanOrEqual(2);
     // Cancel every run of the study from its card: the running one and the queued ones.
     for (let i = 0; i < 4; i++) {
       const cancel = page.locator('[data-test^="live-run-"] [data-test="cancel"]');
@@ -138,7 +150,9 @@ describe('run form and monitor in browser mode', () => {
       await cancel.first().click();
       await expect.poll(async () => cancel.count(), { timeout: 10_000, interval: 100 }).toBeLessThan(4 - i);
     }
-    await expect.poll(async () => page.locator('[data-test^="live-run-"][data-status="cancelled"]').count(), { timeout: 15_000 }).toBe(4);
+    await expect
+      .poll(async () => page.locator('[data-test^="live-run-"][data-status="cancelled"]').count(), { timeout: 15_000 })
+      .toBe(4);
     await page.screenshot({ path: path.join(shots, 'monitor-cancelled.png') });
     expect(problems).toEqual([]);
   }, 300_000);

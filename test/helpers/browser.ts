@@ -6,12 +6,21 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const chromiumPath = '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run does it).`);
+  if (!existsSync(chromiumPath))
+    throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run does it).`);
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
     // Without the background-networking flags Chromium keeps dialing out on this closed network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

@@ -17,10 +17,14 @@ export interface IdxDataOptions {
  * Writes a learnable 10-class task (800 train / 300 test 12x12 images by default: a run trains
  * in about a second) to `dir` under Fashion-MNIST's file names; creates the folder.
  */
-export function writeIdxData(dir: string, { trainCount = 800, testCount = 300, size = 12, seed = 3 }: IdxDataOptions = {}): void {
+export function writeIdxData(
+  dir: string,
+  { trainCount = 800, testCount = 300, size = 12, seed = 3 }: IdxDataOptions = {},
+): void {
   const { train, test } = makeSyntheticSplit({ trainCount, testCount, numClasses: 10, size, seed });
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(path.join(dir, name), writeIdx(dims, data));
+  const write = (name: string, dims: number[], data: Uint8Array) =>
+    writeFileSync(path.join(dir, name), writeIdx(dims, data));
   write('train-images-idx3-ubyte', [train.count, size, size], train.images);
   write('train-labels-idx1-ubyte', [train.count], train.labels);
   write('t10k-images-idx3-ubyte', [test.count, size, size], test.images);

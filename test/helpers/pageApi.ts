@@ -20,7 +20,9 @@ export class Api {
   static open(pageUrl: string): Promise<Api> {
     const { host, searchParams } = new URL(pageUrl);
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`ws://${host}/api`, ['mixcd.v1', `token.${searchParams.get('token')}`], { origin: `http://${host}` });
+      const socket = new WebSocket(`ws://${host}/api`, ['mixcd.v1', `token.${searchParams.get('token')}`], {
+        origin: `http://${host}`,
+      });
       socket.once('open', () => resolve(new Api(socket)));
       socket.once('error', reject);
     });

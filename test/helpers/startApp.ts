@@ -15,16 +15,24 @@ export interface StartedApp {
   exited: Promise<number | null>;
 }
 
-export async function startBrowserMode(options: { db: string; cacheDir: string; timeoutMs?: number }): Promise<StartedApp> {
+export async function startBrowserMode(options: {
+  db: string;
+  cacheDir: string;
+  timeoutMs?: number;
+}): Promise<StartedApp> {
   const env: NodeJS.ProcessEnv = { ...process.env, MIXCD_DB: options.db, MIXCD_CACHE_DIR: options.cacheDir };
   // No display: nothing tries to open a real browser window on the test machine.
   delete env.DISPLAY;
   delete env.WAYLAND_DISPLAY;
-  const app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const app = spawn(
+    process.execPath,
+    [path.join(root, 'scripts/start.mjs'), '--no-demo', ...(electronInstalled ? ['--browser'] : [])],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => app.once('exit', (code) => resolve(code)));
   let stdout = '';
   // Generous: a first start on a fresh checkout compiles the host and builds the page.
@@ -39,7 +47,9 @@ export async function startBrowserMode(options: { db: string; cacheDir: string; 
         resolve(match[1]);
       }
     });
-    app.once('exit', (code) => reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)));
+    app.once('exit', (code) =>
+      reject(new Error(`npm start exited with ${code} before printing a URL; stdout: ${stdout}`)),
+    );
   });
   return { app, url, stdout: () => stdout, exited };
 }

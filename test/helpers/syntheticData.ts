@@ -30,7 +30,14 @@ export function smallConfig(overrides: RunConfigInput = {}): RunConfig {
 }
 
 function deepMerge(a: unknown, b: unknown): unknown {
-  if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || b === null || Array.isArray(b)) {
+  if (
+    typeof a !== 'object' ||
+    a === null ||
+    Array.isArray(a) ||
+    typeof b !== 'object' ||
+    b === null ||
+    Array.isArray(b)
+  ) {
     return b === undefined ? a : b;
   }
   const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };

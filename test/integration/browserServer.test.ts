@@ -10,7 +10,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import WebSocket from 'ws';
 import { serveCommand } from '../../src-main/cli/serve.js';
 import { createHost } from '../../src-main/host/host.js';
-import { API_PROTOCOL, MAX_FRAME_BYTES, startBrowserServer, type BrowserServer, type HostConnection } from '../../src-main/server/browserServer.js';
+import {
+  API_PROTOCOL,
+  MAX_FRAME_BYTES,
+  startBrowserServer,
+  type BrowserServer,
+  type HostConnection,
+} from '../../src-main/server/browserServer.js';
 import type { EventMessage } from '../../shared/contract.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-server-'));
@@ -57,7 +63,10 @@ function get(port: number, pathAndQuery: string, headers: Record<string, string>
 }
 
 /** Opens a socket; resolves to it when open, or to the HTTP status of the refusal. */
-function openSocket(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<WebSocket | number> {
+function openSocket(
+  url: string,
+  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<WebSocket | number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
     socket.once('open', () => resolve(socket));
@@ -78,7 +87,9 @@ let host: ReturnType<typeof fakeHost>;
 const sockets: WebSocket[] = [];
 
 async function authorised(): Promise<WebSocket> {
-  const socket = await openSocket(`ws://127.0.0.1:${server.port}/api`, { protocols: [API_PROTOCOL, `token.${server.token}`] });
+  const socket = await openSocket(`ws://127.0.0.1:${server.port}/api`, {
+    protocols: [API_PROTOCOL, `token.${server.token}`],
+  });
   if (typeof socket === 'number') throw new Error(`refused with ${socket}`);
   sockets.push(socket);
   return socket;
@@ -86,7 +97,10 @@ async function authorised(): Promise<WebSocket> {
 
 beforeAll(async () => {
   mkdirSync(path.join(rendererDir, 'assets'), { recursive: true });
-  writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>t</title><script type="module" src="./assets/app.js"></script>');
+  writeFileSync(
+    path.join(rendererDir, 'index.html'),
+    '<!doctype html><title>t</title><script type="module" src="./assets/app.js"></script>',
+  );
   writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'export {};\n');
   writeFileSync(path.join(work, 'secret.txt'), 'not for the page');
   host = fakeHost();
@@ -136,7 +150,9 @@ describe('HTTP', () => {
   it('refuses a Host header that is not this server (403), even with the token', async () => {
     const rebinding = await get(server.port, `/?token=${server.token}`, { host: `evil.example:${server.port}` });
     expect(rebinding.status).toBe(403);
-    expect((await get(server.port, `/?token=${server.token}`, { host: `127.0.0.1:${server.port + 1}` })).status).toBe(403);
+    expect((await get(server.port, `/?token=${server.token}`, { host: `127.0.0.1:${server.port + 1}` })).status).toBe(
+      403,
+    );
     expect((await get(server.port, `/?token=${server.token}`, { host: `localhost:${server.port}` })).status).toBe(200);
   });
 
@@ -167,14 +183,19 @@ describe('WebSocket /api', () => {
   it('broadcasts host events to every authorised socket', async () => {
     const [a, b] = [await authorised(), await authorised()];
     const got = [nextMessage(a), nextMessage(b)];
-    const event: EventMessage = { event: 'run.progress', data: { runId: 1, phase: 'finetuning', step: 10, totalSteps: 100 } };
+    const event: EventMessage = {
+      event: 'run.progress',
+      data: { runId: 1, phase: 'finetuning', step: 10, totalSteps: 100 },
+    };
     host.emit(event);
     expect(await Promise.all(got)).toEqual([event, event]);
   });
 
   it('refuses sockets without the token or with a wrong one (401)', async () => {
     expect(await openSocket(`ws://127.0.0.1:${server.port}/api`)).toBe(401);
-    expect(await openSocket(`ws://127.0.0.1:${server.port}/api`, { protocols: [API_PROTOCOL, 'token.wrong'] })).toBe(401);
+    expect(await openSocket(`ws://127.0.0.1:${server.port}/api`, { protocols: [API_PROTOCOL, 'token.wrong'] })).toBe(
+      401,
+    );
     expect(await openSocket(`ws://127.0.0.1:${server.port}/api?token=wrong`)).toBe(401);
   });
 
@@ -238,7 +259,12 @@ describe('listening', () => {
 
   it('warns when told to listen elsewhere', async () => {
     const warnings: string[] = [];
-    const wide = await startBrowserServer({ host: fakeHost(), rendererDir, bindHost: '0.0.0.0', warn: (m) => warnings.push(m) });
+    const wide = await startBrowserServer({
+      host: fakeHost(),
+      rendererDir,
+      bindHost: '0.0.0.0',
+      warn: (m) => warnings.push(m),
+    });
     try {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/0\.0\.0\.0/);
@@ -258,7 +284,9 @@ describe('with the real host', () => {
     const real = createHost({ historyFile: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') });
     const served = await startBrowserServer({ host: real, rendererDir });
     try {
-      const socket = await openSocket(`ws://127.0.0.1:${served.port}/api`, { protocols: [API_PROTOCOL, `token.${served.token}`] });
+      const socket = await openSocket(`ws://127.0.0.1:${served.port}/api`, {
+        protocols: [API_PROTOCOL, `token.${served.token}`],
+      });
       if (typeof socket === 'number') throw new Error(`refused with ${socket}`);
       sockets.push(socket);
       let reply = nextMessage(socket);
@@ -293,7 +321,10 @@ describe('serveCommand (mixcd serve)', () => {
     await vi.waitFor(() => expect(lines).toHaveLength(1));
     const match = /^mix-cd workbench: (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32})$/.exec(lines[0]);
     expect(match).not.toBeNull();
-    expect(opened).toEqual({ historyFile: path.join(work, 'served.db'), cacheDir: process.env.MIXCD_CACHE_DIR ?? path.join(work, 'f0-cache') });
+    expect(opened).toEqual({
+      historyFile: path.join(work, 'served.db'),
+      cacheDir: process.env.MIXCD_CACHE_DIR ?? path.join(work, 'f0-cache'),
+    });
     expect((await fetch(match![1])).status).toBe(200);
     stop.abort();
     expect(await done).toBe(0);

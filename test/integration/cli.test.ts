@@ -22,10 +22,27 @@ function mixcd(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const small = ['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '32', '--pretrain-epochs', '2', '--steps', '30', '--eval-every', '10', '--batch-size', '32', '--quiet'];
+const small = [
+  '--data-dir',
+  dataDir,
+  '--backend',
+  'wasm',
+  '--hidden',
+  '32',
+  '--pretrain-epochs',
+  '2',
+  '--steps',
+  '30',
+  '--eval-every',
+  '10',
+  '--batch-size',
+  '32',
+  '--quiet',
+];
 
 beforeAll(() => {
-  if (!existsSync(path.join(root, 'dist/src-main/cli/main.js'))) throw new Error('Build first: npm run build (npm test does it).');
+  if (!existsSync(path.join(root, 'dist/src-main/cli/main.js')))
+    throw new Error('Build first: npm run build (npm test does it).');
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
 });
 
@@ -33,25 +50,68 @@ describe('mixcd run', () => {
   let first: Record<string, any>;
 
   it('runs an experiment and prints the JSON summary with the documented names', () => {
-    const { code, stdout, stderr } = mixcd(['run', ...small, '--strategy', 'random', '--budget', '0.25', '--seed', '4', '--json']);
+    const { code, stdout, stderr } = mixcd([
+      'run',
+      ...small,
+      '--strategy',
+      'random',
+      '--budget',
+      '0.25',
+      '--seed',
+      '4',
+      '--json',
+    ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     first = JSON.parse(stdout);
-    for (const key of ['id', 'status', 'config', 'backend', 'device', 'dataFingerprint', 'prior', 'final', 'compute', 'series']) expect(first).toHaveProperty(key);
+    for (const key of [
+      'id',
+      'status',
+      'config',
+      'backend',
+      'device',
+      'dataFingerprint',
+      'prior',
+      'final',
+      'compute',
+      'series',
+    ])
+      expect(first).toHaveProperty(key);
     expect(first.status).toBe('finished');
     expect(first.backend).toBe('wasm');
     expect(first.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(first.prior).sort()).toEqual(['finetuneTestAcc', 'pretrainTestAcc']);
-    expect(Object.keys(first.final).sort()).toEqual(['cdRate', 'finetuneTestAcc', 'pretrainTestAcc', 'rehearsalPrecision']);
-    expect(Object.keys(first.compute).sort()).toEqual(['backwardPasses', 'extraForwardPasses', 'forwardPasses', 'wallSeconds']);
+    expect(Object.keys(first.final).sort()).toEqual([
+      'cdRate',
+      'finetuneTestAcc',
+      'pretrainTestAcc',
+      'rehearsalPrecision',
+    ]);
+    expect(Object.keys(first.compute).sort()).toEqual([
+      'backwardPasses',
+      'extraForwardPasses',
+      'forwardPasses',
+      'wallSeconds',
+    ]);
     expect(first.series.map((p: { step: number }) => p.step)).toEqual([0, 10, 20, 30]);
-    for (const p of first.series) expect(Object.keys(p)).toEqual(expect.arrayContaining(['step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate']));
+    for (const p of first.series)
+      expect(Object.keys(p)).toEqual(expect.arrayContaining(['step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate']));
     expect(first.config.rehearsal).toMatchObject({ strategy: 'random', budget: 0.25 });
     expect(first.compute.forwardPasses).toBe(30 * (32 + 8));
   });
 
   it('gives identical numbers for the same config and seed (f0 from the cache)', () => {
-    const { code, stdout } = mixcd(['run', ...small, '--strategy', 'random', '--budget', '0.25', '--seed', '4', '--json']);
+    const { code, stdout } = mixcd([
+      'run',
+      ...small,
+      '--strategy',
+      'random',
+      '--budget',
+      '0.25',
+      '--seed',
+      '4',
+      '--json',
+    ]);
     expect(code).toBe(0);
     const second = JSON.parse(stdout);
     expect(second.id).not.toBe(first.id);
@@ -83,7 +143,11 @@ describe('mixcd study', () => {
     const study = JSON.parse(stdout);
     // none runs once per seed (it has no budget); random at two budgets x two seeds.
     expect(study.runs).toHaveLength(6);
-    expect(study.table.map((c: { strategy: string; budget: number }) => `${c.strategy}@${c.budget}`)).toEqual(['none@0', 'random@0.25', 'random@0.5']);
+    expect(study.table.map((c: { strategy: string; budget: number }) => `${c.strategy}@${c.budget}`)).toEqual([
+      'none@0',
+      'random@0.25',
+      'random@0.5',
+    ]);
     for (const cell of study.table) {
       expect(cell.runs).toHaveLength(2);
       expect(cell.pretrainTestAcc.n).toBe(2);

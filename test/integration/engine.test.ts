@@ -58,11 +58,18 @@ describe('runExperiment', () => {
 
   it('the diagnostic probe changes no number of the run (it only adds forward passes at evals)', async () => {
     let probed = 0;
-    const withProbe = await runExperiment(smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 300 } }), context, {
-      onEval: (_point, trace, probe) => (probed += probe && trace?.trueCdRate ? probe.indices.length : 0),
-    });
+    const withProbe = await runExperiment(
+      smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 300 } }),
+      context,
+      {
+        onEval: (_point, trace, probe) => (probed += probe && trace?.trueCdRate ? probe.indices.length : 0),
+      },
+    );
     expect(probed).toBe(300 * withProbe.series.length);
-    const without = await runExperiment(smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 0 } }), context);
+    const without = await runExperiment(
+      smallConfig({ seed: 3, rehearsal: { strategy: 'mix-cd', budget: 0.25, probe: 0 } }),
+      context,
+    );
     expect(without.series).toEqual(withProbe.series);
     expect(Array.from(without.rehearsalLog)).toEqual(Array.from(withProbe.rehearsalLog));
     expect(Array.from(without.rehearsalCategories)).toEqual(Array.from(withProbe.rehearsalCategories));
@@ -83,12 +90,18 @@ describe('runExperiment', () => {
   });
 
   it('none rehearses nothing and has no precision; it forgets more than random', async () => {
-    const none = await runExperiment(smallConfig({ rehearsal: { strategy: 'none' }, finetune: { steps: 80 } }), context);
+    const none = await runExperiment(
+      smallConfig({ rehearsal: { strategy: 'none' }, finetune: { steps: 80 } }),
+      context,
+    );
     expect(none.compute.forwardPasses).toBe(80 * 32);
     expect(none.final.rehearsalPrecision).toBeNull();
     expect(none.rehearsalLog.length).toBe(0);
     expect(none.final.cdRate).toBeGreaterThan(0.2);
-    const random = await runExperiment(smallConfig({ rehearsal: { strategy: 'random', budget: 0.5 }, finetune: { steps: 80 } }), context);
+    const random = await runExperiment(
+      smallConfig({ rehearsal: { strategy: 'random', budget: 0.5 }, finetune: { steps: 80 } }),
+      context,
+    );
     expect(random.final.pretrainTestAcc).toBeGreaterThan(none.final.pretrainTestAcc);
   });
 
@@ -102,15 +115,19 @@ describe('runExperiment', () => {
     expect(result.compute.backwardPasses).toBe(20 * 40);
   });
 
-  it('a run cancelled with feedback pending keeps every rehearsal\'s verdict', async () => {
+  it("a run cancelled with feedback pending keeps every rehearsal's verdict", async () => {
     // Asked before every step: stop before step 25, between evals (every 10 steps), so step 24's
     // verdicts are still pending.
     let finetuning = false;
     let asked = 0;
-    const result = await runExperiment(smallConfig({ finetune: { steps: 1000 }, rehearsal: { feedbackDelay: 1 } }), context, {
-      onStart: () => (finetuning = true),
-      shouldStop: () => finetuning && ++asked > 25,
-    });
+    const result = await runExperiment(
+      smallConfig({ finetune: { steps: 1000 }, rehearsal: { feedbackDelay: 1 } }),
+      context,
+      {
+        onStart: () => (finetuning = true),
+        shouldStop: () => finetuning && ++asked > 25,
+      },
+    );
     expect(result.status).toBe('cancelled');
     expect(result.rehearsalCategories.length).toBe(25 * 8);
     // The last step's verdicts were still in flight when it stopped: they are kept, not lost.

@@ -32,16 +32,45 @@ try { program.parse(process.argv.slice(1), { from: 'user' }); } catch (e) { proc
 let exportArgv: (args: string[]) => string[];
 const mixcdExport = (args: string[]) => spawn(exportArgv(args));
 
-const small = ['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '16', '--pretrain-epochs', '1', '--steps', '20', '--eval-every', '10', '--batch-size', '32', '--quiet'];
+const small = [
+  '--data-dir',
+  dataDir,
+  '--backend',
+  'wasm',
+  '--hidden',
+  '16',
+  '--pretrain-epochs',
+  '1',
+  '--steps',
+  '20',
+  '--eval-every',
+  '10',
+  '--batch-size',
+  '32',
+  '--quiet',
+];
 let studyId: number;
 let listed: Record<string, any>[];
 
 beforeAll(() => {
-  if (!existsSync(path.join(root, 'dist/src-main/cli/export.js'))) throw new Error('Build first: npm run build (npm test does it).');
+  if (!existsSync(path.join(root, 'dist/src-main/cli/export.js')))
+    throw new Error('Build first: npm run build (npm test does it).');
   writeIdxData(dataDir, { trainCount: 400, testCount: 200, size: 12, seed: 3 });
   const declared = /^\s+export\b/m.test(mixcd(['--help']).stdout);
-  exportArgv = declared ? (args) => [bin, 'export', ...args] : (args) => ['--input-type=module', '-e', STAND_IN, 'export', ...args];
-  const study = mixcd(['study', ...small, '--strategies', 'none,random', '--budgets', '0.25,0.5', '--seeds', '1,2', '--json']);
+  exportArgv = declared
+    ? (args) => [bin, 'export', ...args]
+    : (args) => ['--input-type=module', '-e', STAND_IN, 'export', ...args];
+  const study = mixcd([
+    'study',
+    ...small,
+    '--strategies',
+    'none,random',
+    '--budgets',
+    '0.25,0.5',
+    '--seeds',
+    '1,2',
+    '--json',
+  ]);
   expect(study.stderr).toBe('');
   studyId = JSON.parse(study.stdout).studyId;
   listed = JSON.parse(mixcd(['runs', '--json', '--study', String(studyId)]).stdout);
@@ -51,7 +80,9 @@ beforeAll(() => {
 const out = (name: string) => path.join(work, name);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const runsOf = (strategy: string, budget?: number) =>
-  listed.filter((r) => r.config.rehearsal.strategy === strategy && (budget === undefined || r.config.rehearsal.budget === budget));
+  listed.filter(
+    (r) => r.config.rehearsal.strategy === strategy && (budget === undefined || r.config.rehearsal.budget === budget),
+  );
 
 function exportTo(file: string, args: string[]) {
   const result = mixcdExport(['--study', String(studyId), '--out', out(file), ...args]);
@@ -64,7 +95,15 @@ function exportTo(file: string, args: string[]) {
 describe('mixcd export', () => {
   it('writes every format to files with the right numbers', () => {
     const csv: string[][] = parse(exportTo('table.csv', ['--metric', 'pretrainTestAcc', '--format', 'csv']));
-    expect(csv[0]).toEqual(['strategy', 'r = 0.25 mean', 'r = 0.25 sd', 'r = 0.25 n', 'r = 0.5 mean', 'r = 0.5 sd', 'r = 0.5 n']);
+    expect(csv[0]).toEqual([
+      'strategy',
+      'r = 0.25 mean',
+      'r = 0.25 sd',
+      'r = 0.25 n',
+      'r = 0.5 mean',
+      'r = 0.5 sd',
+      'r = 0.5 n',
+    ]);
     expect(csv.slice(1).map((row) => row[0])).toEqual(['none', 'random']);
     expect(Number(csv[2][1])).toBeCloseTo(mean(runsOf('random', 0.25).map((r) => r.final.pretrainTestAcc)), 12);
     expect(Number(csv[2][4])).toBeCloseTo(mean(runsOf('random', 0.5).map((r) => r.final.pretrainTestAcc)), 12);
@@ -92,7 +131,17 @@ describe('mixcd export', () => {
     }
 
     const series: string[][] = parse(exportTo('series.csv', ['--format', 'series-csv']));
-    expect(series[0]).toEqual(['runId', 'strategy', 'budget', 'seed', 'step', 'pretrainTestAcc', 'finetuneTestAcc', 'cdRate', 'rehearsalPrecision']);
+    expect(series[0]).toEqual([
+      'runId',
+      'strategy',
+      'budget',
+      'seed',
+      'step',
+      'pretrainTestAcc',
+      'finetuneTestAcc',
+      'cdRate',
+      'rehearsalPrecision',
+    ]);
     expect(series).toHaveLength(1 + 6 * 3);
     expect(series.slice(1).map((row) => row[4])).toEqual(Array.from({ length: 6 }, () => ['0', '10', '20']).flat());
   });
@@ -120,8 +169,14 @@ describe('mixcd export', () => {
       expect(result.stderr).toMatch(pattern);
     };
     const study = String(studyId);
-    bad(['--study', study, '--metric', 'accuracy'], /--metric "accuracy" is not valid: give one of pretrainTestAcc, finetuneTestAcc, cdRate, rehearsalPrecision, extraForwardPasses, wallSeconds/);
-    bad(['--study', study, '--format', 'xlsx'], /--format "xlsx" is not valid: give one of csv, md, latex, json, series-csv/);
+    bad(
+      ['--study', study, '--metric', 'accuracy'],
+      /--metric "accuracy" is not valid: give one of pretrainTestAcc, finetuneTestAcc, cdRate, rehearsalPrecision, extraForwardPasses, wallSeconds/,
+    );
+    bad(
+      ['--study', study, '--format', 'xlsx'],
+      /--format "xlsx" is not valid: give one of csv, md, latex, json, series-csv/,
+    );
     bad(['--runs', '1,x'], /--runs "x" is not valid/);
     bad(['--study', 'abc'], /--study "abc" is not valid/);
     bad([], /either --study ID or --runs/);

@@ -27,7 +27,13 @@ function setup() {
   const train = new ResidentDataset(scenario.pretrainTrain);
   const prior = priorPass(model, train, pretrainTest, finetuneTest);
   train.dispose();
-  return { model, pretrainTest, finetuneTest, prior, dispose: () => (model.dispose(), pretrainTest.dispose(), finetuneTest.dispose()) };
+  return {
+    model,
+    pretrainTest,
+    finetuneTest,
+    prior,
+    dispose: () => (model.dispose(), pretrainTest.dispose(), finetuneTest.dispose()),
+  };
 }
 
 /** Picks fixed samples and records the calls it gets. */
@@ -39,7 +45,8 @@ function recordingStrategy(options: { inferEvery?: number } = {}) {
     name: 'random',
     select(step, m, infer) {
       events.push(`select ${step}`);
-      if (options.inferEvery && step % options.inferEvery === 0) inferred += infer(Int32Array.from({ length: 50 }, (_, i) => i)).loss.length;
+      if (options.inferEvery && step % options.inferEvery === 0)
+        inferred += infer(Int32Array.from({ length: 50 }, (_, i) => i)).loss.length;
       return Int32Array.from({ length: m }, (_, j) => (step * m + j) % scenario.pretrainTrain.count);
     },
     observe(step, indices, flags) {
@@ -58,9 +65,35 @@ describe('finetune loop', () => {
     // The verdicts must be f_t's *before* the step's update: check against a copy of the model.
     const copy = createClassifier({ arch: 'mlp', hidden: [16] }, { height: 12, width: 12, channels: 1 }, 10, 0);
     const builder = new BatchBuilder(144, 64);
-    const expectedFirst = judgeSubset(copy, scenario.pretrainTrain, Int32Array.from({ length: 8 }, (_, j) => j), builder);
-    const result = finetune({ config, model: s.model, scenario, prior: s.prior, strategy: rec.strategy, pretrainTest: s.pretrainTest, finetuneTest: s.finetuneTest });
-    expect(rec.events).toEqual(['select 0', 'observe 0', 'select 1', 'observe 1', 'select 2', 'observe 2', 'select 3', 'observe 3', 'select 4', 'observe 4', 'select 5', 'observe 5']);
+    const expectedFirst = judgeSubset(
+      copy,
+      scenario.pretrainTrain,
+      Int32Array.from({ length: 8 }, (_, j) => j),
+      builder,
+    );
+    const result = finetune({
+      config,
+      model: s.model,
+      scenario,
+      prior: s.prior,
+      strategy: rec.strategy,
+      pretrainTest: s.pretrainTest,
+      finetuneTest: s.finetuneTest,
+    });
+    expect(rec.events).toEqual([
+      'select 0',
+      'observe 0',
+      'select 1',
+      'observe 1',
+      'select 2',
+      'observe 2',
+      'select 3',
+      'observe 3',
+      'select 4',
+      'observe 4',
+      'select 5',
+      'observe 5',
+    ]);
     expect(rec.observed[0].indices).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(rec.observed[0].flags).toEqual(Array.from(expectedFirst.correct, (c) => 1 - c));
     expect(result.compute.extraForwardPasses).toBe(0);
@@ -68,35 +101,63 @@ describe('finetune loop', () => {
     // Precision per eval = CD among the rehearsed (prior-correct and now wrong) / rehearsed.
     const firstInterval = rec.observed.filter((o) => o.step < 3);
     let damaged = 0;
-    for (const o of firstInterval) o.indices.forEach((i, j) => (damaged += o.flags[j] && s.prior.priorCorrect[i] ? 1 : 0));
+    for (const o of firstInterval)
+      o.indices.forEach((i, j) => (damaged += o.flags[j] && s.prior.priorCorrect[i] ? 1 : 0));
     expect(result.series[1].rehearsalPrecision).toBeCloseTo(damaged / 24, 10);
     // Each rehearsal's stored category is f0's verdict against that same forward pass.
-    const expectedCategories = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
+    const expectedCategories = rec.observed.flatMap((o) =>
+      o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]),
+    );
     expect(Array.from(result.rehearsalCategories)).toEqual(expectedCategories);
     expect(result.rehearsalCategories.length).toBe(result.rehearsalLog.length / 2);
     // Entry j of the categories belongs to entry j of the log: same step, same sample.
     const observedPairs = rec.observed.flatMap((o) => o.indices.map((i) => [o.step, i]));
-    const logPairs = Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [result.rehearsalLog[2 * j], result.rehearsalLog[2 * j + 1]]);
+    const logPairs = Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [
+      result.rehearsalLog[2 * j],
+      result.rehearsalLog[2 * j + 1],
+    ]);
     expect(logPairs).toEqual(observedPairs);
     expect(new Set(expectedCategories).size).toBeGreaterThan(1);
     copy.dispose();
     s.dispose();
   });
 
-  it('with feedbackDelay = 1 delivers each step\'s verdicts after the next step is dispatched', () => {
+  it("with feedbackDelay = 1 delivers each step's verdicts after the next step is dispatched", () => {
     const s = setup();
     const rec = recordingStrategy();
     const config = smallConfig({ finetune: { steps: 4, evalEvery: 2 }, rehearsal: { budget: 0.25, feedbackDelay: 1 } });
     const before = tf.memory().numTensors;
-    const result = finetune({ config, model: s.model, scenario, prior: s.prior, strategy: rec.strategy, pretrainTest: s.pretrainTest, finetuneTest: s.finetuneTest });
+    const result = finetune({
+      config,
+      model: s.model,
+      scenario,
+      prior: s.prior,
+      strategy: rec.strategy,
+      pretrainTest: s.pretrainTest,
+      finetuneTest: s.finetuneTest,
+    });
     // Evaluations flush pending verdicts, so none cross an eval boundary.
-    expect(rec.events).toEqual(['select 0', 'select 1', 'observe 0', 'observe 1', 'select 2', 'select 3', 'observe 2', 'observe 3']);
+    expect(rec.events).toEqual([
+      'select 0',
+      'select 1',
+      'observe 0',
+      'observe 1',
+      'select 2',
+      'select 3',
+      'observe 2',
+      'observe 3',
+    ]);
     // Late verdicts still land on their own log entries.
-    const late = rec.observed.flatMap((o) => o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]));
-    expect(Array.from(result.rehearsalCategories)).toEqual(late);
-    expect(Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [result.rehearsalLog[2 * j], result.rehearsalLog[2 * j + 1]])).toEqual(
-      rec.observed.flatMap((o) => o.indices.map((i) => [o.step, i])),
+    const late = rec.observed.flatMap((o) =>
+      o.indices.map((i, j) => CATEGORY_CODE[categoryOf(s.prior.priorCorrect[i] === 1, o.flags[j] === 0)]),
     );
+    expect(Array.from(result.rehearsalCategories)).toEqual(late);
+    expect(
+      Array.from({ length: result.rehearsalLog.length / 2 }, (_, j) => [
+        result.rehearsalLog[2 * j],
+        result.rehearsalLog[2 * j + 1],
+      ]),
+    ).toEqual(rec.observed.flatMap((o) => o.indices.map((i) => [o.step, i])));
     expect(tf.memory().numTensors).toBe(before);
     s.dispose();
   });
@@ -105,7 +166,15 @@ describe('finetune loop', () => {
     const s = setup();
     const rec = recordingStrategy({ inferEvery: 2 });
     const config = smallConfig({ finetune: { steps: 6, evalEvery: 6 }, rehearsal: { budget: 0.25 } });
-    const result = finetune({ config, model: s.model, scenario, prior: s.prior, strategy: rec.strategy, pretrainTest: s.pretrainTest, finetuneTest: s.finetuneTest });
+    const result = finetune({
+      config,
+      model: s.model,
+      scenario,
+      prior: s.prior,
+      strategy: rec.strategy,
+      pretrainTest: s.pretrainTest,
+      finetuneTest: s.finetuneTest,
+    });
     expect(rec.inferred()).toBe(150);
     expect(result.compute.extraForwardPasses).toBe(150);
     expect(result.compute.forwardPasses).toBe(6 * 40 + 150);

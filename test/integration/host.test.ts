@@ -6,7 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunConfigInput } from '../../shared/config.js';
-import type { EventMessage, EventName, HostEvents, MethodName, MethodParams, MethodResults, ResponseMessage } from '../../shared/contract.js';
+import type {
+  EventMessage,
+  EventName,
+  HostEvents,
+  MethodName,
+  MethodParams,
+  MethodResults,
+  ResponseMessage,
+} from '../../shared/contract.js';
 import { createHost } from '../../src-main/host/host.js';
 import { openHistory } from '../../src-main/store/database.js';
 import { writeIdxData } from '../helpers/idxData.js';
@@ -18,7 +26,10 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-host-'));
 const dataDir = path.join(work, 'data');
 
 beforeAll(() => {
-  if (!existsSync(trainerEntry)) throw new Error(`The trainer is not built (${trainerEntry} is missing): run npm run build first (npm test does it).`);
+  if (!existsSync(trainerEntry))
+    throw new Error(
+      `The trainer is not built (${trainerEntry} is missing): run npm run build first (npm test does it).`,
+    );
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
 });
 
@@ -31,7 +42,12 @@ function config(steps = 60, overrides: RunConfigInput = {}): RunConfigInput {
 
 /** A host with an event log that can be waited on. */
 function startHost(name: string, concurrency = 1) {
-  const host = createHost({ historyFile: path.join(work, `${name}.db`), cacheDir: path.join(work, `${name}-f0`), concurrency, trainerEntry });
+  const host = createHost({
+    historyFile: path.join(work, `${name}.db`),
+    cacheDir: path.join(work, `${name}-f0`),
+    concurrency,
+    trainerEntry,
+  });
   const events: EventMessage[] = [];
   /** performance.now() at receipt, per event. */
   const times: number[] = [];
@@ -60,8 +76,15 @@ function startHost(name: string, concurrency = 1) {
     events,
     times,
     /** The first event of this name for this run that also matches `also`. */
-    async event<E extends EventName>(name: E, runId: number, also: (data: HostEvents[E]) => boolean = () => true): Promise<HostEvents[E]> {
-      const found = await waitFor((e) => e.event === name && forRun(runId)(e) && also(e.data as HostEvents[E]), `${name} for run ${runId}`);
+    async event<E extends EventName>(
+      name: E,
+      runId: number,
+      also: (data: HostEvents[E]) => boolean = () => true,
+    ): Promise<HostEvents[E]> {
+      const found = await waitFor(
+        (e) => e.event === name && forRun(runId)(e) && also(e.data as HostEvents[E]),
+        `${name} for run ${runId}`,
+      );
       return found.data as HostEvents[E];
     },
     /** How the run ended: run.finished, run.failed or run.cancelled. */
@@ -78,7 +101,8 @@ function startHost(name: string, concurrency = 1) {
   };
 }
 
-const eventsOf = (events: EventMessage[], runId: number) => events.filter((e) => (e.data as { runId?: number }).runId === runId);
+const eventsOf = (events: EventMessage[], runId: number) =>
+  events.filter((e) => (e.data as { runId?: number }).runId === runId);
 const gone = processGone;
 
 describe('host: one run', () => {
@@ -100,8 +124,12 @@ describe('host: one run', () => {
     expect(evals.map((e) => (e.data as HostEvents['run.eval']).point.step)).toEqual([0, 20, 40, 60]);
     expect(mine.findIndex((e) => e.event === 'run.eval')).toBeGreaterThan(started);
     const progress = mine.filter((e) => e.event === 'run.progress').map((e) => e.data as HostEvents['run.progress']);
-    expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['loading-data', 'pretraining', 'prior-pass', 'finetuning']));
-    const firstFinetune = mine.findIndex((e) => e.event === 'run.progress' && (e.data as HostEvents['run.progress']).phase === 'finetuning');
+    expect(progress.map((p) => p.phase)).toEqual(
+      expect.arrayContaining(['loading-data', 'pretraining', 'prior-pass', 'finetuning']),
+    );
+    const firstFinetune = mine.findIndex(
+      (e) => e.event === 'run.progress' && (e.data as HostEvents['run.progress']).phase === 'finetuning',
+    );
     expect(firstFinetune).toBeGreaterThan(started);
     expect(progress.at(-1)).toMatchObject({ phase: 'finetuning', step: 60, totalSteps: 60 });
     const startedData = mine[started].data as HostEvents['run.started'];
@@ -152,7 +180,12 @@ describe('host: one run', () => {
     expect(catalog.scenarios.map((s) => s.name)).toEqual(['rot90', 'permute', 'split']);
     expect(catalog.strategies.find((s) => s.name === 'mix-cd')?.extraInference).toBe(false);
     expect(catalog.defaults.finetune.steps).toBe(1500);
-    expect(await h.call('host.status')).toMatchObject({ queueLength: 0, running: [], concurrency: 1, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(await h.call('host.status')).toMatchObject({
+      queueLength: 0,
+      running: [],
+      concurrency: 1,
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
 
     expect(await h.call('runs.delete', { id })).toEqual({ id });
     const missing = await h.host.handle({ id: 'x', method: 'runs.get', params: { id } });
@@ -168,7 +201,12 @@ describe('host: queue, cancel, crash', () => {
     const first = (await h.call('runs.start', { config: config(40) })).runId;
     const second = (await h.call('runs.start', { config: config(5000) })).runId;
     const third = (await h.call('runs.start', { config: config(5000) })).runId;
-    expect(await h.call('host.status')).toMatchObject({ running: [first], queued: [second, third], queueLength: 2, concurrency: 1 });
+    expect(await h.call('host.status')).toMatchObject({
+      running: [first],
+      queued: [second, third],
+      queueLength: 2,
+      concurrency: 1,
+    });
 
     // Cancel the second mid-way, after its first eval past step 0.
     await h.event('run.eval', second, (d) => d.point.step >= 100);
@@ -199,17 +237,25 @@ describe('host: queue, cancel, crash', () => {
     expect(failed.error).toMatch(/SIGKILL/);
     expect(failed.series.length).toBeGreaterThanOrEqual(11);
     // Its progress came at about 5 per second (the trainer throttles to one per 200 ms).
-    const finetuning = h.events.flatMap((e, i) => (e.event === 'run.progress' && e.data.runId === third && e.data.phase === 'finetuning' ? [h.times[i]] : []));
+    const finetuning = h.events.flatMap((e, i) =>
+      e.event === 'run.progress' && e.data.runId === third && e.data.phase === 'finetuning' ? [h.times[i]] : [],
+    );
     const perSecond = (finetuning.length - 1) / ((finetuning.at(-1)! - finetuning[0]) / 1000);
     expect(finetuning.length).toBeGreaterThanOrEqual(3);
     expect(perSecond).toBeLessThan(6);
     console.log(`progress: ${finetuning.length} finetuning events at ${perSecond.toFixed(1)} per second`);
     const listed = await h.call('runs.list', {});
-    expect(listed.map((r) => [r.id, r.status])).toEqual([[third, 'failed'], [second, 'cancelled'], [first, 'finished']]);
+    expect(listed.map((r) => [r.id, r.status])).toEqual([
+      [third, 'failed'],
+      [second, 'cancelled'],
+      [first, 'finished'],
+    ]);
 
     // One at a time: each run started only after the previous one ended.
-    const at = (name: EventName, runId: number) => h.events.findIndex((e) => e.event === name && (e.data as { runId: number }).runId === runId);
-    const firstProgress = (runId: number) => h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === runId);
+    const at = (name: EventName, runId: number) =>
+      h.events.findIndex((e) => e.event === name && (e.data as { runId: number }).runId === runId);
+    const firstProgress = (runId: number) =>
+      h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === runId);
     expect(firstProgress(second)).toBeGreaterThan(at('run.finished', first));
     expect(firstProgress(third)).toBeGreaterThan(at('run.cancelled', second));
     expect(await h.call('host.status')).toMatchObject({ running: [], queueLength: 0 });
@@ -237,7 +283,13 @@ describe('host: queue, cancel, crash', () => {
 describe('host: malformed requests', () => {
   const h = startHost('requests');
   afterAll(() => h.host.close());
-  const bad = async (raw: unknown, code: string, field: string, message: RegExp, id: unknown = (raw as { id?: unknown })?.id ?? null) => {
+  const bad = async (
+    raw: unknown,
+    code: string,
+    field: string,
+    message: RegExp,
+    id: unknown = (raw as { id?: unknown })?.id ?? null,
+  ) => {
     const response: ResponseMessage = await h.host.handle(raw);
     expect(response).toMatchObject({ id, ok: false, error: { code, field } });
     if (!response.ok) expect(response.error.message).toMatch(message);
@@ -246,18 +298,67 @@ describe('host: malformed requests', () => {
   it('answers invalid-request naming the field', async () => {
     await bad('hello', 'invalid-request', 'request', /must be an object/);
     await bad({ method: 'runs.list' }, 'invalid-request', 'id', /"id" is missing/);
-    await bad({ id: 1, method: 'runs.destroy' }, 'invalid-request', 'method', /Unknown method "runs\.destroy".*runs\.list/);
+    await bad(
+      { id: 1, method: 'runs.destroy' },
+      'invalid-request',
+      'method',
+      /Unknown method "runs\.destroy".*runs\.list/,
+    );
     await bad({ id: 2 }, 'invalid-request', 'method', /"method" is missing/);
-    await bad({ id: 3, method: 'runs.get', params: { id: 'x' } }, 'invalid-request', 'id', /"id" has value "x".*expected number/);
+    await bad(
+      { id: 3, method: 'runs.get', params: { id: 'x' } },
+      'invalid-request',
+      'id',
+      /"id" has value "x".*expected number/,
+    );
     await bad({ id: 4, method: 'runs.get' }, 'invalid-request', 'id', /"id" has value missing/);
-    await bad({ id: 5, method: 'runs.get', params: { id: 1, extra: true } }, 'invalid-request', 'extra', /no parameter "extra"/);
-    await bad({ id: 6, method: 'runs.list', params: { filter: { limit: 0 } } }, 'invalid-request', 'filter.limit', /"filter\.limit" has value 0/);
-    await bad({ id: 7, method: 'runs.start', params: { config: { rehearsal: { budget: 11 } } } }, 'invalid-request', 'config.rehearsal.budget', /"rehearsal\.budget" has value 11/);
-    await bad({ id: 8, method: 'runs.start', params: { config: { rehearsal: { strategy: 'magic' } } } }, 'invalid-request', 'config.rehearsal.strategy', /"magic".*"none", "random", "mix-cd"/);
-    await bad({ id: 9, method: 'runs.start', params: { config: { finetune: { stepz: 3 } } } }, 'invalid-request', 'config.finetune', /Unknown config field "finetune\.stepz"/);
+    await bad(
+      { id: 5, method: 'runs.get', params: { id: 1, extra: true } },
+      'invalid-request',
+      'extra',
+      /no parameter "extra"/,
+    );
+    await bad(
+      { id: 6, method: 'runs.list', params: { filter: { limit: 0 } } },
+      'invalid-request',
+      'filter.limit',
+      /"filter\.limit" has value 0/,
+    );
+    await bad(
+      { id: 7, method: 'runs.start', params: { config: { rehearsal: { budget: 11 } } } },
+      'invalid-request',
+      'config.rehearsal.budget',
+      /"rehearsal\.budget" has value 11/,
+    );
+    await bad(
+      { id: 8, method: 'runs.start', params: { config: { rehearsal: { strategy: 'magic' } } } },
+      'invalid-request',
+      'config.rehearsal.strategy',
+      /"magic".*"none", "random", "mix-cd"/,
+    );
+    await bad(
+      { id: 9, method: 'runs.start', params: { config: { finetune: { stepz: 3 } } } },
+      'invalid-request',
+      'config.finetune',
+      /Unknown config field "finetune\.stepz"/,
+    );
     await bad({ id: 10, method: 'runs.start', params: {} }, 'invalid-request', 'config', /config/);
-    await bad({ id: 11, method: 'studies.start', params: { base: {}, strategies: ['nope'], budgets: [0.1], seeds: [1] } }, 'invalid-request', 'strategies.0', /"nope"/);
-    await bad({ id: 12, method: 'studies.start', params: { base: { seed: -1 }, strategies: ['none'], budgets: [0.1], seeds: [1] } }, 'invalid-request', 'base.seed', /"seed" has value -1/);
+    await bad(
+      { id: 11, method: 'studies.start', params: { base: {}, strategies: ['nope'], budgets: [0.1], seeds: [1] } },
+      'invalid-request',
+      'strategies.0',
+      /"nope"/,
+    );
+    await bad(
+      {
+        id: 12,
+        method: 'studies.start',
+        params: { base: { seed: -1 }, strategies: ['none'], budgets: [0.1], seeds: [1] },
+      },
+      'invalid-request',
+      'base.seed',
+      /"seed" has value -1/,
+    );
   });
 
   it('answers not-found and conflict for unknown and ended runs and studies', async () => {
@@ -290,16 +391,23 @@ describe('host: a study', () => {
     expect(started.filter((s) => !s.f0Cached)).toHaveLength(1);
     // Nobody else began (even loading data) before the pretraining run had its f0.
     const pretrainer = runIds[started.findIndex((s) => !s.f0Cached)];
-    const startedAt = h.events.findIndex((e) => e.event === 'run.started' && (e.data as { runId: number }).runId === pretrainer);
+    const startedAt = h.events.findIndex(
+      (e) => e.event === 'run.started' && (e.data as { runId: number }).runId === pretrainer,
+    );
     for (const id of runIds.filter((id) => id !== pretrainer)) {
-      expect(h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === id)).toBeGreaterThan(startedAt);
+      expect(
+        h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === id),
+      ).toBeGreaterThan(startedAt);
     }
 
     const detail = await h.call('studies.get', { id: studyId });
     expect(detail.study).toMatchObject({ id: studyId, name: 'tiny study' });
     expect(detail.runs.map((r) => r.id)).toEqual(runIds);
     expect(new Set(detail.runs.map((r) => r.prior.pretrainTestAcc)).size).toBe(1);
-    expect(detail.table.map((c) => `${c.strategy}@${c.budget}:${c.runs.length}`)).toEqual(['none@0:2', 'random@0.25:2']);
+    expect(detail.table.map((c) => `${c.strategy}@${c.budget}:${c.runs.length}`)).toEqual([
+      'none@0:2',
+      'random@0.25:2',
+    ]);
     expect((await h.call('studies.list')).map((s) => s.id)).toEqual([studyId]);
     expect(await h.call('studies.delete', { id: studyId })).toEqual({ id: studyId });
     expect((await h.call('runs.list', { filter: { studyId: null } })).length).toBe(4);

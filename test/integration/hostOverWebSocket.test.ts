@@ -39,7 +39,11 @@ function config(steps: number): RunConfigInput {
 const gone = processGone;
 
 /** Resolves to the open socket, or to the HTTP status the upgrade was refused with. */
-function openSocket(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<WebSocket | number> {
+function openSocket(
+  url: string,
+  protocols: string[],
+  headers: Record<string, string> = {},
+): Promise<WebSocket | number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, protocols, { headers });
     socket.once('open', () => resolve(socket));
@@ -68,7 +72,9 @@ class ApiClient {
 
   /** As a page of this server would connect: token as a subprotocol, our own Origin. */
   static async open(port: number, token: string): Promise<ApiClient> {
-    const socket = await openSocket(`ws://127.0.0.1:${port}/api`, [API_PROTOCOL, `token.${token}`], { origin: `http://127.0.0.1:${port}` });
+    const socket = await openSocket(`ws://127.0.0.1:${port}/api`, [API_PROTOCOL, `token.${token}`], {
+      origin: `http://127.0.0.1:${port}`,
+    });
     if (typeof socket === 'number') throw new Error(`the authorised socket was refused with ${socket}`);
     return new ApiClient(socket);
   }
@@ -83,7 +89,8 @@ class ApiClient {
     if (isBinary) this.violations.push('a binary frame');
     if (typeof message === 'object' && message !== null && 'event' in message) {
       const event = eventMessageSchema.safeParse(message);
-      if (!event.success || !EVENT_NAMES.includes(event.data.event as EventName)) return void this.violations.push(`bad event: ${text.slice(0, 80)}`);
+      if (!event.success || !EVENT_NAMES.includes(event.data.event as EventName))
+        return void this.violations.push(`bad event: ${text.slice(0, 80)}`);
       const typed = message as EventMessage;
       this.events.push(typed);
       for (const w of this.waiters.filter((w) => w.match(typed))) {
@@ -106,7 +113,10 @@ class ApiClient {
     const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
     const id = typeof frame === 'object' && frame !== null ? (frame as { id?: unknown }).id : undefined;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${text.slice(0, 80)} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer to ${text.slice(0, 80)} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const done = (response: ResponseMessage) => (clearTimeout(timer), resolve(response));
       if (typeof id === 'number' || typeof id === 'string') this.pending.set(id, done);
       else this.anonymous.push(done);
@@ -122,12 +132,21 @@ class ApiClient {
   }
 
   /** The first event of this name for this run (already received or still to come) that matches `also`. */
-  event<E extends EventName>(name: E, runId: number, also: (data: HostEvents[E]) => boolean = () => true, timeoutMs = 30_000): Promise<HostEvents[E]> {
-    const match = (e: EventMessage) => e.event === name && (e.data as { runId?: number }).runId === runId && also(e.data as HostEvents[E]);
+  event<E extends EventName>(
+    name: E,
+    runId: number,
+    also: (data: HostEvents[E]) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<HostEvents[E]> {
+    const match = (e: EventMessage) =>
+      e.event === name && (e.data as { runId?: number }).runId === runId && also(e.data as HostEvents[E]);
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen.data as HostEvents[E]);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${name} for run ${runId} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${name} for run ${runId} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e.data as HostEvents[E])) });
     });
   }
@@ -145,7 +164,10 @@ const stop = new AbortController();
 let served: Promise<number>;
 
 beforeAll(async () => {
-  if (!existsSync(trainerEntry)) throw new Error(`The trainer is not built (${trainerEntry} is missing): run npm run build first (npm test does it).`);
+  if (!existsSync(trainerEntry))
+    throw new Error(
+      `The trainer is not built (${trainerEntry} is missing): run npm run build first (npm test does it).`,
+    );
   writeIdxData(dataDir, { trainCount: 800, testCount: 300, size: 12, seed: 3 });
   // The page itself is not under test here; serveCommand only needs one to exist.
   mkdirSync(rendererDir, { recursive: true });
@@ -193,10 +215,18 @@ describe('the host contract over WebSocket', () => {
     expect(names.at(-1)).toBe('run.finished');
     expect(names.filter((n) => n === 'run.started')).toHaveLength(1);
     const started = names.indexOf('run.started');
-    const progress = client.of(runId).filter((e) => e.event === 'run.progress').map((e) => e.data as HostEvents['run.progress']);
-    expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['loading-data', 'pretraining', 'prior-pass', 'finetuning']));
+    const progress = client
+      .of(runId)
+      .filter((e) => e.event === 'run.progress')
+      .map((e) => e.data as HostEvents['run.progress']);
+    expect(progress.map((p) => p.phase)).toEqual(
+      expect.arrayContaining(['loading-data', 'pretraining', 'prior-pass', 'finetuning']),
+    );
     expect(progress.at(-1)).toMatchObject({ runId, phase: 'finetuning', step: 60, totalSteps: 60 });
-    const evals = client.of(runId).filter((e) => e.event === 'run.eval').map((e) => e.data as HostEvents['run.eval']);
+    const evals = client
+      .of(runId)
+      .filter((e) => e.event === 'run.eval')
+      .map((e) => e.data as HostEvents['run.eval']);
     expect(evals.map((e) => e.point.step)).toEqual([0, 20, 40, 60]);
     expect(names.indexOf('run.eval')).toBeGreaterThan(started);
     expect(evals[1].trace?.size.length).toBeGreaterThan(1); // mix-cd's bin trace rides along
@@ -208,7 +238,9 @@ describe('the host contract over WebSocket', () => {
     // The other socket saw the same events in the same order.
     await watcher.event('run.finished', runId);
     expect(watcher.of(runId)).toEqual(client.of(runId));
-    console.log(`run ${runId}: ${names.length} events over WebSocket, finished ${(performance.now() - t0).toFixed(0)} ms after runs.start`);
+    console.log(
+      `run ${runId}: ${names.length} events over WebSocket, finished ${(performance.now() - t0).toFixed(0)} ms after runs.start`,
+    );
   });
 
   it('cancels a second run mid-way: its trainer process is gone within 1 s', async () => {
@@ -248,12 +280,21 @@ describe('the host contract over WebSocket', () => {
     expect(run.error).toMatch(/SIGKILL/);
     expect(await client.call('host.status')).toMatchObject({ running: [], queued: [], queueLength: 0, trainers: [] });
     const listed = await client.call('runs.list', {});
-    expect(listed.map((r) => [r.id, r.status])).toEqual([[runId, 'failed'], [second, 'cancelled'], [first, 'finished']]);
+    expect(listed.map((r) => [r.id, r.status])).toEqual([
+      [runId, 'failed'],
+      [second, 'cancelled'],
+      [first, 'finished'],
+    ]);
     expect((await client.call('catalog.get')).strategies.map((s) => s.name)).toContain('mix-cd');
   });
 
   it('answers malformed messages with invalid-request naming the field, and keeps answering', async () => {
-    const bad = async (frame: unknown, field: string | undefined, message: RegExp, id: unknown = (frame as { id?: unknown })?.id ?? null) => {
+    const bad = async (
+      frame: unknown,
+      field: string | undefined,
+      message: RegExp,
+      id: unknown = (frame as { id?: unknown })?.id ?? null,
+    ) => {
       const response = await client.send(frame);
       expect(response).toMatchObject({ id, ok: false, error: { code: 'invalid-request' } });
       if (!response.ok) {
@@ -270,9 +311,21 @@ describe('the host contract over WebSocket', () => {
     await bad({ id: 'm2', method: 'runs.destroy' }, 'method', /Unknown method "runs\.destroy"/);
     await bad({ id: 'm3', method: 'runs.get', params: { id: 'x' } }, 'id', /"id" has value "x".*expected number/);
     await bad({ id: 'm4', method: 'runs.get', params: { id: 1, extra: true } }, 'extra', /no parameter "extra"/);
-    await bad({ id: 'm5', method: 'runs.list', params: { filter: { limit: 0 } } }, 'filter.limit', /"filter\.limit" has value 0/);
-    await bad({ id: 'm6', method: 'runs.start', params: { config: { rehearsal: { budget: 11 } } } }, 'config.rehearsal.budget', /"rehearsal\.budget" has value 11/);
-    await bad({ id: 'm7', method: 'studies.start', params: { base: {}, strategies: ['nope'], budgets: [0.1], seeds: [1] } }, 'strategies.0', /"nope"/);
+    await bad(
+      { id: 'm5', method: 'runs.list', params: { filter: { limit: 0 } } },
+      'filter.limit',
+      /"filter\.limit" has value 0/,
+    );
+    await bad(
+      { id: 'm6', method: 'runs.start', params: { config: { rehearsal: { budget: 11 } } } },
+      'config.rehearsal.budget',
+      /"rehearsal\.budget" has value 11/,
+    );
+    await bad(
+      { id: 'm7', method: 'studies.start', params: { base: {}, strategies: ['nope'], budgets: [0.1], seeds: [1] } },
+      'strategies.0',
+      /"nope"/,
+    );
     // Nothing was queued by any of them, and the same socket still gets answers.
     expect((await client.call('runs.list', {})).length).toBe(3);
   });

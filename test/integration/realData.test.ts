@@ -29,7 +29,10 @@ describe.skipIf(!haveData)('real Fashion-MNIST, rot90', () => {
     expect(none.prior.finetuneTestAcc).toBeLessThan(0.3);
     expect(none.final.pretrainTestAcc).toBeLessThan(0.5);
     expect(none.final.finetuneTestAcc).toBeGreaterThan(0.65);
-    const random = await runExperiment(parseRunConfig({ ...base, rehearsal: { strategy: 'random', budget: 0.25 } }), context);
+    const random = await runExperiment(
+      parseRunConfig({ ...base, rehearsal: { strategy: 'random', budget: 0.25 } }),
+      context,
+    );
     expect(random.f0Key).toBe(none.f0Key);
     expect(random.final.pretrainTestAcc).toBeGreaterThan(none.final.pretrainTestAcc + 0.2);
     expect(random.compute.forwardPasses).toBe(150 * (128 + 32));

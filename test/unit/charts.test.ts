@@ -34,7 +34,12 @@ const runs = (): CurveRun[] => [
   { label: '#2 random', points: [point(0), point(100)] },
 ];
 
-type Series = { name: string; type: string; data: [number, number | null][]; markLine?: { data: { yAxis: number }[]; lineStyle: { type: string } } };
+type Series = {
+  name: string;
+  type: string;
+  data: [number, number | null][];
+  markLine?: { data: { yAxis: number }[]; lineStyle: { type: string } };
+};
 const seriesOf = (option: Record<string, unknown>) => option.series as Series[];
 
 describe('chart options', () => {

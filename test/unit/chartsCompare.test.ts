@@ -30,7 +30,12 @@ const pt = (step: number, pretrainTestAcc: number, finetuneTestAcc = 0.5): EvalP
   rehearsalPrecision: null,
 });
 
-function run(id: number, over: { strategy?: RunConfig['rehearsal']['strategy']; budget?: number; seed?: number; steps?: number }, series: EvalPoint[], final = { pt: 0.8, ft: 0.6 }): RunSummary {
+function run(
+  id: number,
+  over: { strategy?: RunConfig['rehearsal']['strategy']; budget?: number; seed?: number; steps?: number },
+  series: EvalPoint[],
+  final = { pt: 0.8, ft: 0.6 },
+): RunSummary {
   const config: RunConfig = structuredClone(DEFAULT_RUN_CONFIG);
   config.rehearsal.strategy = over.strategy ?? 'mix-cd';
   config.rehearsal.budget = over.budget ?? 0.1;
@@ -175,15 +180,22 @@ describe('paretoOption', () => {
     const random = series.find((s) => s.id === 'pareto-random-sd')!;
     expect(random.data[0]).toEqual([0.9, 0.5, 0.9, 0.9, 0.5, 0.5]);
 
-    const colored = paretoOption(cells(), { title: 'T', colorOf: (s) => (s === 'mix-cd' ? '#000' : undefined) }).series as Record<string, any>[];
+    const colored = paretoOption(cells(), { title: 'T', colorOf: (s) => (s === 'mix-cd' ? '#000' : undefined) })
+      .series as Record<string, any>[];
     expect(colored.filter((s) => s.name === 'mix-cd').map((s) => s.color)).toEqual(['#000', '#000']);
     expect(colored.find((s) => s.name === 'random')!.color).toMatch(/^#[0-9a-f]{6}$/);
   });
 
   it('draws the bars through the axes it is given', () => {
     const values = [0.7, 0.7, 0.6, 0.8, 0.5, 0.9];
-    const api = { value: (d: number) => values[d], coord: ([a, b]: [number, number]) => [a * 100, 100 - b * 100], visual: () => 'red' };
-    const drawn = renderErrorBar({}, api) as { children: { shape: Record<string, number>; style: Record<string, unknown> }[] };
+    const api = {
+      value: (d: number) => values[d],
+      coord: ([a, b]: [number, number]) => [a * 100, 100 - b * 100],
+      visual: () => 'red',
+    };
+    const drawn = renderErrorBar({}, api) as {
+      children: { shape: Record<string, number>; style: Record<string, unknown> }[];
+    };
     expect(drawn.children).toHaveLength(6);
     expect(drawn.children.every((c) => c.style.stroke === 'red')).toBe(true);
     expect(drawn.children[0].shape).toMatchObject({ x1: 60, x2: 80 });

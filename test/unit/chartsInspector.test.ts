@@ -51,7 +51,10 @@ const trace = (step: number, over: Partial<BinTrace> = {}): BinTrace => ({
 
 describe('bin heatmap', () => {
   it('puts steps on x, bins on y and the probability in each cell, skipping missing ones', () => {
-    const traces = deepFreeze([trace(0, { probability: [0.25, 0.25, 0.25, 0.25] }), trace(100, { probability: [0.2, 0.5, Number.NaN, 0.3] })]);
+    const traces = deepFreeze([
+      trace(0, { probability: [0.25, 0.25, 0.25, 0.25] }),
+      trace(100, { probability: [0.2, 0.5, Number.NaN, 0.3] }),
+    ]);
     const option = binHeatmapOption(traces);
     expect(option.xAxis).toMatchObject({ type: 'category', data: ['0', '100'] });
     expect(option.yAxis).toMatchObject({ type: 'category', name: 'bin', data: ['0', '1', '2', '3'] });
@@ -69,12 +72,17 @@ describe('bin heatmap', () => {
   });
 
   it('uses short bin names on the axis, long ones only in the tooltip, and keeps a drawable range for all-zero traces', () => {
-    const option = binHeatmapOption([trace(0, { probability: [0, 0, 0, 0] })], { binLabels: ['a', 'b', 'c', 'd'], title: 'T' });
+    const option = binHeatmapOption([trace(0, { probability: [0, 0, 0, 0] })], {
+      binLabels: ['a', 'b', 'c', 'd'],
+      title: 'T',
+    });
     expect((option.yAxis as { data: string[] }).data).toEqual(['a', 'b', 'c', 'd']);
     const long = ['class 0 (T-shirt), l0 0.001..0.01', 'b', 'c', 'd'];
     const named = binHeatmapOption([trace(0)], { binLabels: long });
     expect((named.yAxis as { data: string[] }).data).toEqual(['0', '1', '2', '3']);
-    expect((named.tooltip as { formatter: (p: unknown) => string }).formatter({ value: [0, 0, 0.2, 0.1, 100] })).toContain('bin 0: class 0 (T-shirt), l0 0.001..0.01 at step 0');
+    expect(
+      (named.tooltip as { formatter: (p: unknown) => string }).formatter({ value: [0, 0, 0.2, 0.1, 100] }),
+    ).toContain('bin 0: class 0 (T-shirt), l0 0.001..0.01 at step 0');
     expect(binAxisLabels(2, ['x'])).toEqual(['0', '1']); // too few names: none
     // 100 bins: every fifth label on the axis, not 100 overprinted ones; named ones always.
     const many = binHeatmapOption([trace(0, { probability: Array.from({ length: 100 }, () => 0.01) })]);
@@ -123,22 +131,49 @@ describe('bin estimates', () => {
 
   it('says why there is no correlation', () => {
     expect(binCorrelation(null).text).toContain('no mix-cd bins');
-    expect(binCorrelation(trace(10, { trueCdRate: undefined })).text).toBe('No true CD rate per bin at step 10: the run has no probe subset.');
-    expect(binCorrelation(trace(10, { trueCdRate: [0.1, null, null, null] })).text).toBe('No Pearson r at step 10: only 1 bin has probe samples.');
+    expect(binCorrelation(trace(10, { trueCdRate: undefined })).text).toBe(
+      'No true CD rate per bin at step 10: the run has no probe subset.',
+    );
+    expect(binCorrelation(trace(10, { trueCdRate: [0.1, null, null, null] })).text).toBe(
+      'No Pearson r at step 10: only 1 bin has probe samples.',
+    );
     expect(binCorrelation(trace(10, { trueCdRate: [0.1, 0.1, 0.1, 0.1] })).text).toContain('do not vary');
     // Without a probe the truth series is all gaps, not zeros.
-    expect(byId(binEstimatesOption(trace(10, { trueCdRate: undefined })), 'true-cd').data).toEqual([null, null, null, null]);
+    expect(byId(binEstimatesOption(trace(10, { trueCdRate: undefined })), 'true-cd').data).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 });
 
-const window = (step: number, rehearsed: [number, number, number, number], probe: [number, number, number, number] | null, unknown = 0): BudgetWindow => ({ step, rehearsed, unknown, probe });
+const window = (
+  step: number,
+  rehearsed: [number, number, number, number],
+  probe: [number, number, number, number] | null,
+  unknown = 0,
+): BudgetWindow => ({ step, rehearsed, unknown, probe });
 
 describe('where the budget went', () => {
-  const mix = [window(0, [0, 0, 0, 0], [0, 90, 10, 0]), window(100, [30, 60, 0, 10], [10, 80, 8, 2], 5), window(200, [20, 70, 5, 5], [20, 70, 6, 4])];
-  const random = [window(0, [0, 0, 0, 0], [0, 90, 10, 0]), window(100, [10, 80, 10, 0], [20, 70, 8, 2]), window(200, [10, 80, 5, 5], [30, 60, 6, 4])];
+  const mix = [
+    window(0, [0, 0, 0, 0], [0, 90, 10, 0]),
+    window(100, [30, 60, 0, 10], [10, 80, 8, 2], 5),
+    window(200, [20, 70, 5, 5], [20, 70, 6, 4]),
+  ];
+  const random = [
+    window(0, [0, 0, 0, 0], [0, 90, 10, 0]),
+    window(100, [10, 80, 10, 0], [20, 70, 8, 2]),
+    window(200, [10, 80, 5, 5], [30, 60, 6, 4]),
+  ];
 
   it('shares per category per run, and the pretrain set as the mean of the runs after f0', () => {
-    const table = budgetTable(deepFreeze([{ label: 'run 1 · mix-cd r=0.1', windows: mix }, { label: 'run 2 · random r=0.1', windows: random }]));
+    const table = budgetTable(
+      deepFreeze([
+        { label: 'run 1 · mix-cd r=0.1', windows: mix },
+        { label: 'run 2 · random r=0.1', windows: random },
+      ]),
+    );
     expect(table.categories).toEqual(['collateral-damage', 'unforgotten', 'unlearned', 'newly-learned']);
     expect(table.labels[0]).toBe('CD (forgotten)');
     expect(table.runs[0].rehearsed).toEqual([0.25, 0.65, 0.025, 0.075]);
@@ -151,10 +186,18 @@ describe('where the budget went', () => {
   });
 
   it('draws the pretrain set first in grey, then one bar series per run', () => {
-    const option = budgetOption([{ label: 'run 1 · mix-cd r=0.1', windows: mix }, { label: 'run 2 · random r=0.1', windows: random }]);
+    const option = budgetOption([
+      { label: 'run 1 · mix-cd r=0.1', windows: mix },
+      { label: 'run 2 · random r=0.1', windows: random },
+    ]);
     const series = seriesOf(option);
     expect(series.map((s) => s.name)).toEqual([REFERENCE_LABEL, 'run 1 · mix-cd r=0.1', 'run 2 · random r=0.1']);
-    expect((option.xAxis as { data: string[] }).data).toEqual(['CD (forgotten)', 'unforgotten', 'unlearned', 'newly learned']);
+    expect((option.xAxis as { data: string[] }).data).toEqual([
+      'CD (forgotten)',
+      'unforgotten',
+      'unlearned',
+      'newly learned',
+    ]);
     expect(series[1].data[0]).toBeCloseTo(0.25, 12);
     expect(series[2].data[0]).toBeCloseTo(0.1, 12);
     expect(series[1].label.formatter({ value: 0.25 })).toBe('25%');
@@ -174,7 +217,12 @@ describe('where the budget went', () => {
   });
 });
 
-function inspection(runId: number, strategy: 'mix-cd' | 'random', byClass: number[], byBin: { bins: number[]; outside: number } | null): RunInspection {
+function inspection(
+  runId: number,
+  strategy: 'mix-cd' | 'random',
+  byClass: number[],
+  byBin: { bins: number[]; outside: number } | null,
+): RunInspection {
   return {
     runId,
     studyId: 1,
@@ -190,7 +238,15 @@ function inspection(runId: number, strategy: 'mix-cd' | 'random', byClass: numbe
     evalSteps: [0, 100],
     probeSize: 10,
     binTraces: [],
-    partition: byBin ? { runId: 1, rule: 'class', sizes: [50, 30], outside: 20, labels: ['class 0 (T-shirt)', 'class 1 (Trouser), l0 0.01..0.2'] } : null,
+    partition: byBin
+      ? {
+          runId: 1,
+          rule: 'class',
+          sizes: [50, 30],
+          outside: 20,
+          labels: ['class 0 (T-shirt)', 'class 1 (Trouser), l0 0.01..0.2'],
+        }
+      : null,
     rehearsals: byClass.reduce((a, b) => a + b, 0),
     distinctRehearsed: 5,
     byClass,
@@ -219,14 +275,20 @@ describe('rehearsals side by side', () => {
   it('per bin: the shared partition, with the samples outside every bin as their own column', () => {
     const dist = binDistribution([a, b])!;
     expect(dist.categories).toEqual(['0', '1', 'outside']);
-    expect(dist.names).toEqual(['bin 0: class 0 (T-shirt)', 'bin 1: class 1 (Trouser), l0 0.01..0.2', 'outside every bin']);
+    expect(dist.names).toEqual([
+      'bin 0: class 0 (T-shirt)',
+      'bin 1: class 1 (Trouser), l0 0.01..0.2',
+      'outside every bin',
+    ]);
     expect(dist.reference!.counts).toEqual([50, 30, 20]);
     expect(dist.runs[0].counts).toEqual([30, 10, 0]);
     expect(dist.runs[1].counts).toEqual([16, 12, 12]);
     const option = distributionOption(dist, { axisName: 'bin' });
     const series = seriesOf(option);
     expect(series[2].data).toEqual([0.4, 0.3, 0.3]);
-    const tip = (option.tooltip as { formatter: (p: unknown) => string }).formatter([{ dataIndex: 2, seriesName: 'run 2 · random r=0.1', value: 0.3 }]);
+    const tip = (option.tooltip as { formatter: (p: unknown) => string }).formatter([
+      { dataIndex: 2, seriesName: 'run 2 · random r=0.1', value: 0.3 },
+    ]);
     expect(tip).toBe('outside every bin\nrun 2 · random r=0.1: 30.0%');
     expect(pointCount(distributionOption(dist, { axisName: 'bin' }))).toBe(9);
     expect(binDistribution([inspection(3, 'random', [1, 1], null)])).toBeNull();
@@ -269,9 +331,16 @@ describe('sample timeline', () => {
   });
 
   it('without a probe: only the rehearsals; all four rows when f0 is unknown', () => {
-    const option = sampleTimelineOption(detail({ probe: null, priorCorrect: null, rehearsals: [{ step: 5, category: 'newly-learned' }] }));
+    const option = sampleTimelineOption(
+      detail({ probe: null, priorCorrect: null, rehearsals: [{ step: 5, category: 'newly-learned' }] }),
+    );
     expect(seriesOf(option).map((s) => s.id)).toEqual(['rehearsals']);
-    expect((option.yAxis as { data: string[] }).data).toEqual(['unlearned', 'newly learned', 'unforgotten', 'CD (forgotten)']);
+    expect((option.yAxis as { data: string[] }).data).toEqual([
+      'unlearned',
+      'newly learned',
+      'unforgotten',
+      'CD (forgotten)',
+    ]);
     expect(option.xAxis).toMatchObject({ max: 5 });
   });
 });
@@ -284,14 +353,20 @@ describe('sample bytes', () => {
     const samples = splitSamples({ shape, indices: [9, 4], data: b64([1, 2, 3, 4]) });
     expect([...samples.keys()]).toEqual([9, 4]);
     expect([...samples.get(4)!]).toEqual([3, 4]);
-    expect(() => splitSamples({ shape, indices: [9, 4], data: b64([1, 2, 3]) })).toThrow(/3 bytes for 2 samples of 2 bytes/);
+    expect(() => splitSamples({ shape, indices: [9, 4], data: b64([1, 2, 3]) })).toThrow(
+      /3 bytes for 2 samples of 2 bytes/,
+    );
     expect(bytesPerSample({ kind: 'row', features: 5 })).toBe(5);
     expect(bytesPerSample({ kind: 'image', height: 28, width: 28, channels: 3 })).toBe(2352);
   });
 
   it('turns grey and RGB pixels into RGBA', () => {
-    expect([...toRgba(new Uint8Array([10, 200]), { height: 1, width: 2, channels: 1 })]).toEqual([10, 10, 10, 255, 200, 200, 200, 255]);
-    expect([...toRgba(new Uint8Array([1, 2, 3, 4, 5, 6]), { height: 2, width: 1, channels: 3 })]).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
+    expect([...toRgba(new Uint8Array([10, 200]), { height: 1, width: 2, channels: 1 })]).toEqual([
+      10, 10, 10, 255, 200, 200, 200, 255,
+    ]);
+    expect([...toRgba(new Uint8Array([1, 2, 3, 4, 5, 6]), { height: 2, width: 1, channels: 3 })]).toEqual([
+      1, 2, 3, 255, 4, 5, 6, 255,
+    ]);
     expect(meanByte(new Uint8Array([0, 10, 20]))).toBe(10);
     expect(rowPreview(new Uint8Array([1, 2, 3, 4]), 3)).toEqual({ values: [1, 2, 3], more: 1 });
   });

@@ -47,7 +47,10 @@ vi.mock('electron', async () => {
     posted: unknown[] = [];
     killed = 0;
     stderr = null;
-    constructor(readonly entry: string, readonly options: unknown) {
+    constructor(
+      readonly entry: string,
+      readonly options: unknown,
+    ) {
       super();
     }
     postMessage(message: unknown) {
@@ -59,7 +62,13 @@ vi.mock('electron', async () => {
     }
   }
   return {
-    app: { on: vi.fn(), whenReady: vi.fn(), quit: vi.fn(), enableSandbox: vi.fn(), requestSingleInstanceLock: vi.fn(() => true) },
+    app: {
+      on: vi.fn(),
+      whenReady: vi.fn(),
+      quit: vi.fn(),
+      enableSandbox: vi.fn(),
+      requestSingleInstanceLock: vi.fn(() => true),
+    },
     BrowserWindow,
     dialog: { showErrorBox: vi.fn() },
     ipcMain: {
@@ -77,8 +86,10 @@ vi.mock('electron', async () => {
   };
 });
 
-const { windowOptions, hardenWebContents, denyNewWindow, withDesktopCsp, DESKTOP_CSP, denyPermission } = await import('../../src-main/desktop/windowOptions.js');
-const { checkRequest, isRendererFrame, REQUEST_CHANNEL, EVENT_CHANNEL } = await import('../../src-main/desktop/ipcGuard.js');
+const { windowOptions, hardenWebContents, denyNewWindow, withDesktopCsp, DESKTOP_CSP, denyPermission } =
+  await import('../../src-main/desktop/windowOptions.js');
+const { checkRequest, isRendererFrame, REQUEST_CHANNEL, EVENT_CHANNEL } =
+  await import('../../src-main/desktop/ipcGuard.js');
 const shell = await import('../../src-main/main.js');
 
 const page = shell.rendererIndexUrl;
@@ -143,7 +154,9 @@ describe('window options', () => {
 
   it('adds the CSP header to our file:// pages only, and refuses every permission', () => {
     const dir = page.replace(/index\.html$/, '');
-    expect(withDesktopCsp(page, dir, { 'content-security-policy': ['default-src *'] })).toEqual({ 'Content-Security-Policy': [DESKTOP_CSP] });
+    expect(withDesktopCsp(page, dir, { 'content-security-policy': ['default-src *'] })).toEqual({
+      'Content-Security-Policy': [DESKTOP_CSP],
+    });
     expect(withDesktopCsp('https://example.org/', dir, { a: ['b'] })).toEqual({ a: ['b'] });
     expect(DESKTOP_CSP).toContain("script-src 'self'");
     expect(DESKTOP_CSP).not.toContain('unsafe');
@@ -169,17 +182,31 @@ describe('IPC guard', () => {
     const handler = electron.handlers.get(REQUEST_CHANNEL)!;
     expect(handler).toBeTypeOf('function');
 
-    const foreign = await handler({ senderFrame: { url: 'https://evil.example/', parent: null } }, { id: 1, method: 'runs.list' });
+    const foreign = await handler(
+      { senderFrame: { url: 'https://evil.example/', parent: null } },
+      { id: 1, method: 'runs.list' },
+    );
     expect(foreign).toMatchObject({ ok: false, error: { code: 'invalid-request', field: 'sender' } });
     const sub = await handler({ senderFrame: { url: page, parent: { url: page } } }, { id: 1, method: 'runs.list' });
     expect(sub).toMatchObject({ ok: false, error: { field: 'sender' } });
 
-    for (const bad of [null, 'runs.list', [], { method: 'runs.list' }, { id: {}, method: 'runs.list' }, { id: 2, method: 42 }, { id: 3 }]) {
+    for (const bad of [
+      null,
+      'runs.list',
+      [],
+      { method: 'runs.list' },
+      { id: {}, method: 'runs.list' },
+      { id: 2, method: 42 },
+      { id: 3 },
+    ]) {
       const reply = await handler({ senderFrame: topFrame }, bad);
       expect(reply, JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
     }
     expect(host.handle).not.toHaveBeenCalled();
-    expect(checkRequest(topFrame, { id: 2, method: 42 }, page)).toMatchObject({ ok: false, response: { id: 2, error: { field: 'method' } } });
+    expect(checkRequest(topFrame, { id: 2, method: 42 }, page)).toMatchObject({
+      ok: false,
+      response: { id: 2, error: { field: 'method' } },
+    });
 
     const ok = await handler({ senderFrame: topFrame }, { id: 4, method: 'runs.list', params: {} });
     expect(ok).toEqual({ id: 4, ok: true, result: 'handled' });

@@ -41,7 +41,13 @@ function run(m: Made): RunSummary {
     createdAt: '2026-01-01T00:00:00.000Z',
     series: [
       { step: 0, pretrainTestAcc: 0.9, finetuneTestAcc: 0.1, cdRate: 0, rehearsalPrecision: null },
-      { step: 10, pretrainTestAcc: m.acc, finetuneTestAcc: 0.95, cdRate: m.cd, rehearsalPrecision: m.precision ?? null },
+      {
+        step: 10,
+        pretrainTestAcc: m.acc,
+        finetuneTestAcc: 0.95,
+        cdRate: m.cd,
+        rehearsalPrecision: m.precision ?? null,
+      },
     ],
   };
 }
@@ -58,8 +64,28 @@ const RUNS: RunSummary[] = [
   run({ id: 8, strategy: 'random', budget: 0.5, seed: 2, acc: 0.77, cd: 0.13, precision: 0.3, wall: 14 }),
   run({ id: 9, strategy: 'mix-cd', budget: 0.5, seed: 1, acc: 0.84, cd: 0.06, precision: 0.5, wall: 15 }),
   run({ id: 10, strategy: 'mix-cd', budget: 0.5, seed: 2, acc: 0.86, cd: 0.04, precision: 0.54, wall: 17 }),
-  run({ id: 11, strategy: 'loss-based', budget: 0.5, seed: 1, acc: 0.8, cd: 0.1, precision: 0.4, extra: 1000, wall: 20 }),
-  run({ id: 12, strategy: 'loss-based', budget: 0.5, seed: 2, acc: 0.82, cd: 0.08, precision: 0.44, extra: 1200, wall: 22 }),
+  run({
+    id: 11,
+    strategy: 'loss-based',
+    budget: 0.5,
+    seed: 1,
+    acc: 0.8,
+    cd: 0.1,
+    precision: 0.4,
+    extra: 1000,
+    wall: 20,
+  }),
+  run({
+    id: 12,
+    strategy: 'loss-based',
+    budget: 0.5,
+    seed: 2,
+    acc: 0.82,
+    cd: 0.08,
+    precision: 0.44,
+    extra: 1200,
+    wall: 22,
+  }),
   // Not finished: left out.
   run({ id: 13, strategy: 'random', budget: 0.25, seed: 3, acc: 0.1, cd: 0.9, status: 'failed' }),
 ];
@@ -85,7 +111,10 @@ describe('pivotTable', () => {
   it('shows `none` (no budget) in every column with the same runs', () => {
     const pivot = pivotTable(RUNS, 'cdRate');
     const none = pivot.rows[0];
-    expect(none.cells.map((c) => c!.runs)).toEqual([[1, 2], [1, 2]]);
+    expect(none.cells.map((c) => c!.runs)).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
     expect(none.cells[0]!.mean).toBeCloseTo(0.29, 12);
     // Only `none` runs: one column "—".
     const alone = pivotTable(RUNS.slice(0, 2), 'cdRate');
@@ -104,7 +133,10 @@ describe('pivotTable', () => {
     expect(best('rehearsalPrecision')).toEqual([['mix-cd'], ['mix-cd']]);
     expect(best('cdRate')).toEqual([['mix-cd'], ['mix-cd']]);
     expect(best('wallSeconds')).toEqual([['none'], ['none']]);
-    expect(best('extraForwardPasses')).toEqual([['none', 'random', 'mix-cd'], ['none', 'random', 'mix-cd']]);
+    expect(best('extraForwardPasses')).toEqual([
+      ['none', 'random', 'mix-cd'],
+      ['none', 'random', 'mix-cd'],
+    ]);
     // Nothing rehearsed without rehearsal: no precision cell for `none`.
     expect(pivotTable(RUNS, 'rehearsalPrecision').rows[0].cells).toEqual([null, null]);
   });
@@ -116,15 +148,48 @@ describe('pivotTable', () => {
   });
 
   it('refuses runs that differ in another setting than strategy, budget and seed, naming it', () => {
-    const other = run({ id: 20, strategy: 'random', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, scenario: 'permute' }) });
+    const other = run({
+      id: 20,
+      strategy: 'random',
+      budget: 0.25,
+      seed: 3,
+      acc: 0.7,
+      cd: 0.2,
+      config: (c) => ({ ...c, scenario: 'permute' }),
+    });
     expect(() => pivotTable([...RUNS, other], 'pretrainTestAcc')).toThrow(PivotError);
-    expect(() => pivotTable([...RUNS, other], 'pretrainTestAcc')).toThrow(/setting "scenario" \("rot90" in runs 1, 2, .*; "permute" in run 20\)/);
-    const lr = run({ id: 21, strategy: 'none', seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, finetune: { ...c.finetune, optimizer: { ...c.finetune.optimizer, lr: 0.05 } } }) });
+    expect(() => pivotTable([...RUNS, other], 'pretrainTestAcc')).toThrow(
+      /setting "scenario" \("rot90" in runs 1, 2, .*; "permute" in run 20\)/,
+    );
+    const lr = run({
+      id: 21,
+      strategy: 'none',
+      seed: 3,
+      acc: 0.7,
+      cd: 0.2,
+      config: (c) => ({ ...c, finetune: { ...c.finetune, optimizer: { ...c.finetune.optimizer, lr: 0.05 } } }),
+    });
     expect(() => pivotTable([...RUNS, lr], 'cdRate')).toThrow(/"finetune\.optimizer\.lr"/);
     // A strategy's own settings only count among runs of that strategy.
-    const gamma = run({ id: 22, strategy: 'random', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }) });
+    const gamma = run({
+      id: 22,
+      strategy: 'random',
+      budget: 0.25,
+      seed: 3,
+      acc: 0.7,
+      cd: 0.2,
+      config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }),
+    });
     expect(pivotTable([...RUNS, gamma], 'cdRate').rows[1].cells[0]!.runs).toEqual([3, 4, 22]);
-    const mixGamma = run({ id: 23, strategy: 'mix-cd', budget: 0.25, seed: 3, acc: 0.7, cd: 0.2, config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }) });
+    const mixGamma = run({
+      id: 23,
+      strategy: 'mix-cd',
+      budget: 0.25,
+      seed: 3,
+      acc: 0.7,
+      cd: 0.2,
+      config: (c) => ({ ...c, rehearsal: { ...c.rehearsal, mixCd: { ...c.rehearsal.mixCd, gamma: 0.5 } } }),
+    });
     expect(() => pivotTable([...RUNS, mixGamma], 'cdRate')).toThrow(/"rehearsal\.mixCd\.gamma"/);
   });
 
@@ -210,14 +275,48 @@ describe('formats', () => {
       higherIsBetter: false,
       columns: [{ budget: 0.25, label: 'r = 0.25' }],
       rows: [
-        { strategy: 'none', label: 'none', cells: [{ budget: 0.25, mean: (0.3 + 0.28) / 2, sd: Math.abs(0.3 - 0.28) / Math.SQRT2, n: 2, best: false, runs: [1, 2] }] },
-        { strategy: 'random', label: 'random', cells: [{ budget: 0.25, mean: (0.2 + 0.18) / 2, sd: Math.abs(0.2 - 0.18) / Math.SQRT2, n: 2, best: false, runs: [3, 4] }] },
-        { strategy: 'mix-cd', label: 'mix-cd', cells: [{ budget: 0.25, mean: 0.1, sd: null, n: 1, best: true, runs: [5] }] },
+        {
+          strategy: 'none',
+          label: 'none',
+          cells: [
+            {
+              budget: 0.25,
+              mean: (0.3 + 0.28) / 2,
+              sd: Math.abs(0.3 - 0.28) / Math.SQRT2,
+              n: 2,
+              best: false,
+              runs: [1, 2],
+            },
+          ],
+        },
+        {
+          strategy: 'random',
+          label: 'random',
+          cells: [
+            {
+              budget: 0.25,
+              mean: (0.2 + 0.18) / 2,
+              sd: Math.abs(0.2 - 0.18) / Math.SQRT2,
+              n: 2,
+              best: false,
+              runs: [3, 4],
+            },
+          ],
+        },
+        {
+          strategy: 'mix-cd',
+          label: 'mix-cd',
+          cells: [{ budget: 0.25, mean: 0.1, sd: null, n: 1, best: true, runs: [5] }],
+        },
       ],
     };
     const json = toJson(pivotTable(RUNS.slice(0, 5), 'cdRate'));
     const parsed = JSON.parse(json);
-    expect(parsed.rows.map((r: { cells: { sd: number | null }[] }) => r.cells[0].sd)).toEqual([expect.closeTo(expected.rows[0].cells[0].sd!, 15), expect.closeTo(expected.rows[1].cells[0].sd!, 15), null]);
+    expect(parsed.rows.map((r: { cells: { sd: number | null }[] }) => r.cells[0].sd)).toEqual([
+      expect.closeTo(expected.rows[0].cells[0].sd!, 15),
+      expect.closeTo(expected.rows[1].cells[0].sd!, 15),
+      null,
+    ]);
     for (const row of [...parsed.rows, ...expected.rows]) row.cells[0].sd = 0;
     expect(parsed).toEqual(expected);
     expect(json).toBe(JSON.stringify(JSON.parse(json), null, 2) + '\n');

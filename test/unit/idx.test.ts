@@ -81,7 +81,11 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
     const bytes = writeIdx([4], LABELS);
     bytes[0] = 0x12;
     const file = put('bad-magic', bytes);
-    expectMessage(dataError(() => parseIdx(readIdxFile(file), file)), file, /bad magic number/);
+    expectMessage(
+      dataError(() => parseIdx(readIdxFile(file), file)),
+      file,
+      /bad magic number/,
+    );
   });
 
   it('rejects an unsupported element type', () => {
@@ -102,9 +106,17 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
 
   it('rejects a truncated header and an empty file', () => {
     const file = put('short-header', writeIdx([4, 3, 3], IMAGES).subarray(0, 10));
-    expectMessage(dataError(() => parseIdx(readIdxFile(file), file)), file, /truncated/);
+    expectMessage(
+      dataError(() => parseIdx(readIdxFile(file), file)),
+      file,
+      /truncated/,
+    );
     const empty = put('empty', new Uint8Array(0));
-    expectMessage(dataError(() => parseIdx(readIdxFile(empty), empty)), empty, /empty/);
+    expectMessage(
+      dataError(() => parseIdx(readIdxFile(empty), empty)),
+      empty,
+      /empty/,
+    );
   });
 
   it('rejects trailing bytes', () => {
@@ -116,13 +128,21 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
 
   it('rejects a missing file', () => {
     const file = join(dir, 'no-such-file.gz');
-    expectMessage(dataError(() => readIdxFile(file)), file, /does not exist/);
+    expectMessage(
+      dataError(() => readIdxFile(file)),
+      file,
+      /does not exist/,
+    );
   });
 
   it('rejects a directory', () => {
     const sub = join(dir, 'a-directory');
     mkdirSync(sub);
-    expectMessage(dataError(() => readIdxFile(sub)), sub, /is a directory/);
+    expectMessage(
+      dataError(() => readIdxFile(sub)),
+      sub,
+      /is a directory/,
+    );
   });
 
   it('rejects corrupt and truncated gzip', () => {
@@ -130,9 +150,17 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
     const flipped = Uint8Array.from(gz);
     for (let i = 12; i < flipped.length - 8; i++) flipped[i] ^= 0x5a;
     const f1 = put('corrupt.gz', flipped);
-    expectMessage(dataError(() => readIdxFile(f1)), f1, /corrupt gzip/);
+    expectMessage(
+      dataError(() => readIdxFile(f1)),
+      f1,
+      /corrupt gzip/,
+    );
     const f2 = put('cut.gz', gz.subarray(0, gz.length - 10));
-    expectMessage(dataError(() => readIdxFile(f2)), f2, /corrupt gzip/);
+    expectMessage(
+      dataError(() => readIdxFile(f2)),
+      f2,
+      /corrupt gzip/,
+    );
   });
 
   it('reads the same bytes and gives the same errors off the event loop (readIdxFileAsync)', async () => {
@@ -145,7 +173,10 @@ describe('writeIdx / parseIdx / readIdxFile', () => {
     const sub = join(dir, 'async-directory');
     mkdirSync(sub);
     for (const file of [cut, sub, join(dir, 'async-missing.gz')]) {
-      const error = await readIdxFileAsync(file).then(() => null, (e: unknown) => e);
+      const error = await readIdxFileAsync(file).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(DataError);
       expect((error as Error).message).toBe(dataError(() => readIdxFile(file)).message);
     }

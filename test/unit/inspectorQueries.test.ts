@@ -1,6 +1,16 @@
 // The inspector's pure queries on a hand-made run small enough to check every answer by eye.
 import { describe, expect, it } from 'vitest';
-import { budgetWindows, filterSamples, knownCategories, rehearsalsBy, sampleStory, sizesBy, tally, type RunArrays, type SampleFilter } from '../../src-main/inspector/queries.js';
+import {
+  budgetWindows,
+  filterSamples,
+  knownCategories,
+  rehearsalsBy,
+  sampleStory,
+  sizesBy,
+  tally,
+  type RunArrays,
+  type SampleFilter,
+} from '../../src-main/inspector/queries.js';
 import { budgetShares, pearson, shares, studyBudgetRows, type BudgetWindow } from '../../shared/inspect.js';
 import { UNKNOWN_CATEGORY } from '../../shared/results.js';
 
@@ -37,7 +47,7 @@ function run(): RunArrays {
 const all: SampleFilter = { rehearsedOnly: false, sort: 'index', order: 'asc', offset: 0, limit: 100 };
 
 describe('knownCategories', () => {
-  it('takes the latest of a sample\'s rehearsals (at steps <= the eval) and the probe', () => {
+  it("takes the latest of a sample's rehearsals (at steps <= the eval) and the probe", () => {
     const r = run();
     const at10 = knownCategories(r, 10);
     // 0: CD at step 2; 1: probe at 10 (CD) is later than its rehearsal at 3; 3: probe; 4, 5: nothing yet.
@@ -53,7 +63,14 @@ describe('knownCategories', () => {
 
   it('knows nothing from rehearsals of runs recorded without their categories', () => {
     const r = { ...run(), logCategories: null };
-    expect(Array.from(knownCategories(r, 20).code)).toEqual([UNKNOWN_CATEGORY, UNF, UNKNOWN_CATEGORY, NEW, UNKNOWN_CATEGORY, UNKNOWN_CATEGORY]);
+    expect(Array.from(knownCategories(r, 20).code)).toEqual([
+      UNKNOWN_CATEGORY,
+      UNF,
+      UNKNOWN_CATEGORY,
+      NEW,
+      UNKNOWN_CATEGORY,
+      UNKNOWN_CATEGORY,
+    ]);
   });
 });
 
@@ -65,7 +82,17 @@ describe('filterSamples', () => {
     const page = filterSamples(r, known, { ...all, rehearsedOnly: true, sort: 'count', order: 'desc' });
     expect(page.total).toBe(5);
     expect(page.samples.map((s) => s.index)).toEqual([0, 1, 2, 4, 5]);
-    expect(page.samples[0]).toEqual({ index: 0, count: 3, class: 0, className: 'a', bin: 1, priorLoss: 0.5, category: 'collateral-damage', categoryStep: 19, categorySource: 'rehearsal' });
+    expect(page.samples[0]).toEqual({
+      index: 0,
+      count: 3,
+      class: 0,
+      className: 'a',
+      bin: 1,
+      priorLoss: 0.5,
+      category: 'collateral-damage',
+      categoryStep: 19,
+      categorySource: 'rehearsal',
+    });
     expect(page.samples[3]).toMatchObject({ index: 4, category: null });
     expect(page.samples[3].categorySource).toBeUndefined();
   });
@@ -75,8 +102,14 @@ describe('filterSamples', () => {
     expect(filterSamples(r, known, { ...all, bin: 1 }).samples.map((s) => s.index)).toEqual([0, 2]);
     expect(filterSamples(r, known, { ...all, bin: -1 }).samples.map((s) => s.index)).toEqual([3, 5]);
     expect(filterSamples(r, known, { ...all, category: 'newly-learned' }).samples.map((s) => s.index)).toEqual([3]);
-    expect(filterSamples(r, known, { ...all, category: 'collateral-damage', rehearsedOnly: true }).samples.map((s) => s.index)).toEqual([0]);
-    expect(filterSamples(r, knownCategories(r, 10), { ...all, category: 'collateral-damage' }).samples.map((s) => s.index)).toEqual([0, 1]);
+    expect(
+      filterSamples(r, known, { ...all, category: 'collateral-damage', rehearsedOnly: true }).samples.map(
+        (s) => s.index,
+      ),
+    ).toEqual([0]);
+    expect(
+      filterSamples(r, knownCategories(r, 10), { ...all, category: 'collateral-damage' }).samples.map((s) => s.index),
+    ).toEqual([0, 1]);
     const page = filterSamples(r, known, { ...all, offset: 2, limit: 3 });
     expect(page.total).toBe(6);
     expect(page.samples.map((s) => s.index)).toEqual([2, 3, 4]);
@@ -84,8 +117,12 @@ describe('filterSamples', () => {
   });
 
   it('sorts by prior loss either way and by index descending', () => {
-    expect(filterSamples(r, known, { ...all, sort: 'priorLoss', order: 'asc' }).samples.map((s) => s.index)).toEqual([1, 5, 4, 0, 2, 3]);
-    expect(filterSamples(r, known, { ...all, sort: 'priorLoss', order: 'desc' }).samples.map((s) => s.index)).toEqual([3, 2, 0, 4, 1, 5]);
+    expect(filterSamples(r, known, { ...all, sort: 'priorLoss', order: 'asc' }).samples.map((s) => s.index)).toEqual([
+      1, 5, 4, 0, 2, 3,
+    ]);
+    expect(filterSamples(r, known, { ...all, sort: 'priorLoss', order: 'desc' }).samples.map((s) => s.index)).toEqual([
+      3, 2, 0, 4, 1, 5,
+    ]);
     expect(filterSamples(r, known, { ...all, order: 'desc' }).samples.map((s) => s.index)).toEqual([5, 4, 3, 2, 1, 0]);
   });
 
@@ -139,7 +176,7 @@ describe('distributions and one sample', () => {
     expect(sizesBy(r.binOf!, 3)).toEqual({ byKey: [1, 2, 1], outside: 2 });
   });
 
-  it('tells a sample\'s story: each rehearsal\'s verdict and its category at every probe eval', () => {
+  it("tells a sample's story: each rehearsal's verdict and its category at every probe eval", () => {
     const r = run();
     const story = sampleStory(r, knownCategories(r, 20), 1);
     expect(story.rehearsals).toEqual([{ step: 3, category: 'unforgotten' }]);
@@ -149,7 +186,14 @@ describe('distributions and one sample', () => {
       { step: 20, category: 'unforgotten' },
     ]);
     expect(story.priorCorrect).toBe(true);
-    expect(story.sample).toMatchObject({ index: 1, count: 1, className: 'b', bin: 0, category: 'unforgotten', categorySource: 'probe' });
+    expect(story.sample).toMatchObject({
+      index: 1,
+      count: 1,
+      className: 'b',
+      bin: 0,
+      category: 'unforgotten',
+      categorySource: 'probe',
+    });
 
     const unprobed = sampleStory(r, knownCategories(r, 20), 0);
     expect(unprobed.probe).toBeNull();
@@ -174,12 +218,20 @@ describe('shared helpers', () => {
       { step: 10, rehearsed: [cd, unf, 0, 0], unknown: 1, probe: [probeCd, 10 - probeCd, 0, 0] },
     ];
     const rows = studyBudgetRows([
-      { runId: 1, strategy: 'none', budget: 0.1, windows: [{ step: 0, rehearsed: [0, 0, 0, 0], unknown: 0, probe: [0, 10, 0, 0] }] },
+      {
+        runId: 1,
+        strategy: 'none',
+        budget: 0.1,
+        windows: [{ step: 0, rehearsed: [0, 0, 0, 0], unknown: 0, probe: [0, 10, 0, 0] }],
+      },
       { runId: 2, strategy: 'random', budget: 0.1, windows: w(1, 3, 2) },
       { runId: 3, strategy: 'mix-cd', budget: 0.1, windows: w(2, 2, 1) },
       { runId: 4, strategy: 'random', budget: 0.1, windows: w(3, 1, 4) },
     ]);
-    expect(rows.map((r) => [r.strategy, r.runIds])).toEqual([['random', [2, 4]], ['mix-cd', [3]]]);
+    expect(rows.map((r) => [r.strategy, r.runIds])).toEqual([
+      ['random', [2, 4]],
+      ['mix-cd', [3]],
+    ]);
     const [random, mix] = rows;
     // random's CD shares 0.25 and 0.75: mean 0.5, sample sd 0.354; its probe's CD 0.2 and 0.4.
     expect(random.rehearsed.mean[0]).toBeCloseTo(0.5, 12);

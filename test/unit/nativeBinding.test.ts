@@ -4,7 +4,17 @@
 // run here (no binary, no internet), so its side is tested through injected versions, a stand-in
 // addon, and the install step run against a local HTTP server playing the prebuilt-binary host.
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -38,9 +48,12 @@ vi.mock('better-sqlite3', async (importOriginal) => {
 
 const repoRoot = path.resolve(__dirname, '../..');
 const sqliteDir = path.join(repoRoot, 'node_modules', 'better-sqlite3');
-const sqliteVersion = (JSON.parse(readFileSync(path.join(sqliteDir, 'package.json'), 'utf8')) as { version: string }).version;
+const sqliteVersion = (JSON.parse(readFileSync(path.join(sqliteDir, 'package.json'), 'utf8')) as { version: string })
+  .version;
 const electronDir = path.join(repoRoot, 'node_modules', 'electron');
-const electronVersion = (JSON.parse(readFileSync(path.join(electronDir, 'package.json'), 'utf8')) as { version: string }).version;
+const electronVersion = (
+  JSON.parse(readFileSync(path.join(electronDir, 'package.json'), 'utf8')) as { version: string }
+).version;
 /** The Node build, standing in for Electron's: it is what this Node can actually load. */
 const nodeAddon = path.join(sqliteDir, 'build', 'Release', 'better_sqlite3.node');
 
@@ -56,13 +69,19 @@ function fakeRoot(build?: { marker?: Record<string, string> | null }): string {
   const root = path.join(work, `root-${++count}`);
   mkdirSync(path.join(root, 'node_modules', 'better-sqlite3'), { recursive: true });
   writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'mixcd-workbench' }));
-  writeFileSync(path.join(root, 'node_modules', 'better-sqlite3', 'package.json'), JSON.stringify({ name: 'better-sqlite3', version: sqliteVersion }));
+  writeFileSync(
+    path.join(root, 'node_modules', 'better-sqlite3', 'package.json'),
+    JSON.stringify({ name: 'better-sqlite3', version: sqliteVersion }),
+  );
   if (build) {
     const dir = path.join(root, ELECTRON_SQLITE_DIR);
     mkdirSync(path.dirname(path.join(dir, ELECTRON_SQLITE_ADDON)), { recursive: true });
     copyFileSync(nodeAddon, path.join(dir, ELECTRON_SQLITE_ADDON));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'better-sqlite3', version: sqliteVersion }));
-    const marker = build.marker === undefined ? { electron: electronVersion, betterSqlite3: sqliteVersion, platform: process.platform, arch: process.arch } : build.marker;
+    const marker =
+      build.marker === undefined
+        ? { electron: electronVersion, betterSqlite3: sqliteVersion, platform: process.platform, arch: process.arch }
+        : build.marker;
     if (marker) writeFileSync(path.join(dir, ELECTRON_SQLITE_MARKER), JSON.stringify(marker));
   }
   return root;
@@ -73,7 +92,9 @@ describe('packageRoot', () => {
     expect(packageRoot()).toBe(repoRoot);
     const built = path.join(repoRoot, 'dist', 'src-main', 'store', 'nativeBinding.js');
     if (!existsSync(built)) throw new Error(`Build first (${built} is missing): npm run build (npm test does it).`);
-    const fromDist = (await import(pathToFileURL(built).href)) as typeof import('../../src-main/store/nativeBinding.js');
+    const fromDist = (await import(
+      pathToFileURL(built).href
+    )) as typeof import('../../src-main/store/nativeBinding.js');
     expect(fromDist.packageRoot()).toBe(repoRoot);
   });
 
@@ -94,10 +115,19 @@ describe('electronSqliteBinding', () => {
   });
 
   it('refuses a build for another Electron, another better-sqlite3 or another platform, or one without its marker', () => {
-    const wanted = { electron: electronVersion, betterSqlite3: sqliteVersion, platform: process.platform, arch: process.arch };
+    const wanted = {
+      electron: electronVersion,
+      betterSqlite3: sqliteVersion,
+      platform: process.platform,
+      arch: process.arch,
+    };
     expect(electronSqliteBinding(fakeRoot({ marker: { ...wanted, electron: '39.0.0' } }), electronVersion)).toBeNull();
-    expect(electronSqliteBinding(fakeRoot({ marker: { ...wanted, betterSqlite3: '11.0.0' } }), electronVersion)).toBeNull();
-    expect(electronSqliteBinding(fakeRoot({ marker: { ...wanted, arch: 'not-this-arch' } }), electronVersion)).toBeNull();
+    expect(
+      electronSqliteBinding(fakeRoot({ marker: { ...wanted, betterSqlite3: '11.0.0' } }), electronVersion),
+    ).toBeNull();
+    expect(
+      electronSqliteBinding(fakeRoot({ marker: { ...wanted, arch: 'not-this-arch' } }), electronVersion),
+    ).toBeNull();
     expect(electronSqliteBinding(fakeRoot({ marker: null }), electronVersion)).toBeNull();
   });
 
@@ -120,7 +150,9 @@ describe('sqliteNativeBinding', () => {
 
   it('is the Electron build under Electron when it is for that Electron, else undefined', () => {
     const root = fakeRoot({});
-    expect(sqliteNativeBinding({ node: '24.0.0', electron: electronVersion }, root)).toBe(path.join(root, ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_ADDON));
+    expect(sqliteNativeBinding({ node: '24.0.0', electron: electronVersion }, root)).toBe(
+      path.join(root, ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_ADDON),
+    );
     expect(sqliteNativeBinding({ node: '24.0.0', electron: '41.0.0' }, root)).toBeUndefined();
     expect(sqliteNativeBinding({ node: '24.0.0', electron: electronVersion }, fakeRoot())).toBeUndefined();
   });
@@ -157,10 +189,16 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
     // A project with this script, a stand-in Electron package and the real better-sqlite3 (linked).
     project = path.join(work, 'project');
     mkdirSync(path.join(project, 'scripts'), { recursive: true });
-    cpSync(path.join(repoRoot, 'scripts', 'install-electron.mjs'), path.join(project, 'scripts', 'install-electron.mjs'));
+    cpSync(
+      path.join(repoRoot, 'scripts', 'install-electron.mjs'),
+      path.join(project, 'scripts', 'install-electron.mjs'),
+    );
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'mixcd-workbench' }));
     mkdirSync(path.join(project, 'node_modules', 'electron'), { recursive: true });
-    writeFileSync(path.join(project, 'node_modules', 'electron', 'package.json'), JSON.stringify({ name: 'electron', version: electronVersion }));
+    writeFileSync(
+      path.join(project, 'node_modules', 'electron', 'package.json'),
+      JSON.stringify({ name: 'electron', version: electronVersion }),
+    );
     // Electron's own download, as it goes offline.
     writeFileSync(path.join(project, 'node_modules', 'electron', 'install.js'), 'process.exit(1);\n');
     symlinkSync(sqliteDir, path.join(project, 'node_modules', 'better-sqlite3'), 'junction');
@@ -184,11 +222,20 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  function run(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
     const t0 = performance.now();
     return new Promise((resolve) => {
       execFile(command, args, { cwd: project ?? work, env, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 });
+        resolve({
+          code: error ? Number((error as { code?: unknown }).code ?? 1) : 0,
+          stdout,
+          stderr,
+          ms: performance.now() - t0,
+        });
       });
     });
   }
@@ -213,12 +260,16 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
   it('without the Electron binary (as here): one sentence about the window, no driver download', async () => {
     const offline = await install();
     expect(offline.code).toBe(0);
-    expect(offline.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^mixcd: the Electron binary could not be downloaded/)]);
+    expect(offline.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^mixcd: the Electron binary could not be downloaded/),
+    ]);
     const skipped = await install({ ELECTRON_SKIP_BINARY_DOWNLOAD: '1' });
     expect(skipped).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(requests).toEqual([]);
     expect(existsSync(buildDir())).toBe(false);
-    console.log(`no Electron binary: install step ${offline.ms.toFixed(0)} ms, with ELECTRON_SKIP_BINARY_DOWNLOAD ${skipped.ms.toFixed(0)} ms`);
+    console.log(
+      `no Electron binary: install step ${offline.ms.toFixed(0)} ms, with ELECTRON_SKIP_BINARY_DOWNLOAD ${skipped.ms.toFixed(0)} ms`,
+    );
   });
 
   it('with the binary: fetches Electron’s build beside the Node one, quietly, and only once', async () => {
@@ -227,7 +278,13 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
     const first = await install();
     expect(first).toMatchObject({ code: 0, stdout: '' });
     // The asset for Electron's ABI (not Node's) on this platform, as prebuild-install names it.
-    expect(requests).toEqual([expect.stringMatching(new RegExp(`^/v${sqliteVersion}/better-sqlite3-v${sqliteVersion}-electron-v${abi}-${process.platform}[a-z]*-${process.arch}\\.tar\\.gz$`))]);
+    expect(requests).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^/v${sqliteVersion}/better-sqlite3-v${sqliteVersion}-electron-v${abi}-${process.platform}[a-z]*-${process.arch}\\.tar\\.gz$`,
+        ),
+      ),
+    ]);
     expect(abi).not.toBe(process.versions.modules);
     const addon = path.join(buildDir(), ELECTRON_SQLITE_ADDON);
     expect(electronSqliteBinding(project, electronVersion)).toBe(addon);
@@ -238,7 +295,11 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
       arch: process.arch,
     });
     // The Node build is untouched.
-    expect(readFileSync(path.join(project, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')).equals(readFileSync(nodeAddon))).toBe(true);
+    expect(
+      readFileSync(
+        path.join(project, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'),
+      ).equals(readFileSync(nodeAddon)),
+    ).toBe(true);
 
     const again = await install();
     expect(again).toMatchObject({ code: 0, stdout: '' });
@@ -249,14 +310,24 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
   it('when no build can be had: one sentence with the way out, exit 0, and no stale build left behind', async () => {
     writeFileSync(pathTxt(), 'electron');
     // Another Electron's build was there before: it must not survive a failed fetch for this one.
-    writeFileSync(path.join(buildDir(), ELECTRON_SQLITE_MARKER), JSON.stringify({ electron: '39.0.0', betterSqlite3: sqliteVersion, platform: process.platform, arch: process.arch }));
+    writeFileSync(
+      path.join(buildDir(), ELECTRON_SQLITE_MARKER),
+      JSON.stringify({
+        electron: '39.0.0',
+        betterSqlite3: sqliteVersion,
+        platform: process.platform,
+        arch: process.arch,
+      }),
+    );
     serve = 'missing';
     requests.length = 0;
     const failed = await install({ npm_config_cache: path.join(work, 'npm-cache-empty') });
     expect(failed.code).toBe(0);
     const lines = failed.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^mixcd: Electron's build of better-sqlite3 .* could not be downloaded \(No prebuilt binaries found .*runtime=electron.*\), so `npm start` will fall back to browser mode until `node scripts\/install-electron\.mjs` is run again .* `npx @electron\/rebuild -o better-sqlite3`/);
+    expect(lines[0]).toMatch(
+      /^mixcd: Electron's build of better-sqlite3 .* could not be downloaded \(No prebuilt binaries found .*runtime=electron.*\), so `npm start` will fall back to browser mode until `node scripts\/install-electron\.mjs` is run again .* `npx @electron\/rebuild -o better-sqlite3`/,
+    );
     expect(requests).toHaveLength(1);
     expect(existsSync(buildDir())).toBe(false);
     expect(electronSqliteBinding(project, electronVersion)).toBeNull();
@@ -274,7 +345,9 @@ describe('packaged app', () => {
     // electron-builder.yml must ship the file where the app looks for it.
     const builder = readFileSync(path.join(packageRoot(), 'electron-builder.yml'), 'utf8');
     expect(builder).toContain(`to: ${PACKAGED_SQLITE_ADDON.split(path.sep).join('/')}`);
-    expect(builder).toContain(`from: ${[ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_ADDON].join(path.sep).split(path.sep).join('/')}`);
+    expect(builder).toContain(
+      `from: ${[ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_ADDON].join(path.sep).split(path.sep).join('/')}`,
+    );
     rmSync(resources, { recursive: true, force: true });
   });
 });

@@ -26,29 +26,32 @@ function run(scenario: ScenarioName, fingerprint = data.fingerprint) {
 }
 
 describe('PretrainDataCache', () => {
-  it.each(['rot90', 'split'] as ScenarioName[])('gives the same pretrain set through the full check and the memo (%s)', async (scenario) => {
-    const cacheDir = mkdtempSync(path.join(work, 'cache-'));
-    const expected = pretrainSetOf(scenario, data.train);
-    const full = await new PretrainDataCache(cacheDir).get(run(scenario));
-    if (typeof full === 'string') throw new Error(full);
-    const memo = JSON.parse(readFileSync(memoFile(cacheDir), 'utf8'));
-    expect(memo.entries[0]).toMatchObject({ fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] });
-    // A new host (new cache object) on the same files: the memo answers (and is not rewritten,
-    // which the full check would do), pixels come later.
-    const old = new Date('2026-01-01T00:00:00Z');
-    utimesSync(memoFile(cacheDir), old, old);
-    const fast = await new PretrainDataCache(cacheDir).get(run(scenario));
-    expect(statSync(memoFile(cacheDir)).mtimeMs).toBe(old.getTime());
-    if (typeof fast === 'string') throw new Error(fast);
-    for (const got of [full, fast]) {
-      expect(got.count).toBe(expected.count);
-      expect(Array.from(got.labels)).toEqual(Array.from(expected.labels));
-      expect(got.shape).toEqual({ kind: 'image', height: 6, width: 6, channels: 1 });
-      expect(got.sampleBytes).toBe(36);
-      expect(got.classNames).toHaveLength(10);
-      expect(Array.from(await got.pixels())).toEqual(Array.from(expected.images));
-    }
-  });
+  it.each(['rot90', 'split'] as ScenarioName[])(
+    'gives the same pretrain set through the full check and the memo (%s)',
+    async (scenario) => {
+      const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+      const expected = pretrainSetOf(scenario, data.train);
+      const full = await new PretrainDataCache(cacheDir).get(run(scenario));
+      if (typeof full === 'string') throw new Error(full);
+      const memo = JSON.parse(readFileSync(memoFile(cacheDir), 'utf8'));
+      expect(memo.entries[0]).toMatchObject({ fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] });
+      // A new host (new cache object) on the same files: the memo answers (and is not rewritten,
+      // which the full check would do), pixels come later.
+      const old = new Date('2026-01-01T00:00:00Z');
+      utimesSync(memoFile(cacheDir), old, old);
+      const fast = await new PretrainDataCache(cacheDir).get(run(scenario));
+      expect(statSync(memoFile(cacheDir)).mtimeMs).toBe(old.getTime());
+      if (typeof fast === 'string') throw new Error(fast);
+      for (const got of [full, fast]) {
+        expect(got.count).toBe(expected.count);
+        expect(Array.from(got.labels)).toEqual(Array.from(expected.labels));
+        expect(got.shape).toEqual({ kind: 'image', height: 6, width: 6, channels: 1 });
+        expect(got.sampleBytes).toBe(36);
+        expect(got.classNames).toHaveLength(10);
+        expect(Array.from(await got.pixels())).toEqual(Array.from(expected.images));
+      }
+    },
+  );
 
   it('checks the files in full again once their stamps change, and refuses other data', async () => {
     const cacheDir = mkdtempSync(path.join(work, 'cache-'));
@@ -65,7 +68,10 @@ describe('PretrainDataCache', () => {
 
     const other = await new PretrainDataCache(cacheDir).get(run('rot90', 'f'.repeat(64)));
     expect(other).toBe(`the data in ${dataDir} is not the data run 1 used (its fingerprint differs)`);
-    const missing = await new PretrainDataCache(cacheDir).get({ ...run('rot90'), config: parseRunConfig({ dataDir: path.join(work, 'nowhere') }) });
+    const missing = await new PretrainDataCache(cacheDir).get({
+      ...run('rot90'),
+      config: parseRunConfig({ dataDir: path.join(work, 'nowhere') }),
+    });
     expect(missing).toMatch(/^the run's data could not be found \(Fashion-MNIST was not found/);
   });
 
@@ -77,7 +83,11 @@ describe('PretrainDataCache', () => {
     utimesSync(labels, stamp, stamp);
     const cacheDir = mkdtempSync(path.join(work, 'cache-'));
     const fingerprint = loadFashionMnist(dir).fingerprint;
-    const stamped = { id: 1, config: parseRunConfig({ scenario: 'rot90', dataDir: dir }), dataFingerprint: fingerprint };
+    const stamped = {
+      id: 1,
+      config: parseRunConfig({ scenario: 'rot90', dataDir: dir }),
+      dataFingerprint: fingerprint,
+    };
     expect(typeof (await new PretrainDataCache(cacheDir).get(stamped))).toBe('object');
     // Change a test label in place, same size, and put the old modification time back: only a
     // full check could tell (its fingerprint now differs), and the memo path does not look.
@@ -98,7 +108,10 @@ describe('PretrainDataCache', () => {
     const damaged = [
       '{"format": 1, "entries": [{"stamps": 3}]',
       JSON.stringify({ format: 1, entries: [{ stamps, fingerprint: data.fingerprint, trainImageDims: [200, 6, 0] }] }),
-      JSON.stringify({ format: 1, entries: [{ stamps: [{ path: 'x' }], fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] }] }),
+      JSON.stringify({
+        format: 1,
+        entries: [{ stamps: [{ path: 'x' }], fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] }],
+      }),
     ];
     for (const text of damaged) {
       const cacheDir = mkdtempSync(path.join(work, 'cache-'));
@@ -107,7 +120,10 @@ describe('PretrainDataCache', () => {
       if (typeof got === 'string') throw new Error(got);
       expect(Array.from(await got.pixels())).toEqual(Array.from(data.train.images));
       // ... and the full check left a good entry behind.
-      expect(new FingerprintMemo(memoFile(cacheDir)).lookup(stamps)).toMatchObject({ fingerprint: data.fingerprint, trainImageDims: [200, 6, 6] });
+      expect(new FingerprintMemo(memoFile(cacheDir)).lookup(stamps)).toMatchObject({
+        fingerprint: data.fingerprint,
+        trainImageDims: [200, 6, 6],
+      });
     }
   });
 
@@ -115,7 +131,11 @@ describe('PretrainDataCache', () => {
     const dir = path.join(work, 'swapped');
     writeIdxData(dir, { trainCount: 200, testCount: 50, size: 6, seed: 4 });
     const fingerprint = loadFashionMnist(dir).fingerprint;
-    const swapped = { id: 1, config: parseRunConfig({ scenario: 'split', dataDir: dir }), dataFingerprint: fingerprint };
+    const swapped = {
+      id: 1,
+      config: parseRunConfig({ scenario: 'split', dataDir: dir }),
+      dataFingerprint: fingerprint,
+    };
     const cacheDir = mkdtempSync(path.join(work, 'cache-'));
     expect(typeof (await new PretrainDataCache(cacheDir).get(swapped))).toBe('object'); // full check; memo written
     const viaMemo = await new PretrainDataCache(cacheDir, { prefetchPixels: false }).get(swapped);
@@ -131,9 +151,11 @@ describe('PretrainDataCache', () => {
 });
 
 describe('pretrainIndicesOf', () => {
-  it('lists the train samples of P in P\'s order', () => {
+  it("lists the train samples of P in P's order", () => {
     expect(pretrainIndicesOf('rot90', data.train.labels, 10)).toBeNull();
     const split = pretrainIndicesOf('split', data.train.labels, 10)!;
-    expect(Array.from(split, (i) => data.train.labels[i])).toEqual(Array.from(pretrainSetOf('split', data.train).labels));
+    expect(Array.from(split, (i) => data.train.labels[i])).toEqual(
+      Array.from(pretrainSetOf('split', data.train).labels),
+    );
   });
 });

@@ -105,7 +105,8 @@ describe('oracle-cd', () => {
     expect(distinct(uniform)).toBe(true);
     // Uniform over all of P: prior-wrong samples appear too, over enough draws.
     let wrong = 0;
-    for (let t = 1; t < 50; t++) for (const i of blind.select(t, 20, empty.infer)) wrong += index.priorCorrect[i] ? 0 : 1;
+    for (let t = 1; t < 50; t++)
+      for (const i of blind.select(t, 20, empty.infer)) wrong += index.priorCorrect[i] ? 0 : 1;
     expect(wrong / (49 * 20)).toBeGreaterThan(0.25);
   });
 
@@ -149,7 +150,10 @@ describe('loss-based', () => {
       [2.5, 5, 13],
       [1, 8, 8],
     ] as const) {
-      const { calls, infer } = recordingInfer(() => false, (i) => hash01(i, 9));
+      const { calls, infer } = recordingInfer(
+        () => false,
+        (i) => hash01(i, 9),
+      );
       const strategy = createLossBased(index, lossBasedSchema.parse({ poolFactor: c }), 3);
       for (let t = 0; t < 40; t++) {
         const picked = strategy.select(t, m, infer);
@@ -172,7 +176,8 @@ describe('loss-based', () => {
     for (const call of calls) for (const i of call) counts[Math.floor(i / 1000)]++;
     const candidatesPerDecile = new Array<number>(10).fill(0);
     let candidates = 0;
-    for (let i = 0; i < index.size; i++) if (index.priorCorrect[i]) (candidatesPerDecile[Math.floor(i / 1000)]++, candidates++);
+    for (let i = 0; i < index.size; i++)
+      if (index.priorCorrect[i]) (candidatesPerDecile[Math.floor(i / 1000)]++, candidates++);
     const stat = counts.reduce((s, c, d) => {
       const expected = (300 * 128 * candidatesPerDecile[d]) / candidates;
       return s + ((c - expected) * (c - expected)) / expected;
@@ -186,12 +191,16 @@ describe('loss-based', () => {
     expect(calls[0].length).toBe(512);
     expect(Array.from(calls[0]).every((i) => index.priorCorrect[i] === 1)).toBe(true);
     const all = recordingInfer(() => false);
-    for (let t = 0; t < 20; t++) createLossBased(index, lossBasedSchema.parse({ poolFactor: 8 }), t, 'all').select(0, 64, all.infer);
+    for (let t = 0; t < 20; t++)
+      createLossBased(index, lossBasedSchema.parse({ poolFactor: 8 }), t, 'all').select(0, 64, all.infer);
     expect(all.calls.flatMap((c) => Array.from(c)).some((i) => index.priorCorrect[i] === 0)).toBe(true);
   });
 
   it('NaN losses rank lowest; large pools stay distinct', () => {
-    const { infer } = recordingInfer(() => false, (i) => (i % 2 ? NaN : hash01(i, 2)));
+    const { infer } = recordingInfer(
+      () => false,
+      (i) => (i % 2 ? NaN : hash01(i, 2)),
+    );
     const strategy = createLossBased(index, lossBasedSchema.parse({ poolFactor: 3 }), 5);
     for (const i of strategy.select(0, 10, infer)) expect(i % 2).toBe(0);
     const pool = new DistinctPool();

@@ -57,7 +57,9 @@ describe('partition rule prior-loss', () => {
     const sizes = Array.from({ length: 7 }, (_, k) => p.offsets[k + 1] - p.offsets[k]);
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
     for (let k = 0; k + 1 < 7; k++) {
-      expect(Math.max(...binMembers(p, k).map(loss(index)))).toBeLessThanOrEqual(Math.min(...binMembers(p, k + 1).map(loss(index))));
+      expect(Math.max(...binMembers(p, k).map(loss(index)))).toBeLessThanOrEqual(
+        Math.min(...binMembers(p, k + 1).map(loss(index))),
+      );
     }
     expect(p.byteLength).toBe(4 * p.candidateCount + 4 * 8);
   });
@@ -171,7 +173,9 @@ describe('partition edge cases', () => {
   it('rejects bad bin counts and short columns', () => {
     const index = makeIndex(50, 2, 5);
     expect(() => buildPartition(index, 'prior-loss', 0, 'all')).toThrow(/positive integer/);
-    expect(() => buildPartition({ ...index, priorLoss: new Float32Array(10) }, 'prior-loss', 2, 'all')).toThrow(/priorLoss/);
+    expect(() => buildPartition({ ...index, priorLoss: new Float32Array(10) }, 'prior-loss', 2, 'all')).toThrow(
+      /priorLoss/,
+    );
   });
 
   it('builds 1,000,000 samples into 1,000 class x l0 bins', () => {

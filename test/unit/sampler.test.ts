@@ -59,7 +59,10 @@ function gammaQ(s: number, x: number): number {
 }
 
 /** Pearson chi-square goodness of fit of counts against probabilities; p = P(X >= stat). */
-function chiSquare(observed: ArrayLike<number>, probability: ArrayLike<number>): { stat: number; df: number; p: number } {
+function chiSquare(
+  observed: ArrayLike<number>,
+  probability: ArrayLike<number>,
+): { stat: number; df: number; p: number } {
   let total = 0;
   for (let k = 0; k < observed.length; k++) total += observed[k];
   let stat = 0;
@@ -183,11 +186,15 @@ describe('Rng', () => {
   it('keeps its xoshiro128** stream (the engine seeds f0 and batch order with it)', () => {
     // Values of the original field-based implementation, before the state moved to an Int32Array.
     const a = new Rng(0, 0);
-    expect([0, 1, 2, 3, 4].map(() => a.nextUint32())).toEqual([3970582364, 2473192417, 3392873667, 2650284561, 2217928904]);
+    expect([0, 1, 2, 3, 4].map(() => a.nextUint32())).toEqual([
+      3970582364, 2473192417, 3392873667, 2650284561, 2217928904,
+    ]);
     expect(a.int(1000)).toBe(190);
     expect(a.next()).toBe(0.9646080667153001);
     const b = new Rng(1, 0x5a3);
-    expect([0, 1, 2, 3, 4].map(() => b.nextUint32())).toEqual([1322332902, 1353300877, 4281284766, 4262107170, 1102465978]);
+    expect([0, 1, 2, 3, 4].map(() => b.nextUint32())).toEqual([
+      1322332902, 1353300877, 4281284766, 4262107170, 1102465978,
+    ]);
     expect(b.int(1000)).toBe(269);
   });
 });
@@ -287,10 +294,19 @@ describe('mix-cd bin choice: p_k proportional to alpha_k * N_k, mixed with epsil
   });
 
   it('observe maps indices it did not hand out through binOf, and ignores non-candidates', () => {
-    const config = mixCdConfig({ rule: 'class', prior: 'fixed', priorRate: 0.5, priorStrength: 1, gamma: 1, epsilon: 0 });
+    const config = mixCdConfig({
+      rule: 'class',
+      prior: 'fixed',
+      priorRate: 0.5,
+      priorStrength: 1,
+      gamma: 1,
+      epsilon: 0,
+    });
     const index = makeIndex([100, 100], 3, 4);
     const strategy = createMixCd(index, config, 1);
-    const someClass0 = Array.from({ length: index.size }, (_, i) => i).filter((i) => index.priorCorrect[i] && index.labels[i] === 0);
+    const someClass0 = Array.from({ length: index.size }, (_, i) => i).filter(
+      (i) => index.priorCorrect[i] && index.labels[i] === 0,
+    );
     const nonCandidate = Array.from({ length: index.size }, (_, i) => i).find((i) => !index.priorCorrect[i])!;
     const picked = Int32Array.from([someClass0[0], someClass0[1], nonCandidate]);
     strategy.observe(0, picked, Uint8Array.from([1, 1, 1]));
@@ -304,7 +320,14 @@ describe('mix-cd bin choice: p_k proportional to alpha_k * N_k, mixed with epsil
 describe('mix-cd estimates', () => {
   it('alpha converges to planted per-bin CD rates (gamma = 1)', () => {
     const planted = [0.02, 0.1, 0.25, 0.5, 0.8];
-    const config = mixCdConfig({ rule: 'prior-loss', bins: 5, prior: 'pooled', priorStrength: 1, gamma: 1, epsilon: 0.2 });
+    const config = mixCdConfig({
+      rule: 'prior-loss',
+      bins: 5,
+      prior: 'pooled',
+      priorStrength: 1,
+      gamma: 1,
+      epsilon: 0.2,
+    });
     const strategy = createMixCd(makeIndex([20000], 4), config, 2);
     drive(strategy, (k) => planted[k], 2000, 32, 1, 77);
     const trace = strategy.trace!(2000);
@@ -318,7 +341,14 @@ describe('mix-cd estimates', () => {
     const after = [0.6, 0.1];
     const rate = (k: number, t: number) => (t < 1000 ? before[k] : after[k]);
     const run = (gamma: number) => {
-      const config = mixCdConfig({ rule: 'prior-loss', bins: 2, prior: 'pooled', priorStrength: 1, gamma, epsilon: 0.2 });
+      const config = mixCdConfig({
+        rule: 'prior-loss',
+        bins: 2,
+        prior: 'pooled',
+        priorStrength: 1,
+        gamma,
+        epsilon: 0.2,
+      });
       const strategy = createMixCd(makeIndex([4000], 5), config, 3);
       drive(strategy, rate, 1500, 32, gamma, 78);
       return strategy.trace!(1500).alpha;
@@ -332,7 +362,14 @@ describe('mix-cd estimates', () => {
   it('epsilon > 0 keeps every bin sampled when some alpha is 0; epsilon = 0 starves them', () => {
     const planted = [0, 0, 0.5, 0.5];
     const run = (epsilon: number) => {
-      const config = mixCdConfig({ rule: 'class', prior: 'fixed', priorRate: 0, priorStrength: 1, gamma: 0.995, epsilon });
+      const config = mixCdConfig({
+        rule: 'class',
+        prior: 'fixed',
+        priorRate: 0,
+        priorStrength: 1,
+        gamma: 0.995,
+        epsilon,
+      });
       const strategy = createMixCd(makeIndex([800, 1200, 1000, 1000], 6), config, 4);
       drive(strategy, (k) => planted[k], 100, 32, 0.995, 79);
       const warm = strategy.trace!(100);
@@ -378,7 +415,11 @@ describe('mix-cd draws: no repeats within a step', () => {
         const picked = strategy.select(t, m, noInfer);
         expect(picked.length).toBe(m);
         expect(distinct(picked)).toBe(true);
-        strategy.observe(t, picked, Uint8Array.from(picked, (i) => (i % 3 === 0 ? 1 : 0)));
+        strategy.observe(
+          t,
+          picked,
+          Uint8Array.from(picked, (i) => (i % 3 === 0 ? 1 : 0)),
+        );
       }
     }
     // m = C: exactly all candidates.
@@ -441,7 +482,11 @@ describe('mix-cd determinism', () => {
     for (let t = 0; t < 50; t++) {
       const picked = strategy.select(t, 20, noInfer);
       draws.push(...picked);
-      strategy.observe(t, picked, Uint8Array.from(picked, () => (outcomes.next() < 0.3 ? 1 : 0)));
+      strategy.observe(
+        t,
+        picked,
+        Uint8Array.from(picked, () => (outcomes.next() < 0.3 ? 1 : 0)),
+      );
     }
     return draws;
   };
@@ -461,7 +506,8 @@ describe('mix-cd per-step work does not depend on N', () => {
     const config = mixCdConfig({ rule: 'prior-loss', bins: 100, candidates: 'all' });
     const strategy = createMixCd(index, config, 15);
     // Detach the index's buffers: select and observe must not read the pretrain index at all.
-    for (const arr of [index.labels, index.priorLoss, index.priorCorrect]) structuredClone(arr.buffer, { transfer: [arr.buffer as ArrayBuffer] });
+    for (const arr of [index.labels, index.priorLoss, index.priorCorrect])
+      structuredClone(arr.buffer, { transfer: [arr.buffer as ArrayBuffer] });
     expect(index.priorLoss.length).toBe(0);
     const workBefore = strategy.work;
     const steps = 200;
@@ -504,7 +550,10 @@ describe('createStrategy', () => {
   });
 
   it('gives each strategy its own random stream of the seed', () => {
-    const uniformMix = rehearsalSchema.parse({ strategy: 'mix-cd', mixCd: { rule: 'prior-loss', bins: 1, candidates: 'all', epsilon: 1 } });
+    const uniformMix = rehearsalSchema.parse({
+      strategy: 'mix-cd',
+      mixCd: { rule: 'prior-loss', bins: 1, candidates: 'all', epsilon: 1 },
+    });
     const a = createStrategy(uniformMix, index, 1).select(0, 16, noInfer);
     const b = createStrategy(cfg('random'), index, 1).select(0, 16, noInfer);
     expect(Array.from(a)).not.toEqual(Array.from(b));

@@ -35,7 +35,11 @@ describe('rot90', () => {
     // 4 5 6   ->   2 5 8
     // 7 8 9        1 4 7
     const d: ImageDataset = {
-      count: 1, height: 3, width: 3, channels: 1, numClasses: 2,
+      count: 1,
+      height: 3,
+      width: 3,
+      channels: 1,
+      numClasses: 2,
       images: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
       labels: Uint8Array.from([1]),
     };
@@ -48,7 +52,11 @@ describe('rot90', () => {
   it('moves the channels of a pixel together', () => {
     // 2x2, 2 channels: pixel (r,c) = [10*(2r+c), 10*(2r+c)+1].
     const d: ImageDataset = {
-      count: 1, height: 2, width: 2, channels: 2, numClasses: 2,
+      count: 1,
+      height: 2,
+      width: 2,
+      channels: 2,
+      numClasses: 2,
       images: Uint8Array.from([0, 1, 10, 11, 20, 21, 30, 31]),
       labels: Uint8Array.from([0]),
     };
@@ -58,7 +66,12 @@ describe('rot90', () => {
   });
 
   it('four rotations give the identity, for several sizes and channel counts', () => {
-    for (const [size, ch] of [[1, 1], [4, 1], [5, 3], [28, 1]]) {
+    for (const [size, ch] of [
+      [1, 1],
+      [4, 1],
+      [5, 3],
+      [28, 1],
+    ]) {
       const d = dataset(3, size, ch);
       const r4 = rotate90(rotate90(rotate90(rotate90(d))));
       expect(Array.from(r4.images)).toEqual(Array.from(d.images));

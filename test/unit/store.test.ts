@@ -28,7 +28,12 @@ afterEach(() => {
 });
 
 const config = (over: Record<string, unknown> = {}): RunConfig => parseRunConfig(over);
-const compute: ComputeCounts = { forwardPasses: 123_456, backwardPasses: 120_000, extraForwardPasses: 3_456, wallSeconds: 12.5 };
+const compute: ComputeCounts = {
+  forwardPasses: 123_456,
+  backwardPasses: 120_000,
+  extraForwardPasses: 3_456,
+  wallSeconds: 12.5,
+};
 const timing: TimeBreakdown = { setup: 1, train: 8, evaluation: 2, sampler: 0.5, extraInference: 0.25, store: 0.75 };
 const point = (step: number, precision: number | null = 0.25): EvalPoint => ({
   step,
@@ -58,7 +63,9 @@ describe('opening and migrations', () => {
     h1.close();
 
     const h2 = historyAt(path.relative(dir, file));
-    expect(h2.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(first);
+    expect(h2.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(
+      first,
+    );
     expect(h2.getRun(id)?.status).toBe('queued');
     expect(migrate(h2.db, file)).toEqual([]);
   });
@@ -78,11 +85,17 @@ describe('opening and migrations', () => {
 
   it('applies only the pending migrations, in one transaction', () => {
     const db = new Database(':memory:');
-    const extra: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'notes', sql: 'CREATE TABLE notes (x TEXT)' }];
+    const extra: Migration[] = [
+      ...MIGRATIONS,
+      { version: MIGRATIONS.length + 1, name: 'notes', sql: 'CREATE TABLE notes (x TEXT)' },
+    ];
     expect(migrate(db, 'mem', MIGRATIONS)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(migrate(db, 'mem', extra)).toEqual([MIGRATIONS.length + 1]);
     // A failing migration leaves nothing behind.
-    const broken: Migration[] = [...extra, { version: extra.length + 1, name: 'half', sql: 'CREATE TABLE t1 (x); CREATE TABLE nope (' }];
+    const broken: Migration[] = [
+      ...extra,
+      { version: extra.length + 1, name: 'half', sql: 'CREATE TABLE t1 (x); CREATE TABLE nope (' },
+    ];
     expect(() => migrate(db, 'mem', broken)).toThrow();
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 't1'`).get()).toBeUndefined();
     expect(db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: extra.length });
@@ -93,24 +106,34 @@ describe('opening and migrations', () => {
     const file = path.join(dir, 'v1.db');
     const raw = new Database(file);
     migrate(raw, file, MIGRATIONS.slice(0, 1));
-    raw.prepare(`INSERT INTO runs (id, created_at, status, config_json, scenario, strategy, budget, seed) VALUES (7, 'x', 'running', '{}', 'rot90', 'random', 0.1, 1)`).run();
-    raw.prepare('INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log) VALUES (7, 2, ?, ?, ?)').run(
-      'dense-u32',
-      Buffer.from(Uint32Array.of(1, 0).buffer),
-      Buffer.from(Int32Array.of(0, 0).buffer),
-    );
+    raw
+      .prepare(
+        `INSERT INTO runs (id, created_at, status, config_json, scenario, strategy, budget, seed) VALUES (7, 'x', 'running', '{}', 'rot90', 'random', 0.1, 1)`,
+      )
+      .run();
+    raw
+      .prepare(
+        'INSERT INTO sample_rehearsals (run_id, sample_count, counts_encoding, counts, log) VALUES (7, 2, ?, ?, ?)',
+      )
+      .run('dense-u32', Buffer.from(Uint32Array.of(1, 0).buffer), Buffer.from(Int32Array.of(0, 0).buffer));
     raw.prepare(`UPDATE runs SET status = 'finished' WHERE id = 7`).run();
     raw.close();
     const h = historyAt('v1.db');
     expect(h.db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 2 });
-    expect(h.getSampleRehearsals(7)).toEqual({ counts: Uint32Array.of(1, 0), log: Int32Array.of(0, 0), logCategories: null });
+    expect(h.getSampleRehearsals(7)).toEqual({
+      counts: Uint32Array.of(1, 0),
+      log: Int32Array.of(0, 0),
+      logCategories: null,
+    });
   });
 
   it('refuses a database from a newer version with a clear error, leaving it unchanged', () => {
     const file = path.join(dir, 'history.db');
     openHistory(file).close();
     const raw = new Database(file);
-    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', 'x');
+    raw
+      .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(LATEST_SCHEMA_VERSION + 1, 'future', 'x');
     raw.close();
     const before = fs.readFileSync(file);
     let error: unknown;
@@ -170,24 +193,38 @@ describe('opening and migrations', () => {
 
 describe('defaultHistoryPath', () => {
   it('uses MIXCD_DB when set', () => {
-    expect(defaultHistoryPath({ MIXCD_DB: '/data/h.db', XDG_CONFIG_HOME: '/x' }, 'linux', '/home/u')).toBe('/data/h.db');
+    expect(defaultHistoryPath({ MIXCD_DB: '/data/h.db', XDG_CONFIG_HOME: '/x' }, 'linux', '/home/u')).toBe(
+      '/data/h.db',
+    );
     expect(defaultHistoryPath({ MIXCD_DB: 'C:\\h.db' }, 'win32', 'C:\\Users\\u')).toBe('C:\\h.db');
   });
   it('follows Electron userData on Linux', () => {
     expect(defaultHistoryPath({}, 'linux', '/home/u')).toBe('/home/u/.config/mix-cd workbench/history.db');
-    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '/xdg' }, 'linux', '/home/u')).toBe('/xdg/mix-cd workbench/history.db');
-    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '' }, 'linux', '/home/u')).toBe('/home/u/.config/mix-cd workbench/history.db');
-    expect(defaultHistoryPath({ MIXCD_DB: '' }, 'freebsd', '/home/u')).toBe('/home/u/.config/mix-cd workbench/history.db');
+    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '/xdg' }, 'linux', '/home/u')).toBe(
+      '/xdg/mix-cd workbench/history.db',
+    );
+    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '' }, 'linux', '/home/u')).toBe(
+      '/home/u/.config/mix-cd workbench/history.db',
+    );
+    expect(defaultHistoryPath({ MIXCD_DB: '' }, 'freebsd', '/home/u')).toBe(
+      '/home/u/.config/mix-cd workbench/history.db',
+    );
   });
   it('follows Electron userData on macOS', () => {
-    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '/xdg' }, 'darwin', '/Users/u')).toBe('/Users/u/Library/Application Support/mix-cd workbench/history.db');
+    expect(defaultHistoryPath({ XDG_CONFIG_HOME: '/xdg' }, 'darwin', '/Users/u')).toBe(
+      '/Users/u/Library/Application Support/mix-cd workbench/history.db',
+    );
   });
   it('follows Electron userData on Windows', () => {
     expect(defaultHistoryPath({ APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'win32', 'C:\\Users\\u')).toBe(
       'C:\\Users\\u\\AppData\\Roaming\\mix-cd workbench\\history.db',
     );
-    expect(defaultHistoryPath({ AppData: 'D:\\Roam' }, 'win32', 'C:\\Users\\u')).toBe('D:\\Roam\\mix-cd workbench\\history.db');
-    expect(defaultHistoryPath({}, 'win32', 'C:\\Users\\u')).toBe('C:\\Users\\u\\AppData\\Roaming\\mix-cd workbench\\history.db');
+    expect(defaultHistoryPath({ AppData: 'D:\\Roam' }, 'win32', 'C:\\Users\\u')).toBe(
+      'D:\\Roam\\mix-cd workbench\\history.db',
+    );
+    expect(defaultHistoryPath({}, 'win32', 'C:\\Users\\u')).toBe(
+      'C:\\Users\\u\\AppData\\Roaming\\mix-cd workbench\\history.db',
+    );
   });
   it('defaults to the real environment', () => {
     expect(defaultHistoryPath()).toMatch(/history\.db$/);
@@ -202,13 +239,25 @@ describe('a run, end to end', () => {
     const id = h.createRun({ config: cfg, studyId });
     expect(h.getRun(id)).toMatchObject({ id, studyId, status: 'queued', backend: '', series: [] });
 
-    h.markRunning(id, { backend: 'wasm', device: 'wasm-simd', dataFingerprint: 'sha256:abc', startedAt: '2026-01-02T03:04:05.000Z' });
+    h.markRunning(id, {
+      backend: 'wasm',
+      device: 'wasm-simd',
+      dataFingerprint: 'sha256:abc',
+      startedAt: '2026-01-02T03:04:05.000Z',
+    });
     const series = [point(0, null), point(100), point(200, 0.5)];
     h.appendEvalPoints(id, series.slice(0, 1));
     h.appendEvalPoints(id, series.slice(1));
 
     const traces: BinTrace[] = [
-      { step: 100, size: [10, 20, 30], alpha: f32([1.5, 2.25, 0.1]), probability: f32([0.2, 0.3, 0.5]), drawn: [1, 2, 3], cdFound: [0, 1, 2] },
+      {
+        step: 100,
+        size: [10, 20, 30],
+        alpha: f32([1.5, 2.25, 0.1]),
+        probability: f32([0.2, 0.3, 0.5]),
+        drawn: [1, 2, 3],
+        cdFound: [0, 1, 2],
+      },
       {
         step: 200,
         size: [10, 20, 30],
@@ -264,8 +313,17 @@ describe('a run, end to end', () => {
       { step: 100, indices: Int32Array.of(5, 9, 11), categories: Uint8Array.of(0, 1, 3) },
       { step: 200, indices: Int32Array.of(5, 9, 11), categories: Uint8Array.of(2, 1, 0) },
     ]);
-    const row = h.db.prepare('SELECT started_at, exit_code, scenario, strategy, budget, seed FROM runs WHERE id = ?').get(id);
-    expect(row).toEqual({ started_at: '2026-01-02T03:04:05.000Z', exit_code: 0, scenario: 'permute', strategy: 'mix-cd', budget: 0.25, seed: 7 });
+    const row = h.db
+      .prepare('SELECT started_at, exit_code, scenario, strategy, budget, seed FROM runs WHERE id = ?')
+      .get(id);
+    expect(row).toEqual({
+      started_at: '2026-01-02T03:04:05.000Z',
+      exit_code: 0,
+      scenario: 'permute',
+      strategy: 'mix-cd',
+      budget: 0.25,
+      seed: 7,
+    });
 
     // Survives closing and reopening the file.
     h.close();
@@ -281,7 +339,8 @@ describe('a run, end to end', () => {
     sparse[3] = 2;
     sparse[99] = 1;
     h.saveSampleRehearsals(id, sparse, Int32Array.of(0, 3, 1, 99, 2, 3), null);
-    const readEncoding = () => h.db.prepare('SELECT counts_encoding AS e, length(counts) AS n FROM sample_rehearsals WHERE run_id = ?').get(id);
+    const readEncoding = () =>
+      h.db.prepare('SELECT counts_encoding AS e, length(counts) AS n FROM sample_rehearsals WHERE run_id = ?').get(id);
     expect(readEncoding()).toEqual({ e: 'sparse-u32-pairs', n: 16 });
     expect(h.getSampleRehearsals(id)!.counts).toEqual(sparse);
 
@@ -293,7 +352,11 @@ describe('a run, end to end', () => {
     expect(h.getSampleRehearsals(id)).toEqual({ counts: dense, log, logCategories: null });
 
     h.saveSampleRehearsals(id, new Uint32Array(0), new Int32Array(0), null);
-    expect(h.getSampleRehearsals(id)).toEqual({ counts: new Uint32Array(0), log: new Int32Array(0), logCategories: null });
+    expect(h.getSampleRehearsals(id)).toEqual({
+      counts: new Uint32Array(0),
+      log: new Int32Array(0),
+      logCategories: null,
+    });
   });
 
   it('keeps the category of every rehearsal beside the log, and refuses codes that are not categories', () => {
@@ -303,27 +366,46 @@ describe('a run, end to end', () => {
     const log = Int32Array.of(0, 1, 0, 0, 5, 1);
     const categories = Uint8Array.of(0, 1, 255); // CD, unforgotten, verdict never arrived
     expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 1))).toThrow(/2 values for 3 log entries/);
-    expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 4, 1))).toThrow(/entry 1: code 4 is not a category/);
+    expect(() => h.saveSampleRehearsals(id, counts, log, Uint8Array.of(0, 4, 1))).toThrow(
+      /entry 1: code 4 is not a category/,
+    );
     h.saveSampleRehearsals(id, counts, log, categories);
     expect(h.getSampleRehearsals(id)).toEqual({ counts, log, logCategories: categories });
     // Damaged categories are not handed out as categories; the counts and the log still are.
     h.db.prepare('UPDATE sample_rehearsals SET log_categories = ? WHERE run_id = ?').run(Buffer.from([0, 9, 1]), id);
-    expect(h.getSampleRehearsals(id)).toEqual({ counts, log, logCategories: null, logCategoriesProblem: `Rehearsal categories of run ${id}, entry 1: code 9 is not a category (0..3, or 255 for unknown)` });
+    expect(h.getSampleRehearsals(id)).toEqual({
+      counts,
+      log,
+      logCategories: null,
+      logCategoriesProblem: `Rehearsal categories of run ${id}, entry 1: code 9 is not a category (0..3, or 255 for unknown)`,
+    });
   });
 
   it('rejects malformed input with errors naming the run', () => {
     const h = historyAt();
     const id = h.createRun({ config: config(), status: 'running' });
-    expect(() => h.appendEvalPoints(id, [{ ...point(5), cdRate: NaN }])).toThrow(`run ${id} at step 5 has cdRate = NaN`);
-    expect(() => h.appendBinTraces(id, [{ step: 1, size: [1, 2], alpha: [1], probability: [1, 1], drawn: [0, 0], cdFound: [0, 0] }])).toThrow(
-      /alpha has 1 bins but size has 2/,
+    expect(() => h.appendEvalPoints(id, [{ ...point(5), cdRate: NaN }])).toThrow(
+      `run ${id} at step 5 has cdRate = NaN`,
     );
-    expect(() => h.appendBinTraces(id, [{ step: 1, size: [1.5], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }])).toThrow(/not a 32-bit integer/);
-    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0, 3), null)).toThrow(/sample index 3 is outside 0..2/);
+    expect(() =>
+      h.appendBinTraces(id, [
+        { step: 1, size: [1, 2], alpha: [1], probability: [1, 1], drawn: [0, 0], cdFound: [0, 0] },
+      ]),
+    ).toThrow(/alpha has 1 bins but size has 2/);
+    expect(() =>
+      h.appendBinTraces(id, [{ step: 1, size: [1.5], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }]),
+    ).toThrow(/not a 32-bit integer/);
+    expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0, 3), null)).toThrow(
+      /sample index 3 is outside 0..2/,
+    );
     expect(() => h.saveSampleRehearsals(id, new Uint32Array(3), Int32Array.of(0), null)).toThrow(/pairs/);
-    expect(() => h.saveProbeCategories(id, 0, Int32Array.of(1, 2), Uint8Array.of(1))).toThrow(/2 indices but 1 categories/);
+    expect(() => h.saveProbeCategories(id, 0, Int32Array.of(1, 2), Uint8Array.of(1))).toThrow(
+      /2 indices but 1 categories/,
+    );
     h.appendEvalPoints(id, [point(10)]);
-    expect(() => h.appendEvalPoints(id, [point(20), point(10)])).toThrow(`Run ${id} already has an eval point at step 10`);
+    expect(() => h.appendEvalPoints(id, [point(20), point(10)])).toThrow(
+      `Run ${id} already has an eval point at step 10`,
+    );
     expect(h.getSeries(id)).toEqual([point(10)]); // the batch with the duplicate wrote nothing
     expect(() => h.createRun({ config: config(), studyId: 999 })).toThrow('There is no study 999');
     expect(() => h.createRun({ config: { ...config(), seed: -1 } })).toThrow(/seed/);
@@ -337,7 +419,10 @@ describe('listing', () => {
     const a = finishedRun(h, { scenario: 'rot90', rehearsal: { strategy: 'random' } }, study);
     const b = finishedRun(h, { scenario: 'permute', rehearsal: { strategy: 'mix-cd' } }, study);
     const c = h.createRun({ config: config({ scenario: 'permute', rehearsal: { strategy: 'random' } }) });
-    const d = h.createRun({ config: config({ scenario: 'split', rehearsal: { strategy: 'none' } }), status: 'running' });
+    const d = h.createRun({
+      config: config({ scenario: 'split', rehearsal: { strategy: 'none' } }),
+      status: 'running',
+    });
 
     const all = h.listRuns();
     expect(all.map((r) => r.id)).toEqual([d, c, b, a]);
@@ -359,10 +444,13 @@ describe('listing', () => {
 
   it('uses the indexes for the common listings', () => {
     const h = historyAt();
-    const plan = (sql: string) => (h.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    const plan = (sql: string) =>
+      (h.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
     expect(plan(`SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT 20`)).toContain('runs_by_created');
     expect(plan(`SELECT * FROM runs WHERE study_id = 1 ORDER BY created_at DESC`)).toContain('runs_by_study');
-    expect(plan(`SELECT * FROM runs WHERE scenario = 'rot90' AND strategy = 'mix-cd' ORDER BY created_at DESC`)).toContain('runs_by_scenario_strategy');
+    expect(
+      plan(`SELECT * FROM runs WHERE scenario = 'rot90' AND strategy = 'mix-cd' ORDER BY created_at DESC`),
+    ).toContain('runs_by_scenario_strategy');
   });
 });
 
@@ -372,32 +460,56 @@ describe('integrity', () => {
     const id = finishedRun(h);
     const raw = new Database(path.join(dir, 'history.db')); // a second connection, no app code involved
     raw.pragma('foreign_keys = ON');
-    expect(() => raw.prepare(`UPDATE runs SET status = 'running' WHERE id = ?`).run(id)).toThrow(/finished runs are never altered/);
-    expect(() => raw.prepare(`UPDATE runs SET final_cd_rate = 0 WHERE id = ?`).run(id)).toThrow(/finished runs are never altered/);
-    expect(() => raw.prepare(`UPDATE eval_points SET cd_rate = 0 WHERE run_id = ?`).run(id)).toThrow(/only be changed while their run is running/);
-    expect(() => raw.prepare(`DELETE FROM eval_points WHERE run_id = ?`).run(id)).toThrow(/finished runs are never altered/);
-    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL)`).run(id)).toThrow(/only be added to a running run/);
+    expect(() => raw.prepare(`UPDATE runs SET status = 'running' WHERE id = ?`).run(id)).toThrow(
+      /finished runs are never altered/,
+    );
+    expect(() => raw.prepare(`UPDATE runs SET final_cd_rate = 0 WHERE id = ?`).run(id)).toThrow(
+      /finished runs are never altered/,
+    );
+    expect(() => raw.prepare(`UPDATE eval_points SET cd_rate = 0 WHERE run_id = ?`).run(id)).toThrow(
+      /only be changed while their run is running/,
+    );
+    expect(() => raw.prepare(`DELETE FROM eval_points WHERE run_id = ?`).run(id)).toThrow(
+      /finished runs are never altered/,
+    );
+    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL)`).run(id)).toThrow(
+      /only be added to a running run/,
+    );
     expect(() =>
-      raw.prepare(`INSERT INTO bin_traces (run_id, step, size, alpha, probability, drawn, cd_found) VALUES (?, 5, x'', x'', x'', x'', x'')`).run(id),
+      raw
+        .prepare(
+          `INSERT INTO bin_traces (run_id, step, size, alpha, probability, drawn, cd_found) VALUES (?, 5, x'', x'', x'', x'', x'')`,
+        )
+        .run(id),
     ).toThrow(/only be added to a running run/);
     raw.close();
 
-    expect(() => h.appendEvalPoints(id, [point(300)])).toThrow(`Cannot add eval points: run ${id} is finished, and finished runs are never altered.`);
-    expect(() => h.appendBinTraces(id, [{ step: 1, size: [1], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }])).toThrow(
+    expect(() => h.appendEvalPoints(id, [point(300)])).toThrow(
+      `Cannot add eval points: run ${id} is finished, and finished runs are never altered.`,
+    );
+    expect(() =>
+      h.appendBinTraces(id, [{ step: 1, size: [1], alpha: [1], probability: [1], drawn: [0], cdFound: [0] }]),
+    ).toThrow(`run ${id} is finished`);
+    expect(() => h.saveSampleRehearsals(id, new Uint32Array(1), new Int32Array(0), null)).toThrow(
       `run ${id} is finished`,
     );
-    expect(() => h.saveSampleRehearsals(id, new Uint32Array(1), new Int32Array(0), null)).toThrow(`run ${id} is finished`);
     expect(() => h.saveProbeCategories(id, 1, new Int32Array(0), new Uint8Array(0))).toThrow(`run ${id} is finished`);
     expect(() => h.finishRun(id, { status: 'failed', compute })).toThrow(`run ${id} is finished`);
-    expect(() => h.markRunning(id, { backend: 'x', device: 'x', dataFingerprint: 'x' })).toThrow(`run ${id} is finished`);
+    expect(() => h.markRunning(id, { backend: 'x', device: 'x', dataFingerprint: 'x' })).toThrow(
+      `run ${id} is finished`,
+    );
     expect(h.getRun(id)!.series).toEqual([point(0, null), point(100)]);
   });
 
   it('eval points need a running run', () => {
     const h = historyAt();
     const id = h.createRun({ config: config() });
-    expect(() => h.appendEvalPoints(id, [point(0)])).toThrow(`Cannot add eval points: run ${id} is queued, not running.`);
-    expect(() => h.appendEvalPoints(4242, [point(0)])).toThrow('Cannot add eval points: there is no run 4242 in the history.');
+    expect(() => h.appendEvalPoints(id, [point(0)])).toThrow(
+      `Cannot add eval points: run ${id} is queued, not running.`,
+    );
+    expect(() => h.appendEvalPoints(4242, [point(0)])).toThrow(
+      'Cannot add eval points: there is no run 4242 in the history.',
+    );
     expect(() => h.finishRun(id, { status: 'finished', compute })).toThrow(/never started/);
     h.markRunning(id, { backend: 'cpu', device: 'cpu', dataFingerprint: 'f' });
     h.appendEvalPoints(id, [point(0)]);
@@ -434,7 +546,10 @@ describe('integrity', () => {
   it('a queued run can be cancelled', () => {
     const h = historyAt();
     const id = h.createRun({ config: config() });
-    h.finishRun(id, { status: 'cancelled', compute: { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0, wallSeconds: 0 } });
+    h.finishRun(id, {
+      status: 'cancelled',
+      compute: { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0, wallSeconds: 0 },
+    });
     expect(h.getRun(id)!.status).toBe('cancelled');
   });
 
@@ -476,7 +591,9 @@ describe('integrity', () => {
     const h = historyAt();
     expect(h.getRun(77)).toBeNull();
     expect(h.getRunStatus(77)).toBeNull();
-    expect(() => h.markRunning(77, { backend: 'cpu', device: 'cpu', dataFingerprint: '' })).toThrow('There is no run 77 in the history.');
+    expect(() => h.markRunning(77, { backend: 'cpu', device: 'cpu', dataFingerprint: '' })).toThrow(
+      'There is no run 77 in the history.',
+    );
     expect(() => h.finishRun(77, { status: 'failed', compute })).toThrow('There is no run 77 in the history.');
     expect(() => h.deleteStudy(77)).toThrow('no such study');
     try {

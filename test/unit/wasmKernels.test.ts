@@ -74,31 +74,48 @@ describe('BatchMatMul (wasm, explicit transposes) matches the cpu kernel', () =>
       // [m, k] x [k, n] with the operands stored transposed where asked; rank 2 and rank 3.
       const [m, k, n] = [37, 53, 19];
       shapes.push({ a: transposeA ? [k, m] : [m, k], b: transposeB ? [n, k] : [k, n], transposeA, transposeB });
-      shapes.push({ a: transposeA ? [3, k, m] : [3, m, k], b: transposeB ? [3, n, k] : [3, k, n], transposeA, transposeB });
+      shapes.push({
+        a: transposeA ? [3, k, m] : [3, m, k],
+        b: transposeB ? [3, n, k] : [3, k, n],
+        transposeA,
+        transposeB,
+      });
     }
   }
-  it.each(shapes)('a $a b $b transposeA $transposeA transposeB $transposeB', async ({ a, b, transposeA, transposeB }) => {
-    const run = async (backend: 'cpu' | 'wasm') => {
-      await tf.setBackend(backend);
-      const ta = tf.tensor(values(sizeOf(a), 5), a);
-      const tb = tf.tensor(values(sizeOf(b), 9), b);
-      const before = tf.memory().numTensors;
-      const out = tf.engine().runKernel('BatchMatMul', { a: ta, b: tb }, { transposeA, transposeB }) as tf.Tensor;
-      const result = { shape: out.shape, data: out.dataSync() as Float32Array, leaked: tf.memory().numTensors - before - 1 };
-      tf.dispose([out, ta, tb]);
-      return result;
-    };
-    const ref = await run('cpu');
-    const got = await run('wasm');
-    expect(got.shape).toEqual(ref.shape);
-    expect(relError(got.data, ref.data)).toBeLessThan(1e-5);
-    expect(got.leaked).toBe(0);
-  });
+  it.each(shapes)(
+    'a $a b $b transposeA $transposeA transposeB $transposeB',
+    async ({ a, b, transposeA, transposeB }) => {
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend);
+        const ta = tf.tensor(values(sizeOf(a), 5), a);
+        const tb = tf.tensor(values(sizeOf(b), 9), b);
+        const before = tf.memory().numTensors;
+        const out = tf.engine().runKernel('BatchMatMul', { a: ta, b: tb }, { transposeA, transposeB }) as tf.Tensor;
+        const result = {
+          shape: out.shape,
+          data: out.dataSync() as Float32Array,
+          leaked: tf.memory().numTensors - before - 1,
+        };
+        tf.dispose([out, ta, tb]);
+        return result;
+      };
+      const ref = await run('cpu');
+      const got = await run('wasm');
+      expect(got.shape).toEqual(ref.shape);
+      expect(relError(got.data, ref.data)).toBeLessThan(1e-5);
+      expect(got.leaked).toBe(0);
+    },
+  );
 });
 
 function convOutShape(c: Case): Shape4 {
   const info = tf.backend_util.computeConv2DInfo(
-    [c.batch, c.size, c.size, c.inC], [c.k, c.k, c.inC, c.outC], c.stride, 1, c.pad, 'floor',
+    [c.batch, c.size, c.size, c.inC],
+    [c.k, c.k, c.inC, c.outC],
+    c.stride,
+    1,
+    c.pad,
+    'floor',
   );
   return info.outShape as Shape4;
 }
@@ -147,7 +164,13 @@ describe('registration', () => {
     const x = tf.zeros([1, 1, 5, 5]);
     const dy = tf.zeros([1, 2, 5, 5]);
     expect(() =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 1, 2] }),
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 1, 2] },
+        ),
     ).toThrow(/NHWC/);
     tf.dispose([x, dy]);
   });
@@ -162,7 +185,13 @@ describe('Conv2DBackpropFilter (wasm) matches the cpu kernel', () => {
       x: { shape: xShape, data: values(sizeOf(xShape), 11) },
       dy: { shape: dyShape, data: values(sizeOf(dyShape), 23) },
     };
-    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: 'floor', filterShape: [c.k, c.k, c.inC, c.outC] };
+    const attrs = {
+      strides: c.stride,
+      pad: c.pad,
+      dataFormat: 'NHWC',
+      dimRoundingMode: 'floor',
+      filterShape: [c.k, c.k, c.inC, c.outC],
+    };
     const ref = await runKernel('cpu', 'Conv2DBackpropFilter', inputs, attrs);
     const got = await runKernel('wasm', 'Conv2DBackpropFilter', inputs, attrs);
     expect(got.shape).toEqual(ref.shape);
@@ -172,7 +201,9 @@ describe('Conv2DBackpropFilter (wasm) matches the cpu kernel', () => {
   });
   it('covers every case', () => {
     expect(errors.length).toBe(cases.length);
-    console.log(`Conv2DBackpropFilter: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`);
+    console.log(
+      `Conv2DBackpropFilter: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`,
+    );
   });
 });
 
@@ -196,13 +227,18 @@ describe('Conv2DBackpropInput (wasm) matches the cpu kernel', () => {
   });
   it('covers every case', () => {
     expect(errors.length).toBe(cases.length);
-    console.log(`Conv2DBackpropInput: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`);
+    console.log(
+      `Conv2DBackpropInput: ${errors.length} cases, max relative error ${Math.max(...errors).toExponential(2)}`,
+    );
   });
 
   it('falls back to the stock kernel for NCHW', async () => {
     const dyShape: Shape4 = [2, 4, 4, 4]; // [N, C, H, W] of a 3x3 'same' stride-2 conv of 7x7
     const wShape: Shape4 = [3, 3, 3, 4];
-    const inputs = { dy: { shape: dyShape, data: values(sizeOf(dyShape), 3) }, filter: { shape: wShape, data: values(sizeOf(wShape), 4) } };
+    const inputs = {
+      dy: { shape: dyShape, data: values(sizeOf(dyShape), 3) },
+      filter: { shape: wShape, data: values(sizeOf(wShape), 4) },
+    };
     const attrs = { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 3, 7, 7] };
     const ref = await runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs);
     const got = await runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs);
@@ -213,7 +249,12 @@ describe('Conv2DBackpropInput (wasm) matches the cpu kernel', () => {
 // conv 3x3 1->4 same, relu, maxPool 2, conv 3x3 4->8 same stride 2 (13x13 -> 7x7: asymmetric
 // 'same' pad), dense -> 10, softmax cross-entropy. variableGrads exercises both backprop kernels.
 const CNN_SHAPES: Record<string, number[]> = {
-  w1: [3, 3, 1, 4], b1: [4], w2: [3, 3, 4, 8], b2: [8], w3: [7 * 7 * 8, 10], b3: [10],
+  w1: [3, 3, 1, 4],
+  b1: [4],
+  w2: [3, 3, 4, 8],
+  b2: [8],
+  w3: [7 * 7 * 8, 10],
+  b3: [10],
 };
 const BATCH = 4;
 

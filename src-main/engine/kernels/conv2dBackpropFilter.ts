@@ -34,10 +34,23 @@ export function conv2dBackpropFilterImpl(x: TensorInfo, dy: TensorInfo, attrs: C
   // The same geometry tfjs uses for the forward pass, so 'same' with a size not divisible by the
   // stride gets the same (floor(total/2)) top/left padding as Conv2D and the cpu kernel.
   const info = backend_util.computeConv2DInfo(
-    x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+    x.shape as Shape4,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
   );
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, outHeight, outWidth, padInfo } = info;
-  if (dy.shape.length !== 4 || dy.shape[0] !== info.batchSize || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth || dy.shape[3] !== info.outChannels) {
+  if (
+    dy.shape.length !== 4 ||
+    dy.shape[0] !== info.batchSize ||
+    dy.shape[1] !== outHeight ||
+    dy.shape[2] !== outWidth ||
+    dy.shape[3] !== info.outChannels
+  ) {
     throw new Error(`Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the conv output [${info.outShape}].`);
   }
 
@@ -58,8 +71,12 @@ export function conv2dBackpropFilterImpl(x: TensorInfo, dy: TensorInfo, attrs: C
     const dyT = tf.transpose(asTensor4D(dy), [1, 2, 0, 3]); // [outH, outW, N, O]
     // The padding goes to the convolution itself (XNNPACK pads implicitly), which is cheaper than
     // a PadV2 copy. Conv2D allows stride or dilation > 1, not both: stride 1, dilation = stride.
-    const padding: [[number, number], [number, number], [number, number], [number, number]] =
-      [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]];
+    const padding: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [padInfo.top, Math.max(0, bottom)],
+      [padInfo.left, Math.max(0, right)],
+      [0, 0],
+    ];
     const g = tf.conv2d(xT, dyT, 1, padding, 'NHWC', [sh, sw]); // [C, fh, fw, O]
     // Returned un-kept: tidy hands it to the caller's scope (the op that ran this kernel), which
     // owns and disposes it like any kernel output. A tf.keep-ed result would leak whenever it is

@@ -11,18 +11,43 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import type { Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { asTensor4D } from './conv2dBackpropFilter.js';
 
-export function conv2dBackpropInputImpl(dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs): tf.Tensor4D {
+export function conv2dBackpropInputImpl(
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DBackpropInputAttrs,
+): tf.Tensor4D {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
   if (dataFormat !== 'NHWC') {
-    throw new Error(
-      `Conv2DBackpropInput (XNNPACK path) supports dataFormat 'NHWC' only (got '${dataFormat}').`,
-    );
+    throw new Error(`Conv2DBackpropInput (XNNPACK path) supports dataFormat 'NHWC' only (got '${dataFormat}').`);
   }
   const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
   );
-  const { batchSize: n, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, outHeight, outWidth, outChannels, padInfo } = info;
-  if (dy.shape.length !== 4 || dy.shape[0] !== n || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth || dy.shape[3] !== outChannels) {
+  const {
+    batchSize: n,
+    filterHeight: fh,
+    filterWidth: fw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight,
+    outWidth,
+    outChannels,
+    padInfo,
+  } = info;
+  if (
+    dy.shape.length !== 4 ||
+    dy.shape[0] !== n ||
+    dy.shape[1] !== outHeight ||
+    dy.shape[2] !== outWidth ||
+    dy.shape[3] !== outChannels
+  ) {
     throw new Error(`Conv2DBackpropInput: dy shape [${dy.shape}] does not match the conv output [${info.outShape}].`);
   }
 
@@ -35,7 +60,13 @@ export function conv2dBackpropInputImpl(dy: TensorInfo, filter: TensorInfo, attr
     let curW = outWidth;
     if (sh > 1 || sw > 1) {
       const d5 = tf.reshape(d, [n * outHeight, 1, outWidth, 1, outChannels]);
-      const spaced = tf.pad(d5, [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+      const spaced = tf.pad(d5, [
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
       curH = outHeight * sh;
       curW = outWidth * sw;
       d = tf.reshape(spaced, [n, curH, curW, outChannels]);
@@ -54,8 +85,12 @@ export function conv2dBackpropInputImpl(dy: TensorInfo, filter: TensorInfo, attr
       const size = [-1, curH - cropT - Math.max(0, -bottom), curW - cropL - Math.max(0, -right), -1];
       d = tf.slice(d, [0, cropT, cropL, 0], size);
     }
-    const padding: [[number, number], [number, number], [number, number], [number, number]] =
-      [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+    const padding: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ];
     const w = tf.transpose(tf.reverse(asTensor4D(filter), [0, 1]), [0, 1, 3, 2]); // [fh, fw, O, C]
     // Returned un-kept: tidy hands it to the calling op's scope, which owns it.
     return tf.conv2d(d, w, 1, padding);

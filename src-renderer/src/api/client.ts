@@ -1,7 +1,15 @@
 // The one way the page talks to the host. In the desktop window the preload script exposes
 // `window.mixcd` (IPC); in browser mode the same calls go over a WebSocket to `mixcd serve`.
 // Stores see only HostClient, so they never know which one they have.
-import type { ErrorBody, EventMessage, MethodName, MethodParams, MethodResults, RequestId, ResponseMessage } from '../../../shared/contract.js';
+import type {
+  ErrorBody,
+  EventMessage,
+  MethodName,
+  MethodParams,
+  MethodResults,
+  RequestId,
+  ResponseMessage,
+} from '../../../shared/contract.js';
 
 export interface HostClient {
   /** Resolves to the method's result; rejects with HostRequestError (the host's sentence). */
@@ -65,7 +73,10 @@ const API_PROTOCOL = 'mixcd.v1';
  * The token arrives once in the address (?token=...). Keep it for this tab only and take it out
  * of the address bar, so it does not end up in bookmarks, screenshots or the browser history.
  */
-export function takeToken(location: Location = window.location, storage: Storage = window.sessionStorage): string | null {
+export function takeToken(
+  location: Location = window.location,
+  storage: Storage = window.sessionStorage,
+): string | null {
   const url = new URL(location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {
@@ -95,7 +106,8 @@ class SocketClient implements HostClient {
 
   constructor(private readonly token: string | null) {
     if (token === null) {
-      this.problem = 'This page has no access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).';
+      this.problem =
+        'This page has no access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).';
     } else {
       this.connect();
     }
@@ -121,7 +133,12 @@ class SocketClient implements HostClient {
       this.outbox.length = 0;
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
-        p.reject(new HostRequestError({ code: 'disconnected', message: 'The connection to the workbench server closed before it answered; try again once it is back.' }));
+        p.reject(
+          new HostRequestError({
+            code: 'disconnected',
+            message: 'The connection to the workbench server closed before it answered; try again once it is back.',
+          }),
+        );
       }
       this.setProblem(
         wasOpen

@@ -9,10 +9,17 @@ export interface ChartSize {
   height: number;
 }
 
-function offscreen<T>(option: ChartOption, renderer: 'canvas' | 'svg', size: ChartSize, use: (instance: ReturnType<typeof init>) => T): T {
+function offscreen<T>(
+  option: ChartOption,
+  renderer: 'canvas' | 'svg',
+  size: ChartSize,
+  use: (instance: ReturnType<typeof init>) => T,
+): T {
   // SVG renders to a string without any element (ssr); the canvas needs one, which stays detached.
   const instance =
-    renderer === 'svg' ? init(null, undefined, { renderer, ssr: true, ...size }) : init(document.createElement('div'), undefined, { renderer, ...size });
+    renderer === 'svg'
+      ? init(null, undefined, { renderer, ssr: true, ...size })
+      : init(document.createElement('div'), undefined, { renderer, ...size });
   try {
     instance.setOption({ ...option, animation: false, backgroundColor: '#fff' } as EChartsCoreOption);
     return use(instance);
@@ -29,7 +36,10 @@ function save(href: string, name: string): void {
 }
 
 export function downloadPng(option: ChartOption, size: ChartSize, name: string): void {
-  save(offscreen(option, 'canvas', size, (i) => i.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#fff' })), `${name}.png`);
+  save(
+    offscreen(option, 'canvas', size, (i) => i.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#fff' })),
+    `${name}.png`,
+  );
 }
 
 export function downloadSvg(option: ChartOption, size: ChartSize, name: string): void {

@@ -5,7 +5,19 @@ import { computed, ref, watch } from 'vue';
 import type { StudySummary } from '../../../shared/contract.js';
 import { useRunsStore, type RunRow } from './runs.js';
 
-export type SortKey = 'id' | 'createdAt' | 'status' | 'scenario' | 'strategy' | 'budget' | 'seed' | 'study' | 'backend' | 'finalPretrainAcc' | 'finalFinetuneAcc' | 'tags';
+export type SortKey =
+  | 'id'
+  | 'createdAt'
+  | 'status'
+  | 'scenario'
+  | 'strategy'
+  | 'budget'
+  | 'seed'
+  | 'study'
+  | 'backend'
+  | 'finalPretrainAcc'
+  | 'finalFinetuneAcc'
+  | 'tags';
 
 export interface HistoryRow extends RunRow {
   studyName: string;
@@ -22,7 +34,14 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 
 /** "a, b ,, c" -> ["a", "b", "c"], without repeats. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t.length > 0))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0),
+    ),
+  ];
 }
 
 const DETAILS_KEY = 'mixcd-history-details';
@@ -66,7 +85,11 @@ export const useHistoryStore = defineStore('history', () => {
   const studyName = computed(() => new Map(studies.value.map((s) => [s.id, s.name])));
 
   const all = computed<HistoryRow[]>(() =>
-    rows.value.map((row) => ({ ...row, studyName: row.studyId === null ? '' : (studyName.value.get(row.studyId) ?? `study ${row.studyId}`), tags: tags.value[row.id] ?? null })),
+    rows.value.map((row) => ({
+      ...row,
+      studyName: row.studyId === null ? '' : (studyName.value.get(row.studyId) ?? `study ${row.studyId}`),
+      tags: tags.value[row.id] ?? null,
+    })),
   );
 
   const options = computed(() => {
@@ -74,7 +97,9 @@ export const useHistoryStore = defineStore('history', () => {
     return {
       scenario: distinct(all.value.map((r) => r.scenario)).sort(),
       strategy: distinct(all.value.map((r) => r.strategy)).sort(),
-      budget: distinct(all.value.map((r) => r.budget)).sort((a, b) => a - b).map(String),
+      budget: distinct(all.value.map((r) => r.budget))
+        .sort((a, b) => a - b)
+        .map(String),
       status: distinct(all.value.map((r) => r.status)).sort(),
       tag: distinct(all.value.flatMap((r) => r.tags ?? [])).sort(),
     };
@@ -104,7 +129,10 @@ export const useHistoryStore = defineStore('history', () => {
         (!f.budget || String(r.budget) === f.budget) &&
         (!f.status || r.status === f.status) &&
         (!f.tag || (r.tags ?? []).includes(f.tag)) &&
-        (!needle || [String(r.id), r.studyName, r.strategy, r.scenario, ...(r.tags ?? [])].some((text) => text.toLowerCase().includes(needle))),
+        (!needle ||
+          [String(r.id), r.studyName, r.strategy, r.scenario, ...(r.tags ?? [])].some((text) =>
+            text.toLowerCase().includes(needle),
+          )),
     );
     const key = sortKey.value;
     const sign = sortDescending.value ? -1 : 1;
@@ -210,5 +238,25 @@ export const useHistoryStore = defineStore('history', () => {
     { immediate: true },
   );
 
-  return { studies, tags, problem, filters, sortKey, sortDescending, selected, details, all, options, visible, groups, sortBy, clearFilters, loadStudies, loadTags, setTags, deleteRun, toggle };
+  return {
+    studies,
+    tags,
+    problem,
+    filters,
+    sortKey,
+    sortDescending,
+    selected,
+    details,
+    all,
+    options,
+    visible,
+    groups,
+    sortBy,
+    clearFilters,
+    loadStudies,
+    loadTags,
+    setTags,
+    deleteRun,
+    toggle,
+  };
 });

@@ -4,7 +4,14 @@
 import { defineStore, storeToRefs } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { StrategyName } from '../../../shared/config.js';
-import type { RunInspection, SampleStory, SamplePage, SampleShape, SampleSort, StudyBudget } from '../../../shared/inspect.js';
+import type {
+  RunInspection,
+  SampleStory,
+  SamplePage,
+  SampleShape,
+  SampleSort,
+  StudyBudget,
+} from '../../../shared/inspect.js';
 import type { Category } from '../../../shared/results.js';
 import { splitSamples } from '../../../shared/samplePixels.js';
 import type { HostClient } from '../api/client.js';
@@ -22,18 +29,31 @@ export interface GalleryFilters {
   order: 'desc' | 'asc';
 }
 
-const DEFAULT_FILTERS: GalleryFilters = { class: '', bin: '', category: '', rehearsedOnly: true, sort: 'count', order: 'desc' };
+const DEFAULT_FILTERS: GalleryFilters = {
+  class: '',
+  bin: '',
+  category: '',
+  rehearsedOnly: true,
+  sort: 'count',
+  order: 'desc',
+};
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** "run=12&vs=13" -> the two ids; a value that is not a run id is a sentence, not a guess. */
-export function parseInspectQuery(query: string): { runId: number | null; vsId: number | null; problem: string | null } {
+export function parseInspectQuery(query: string): {
+  runId: number | null;
+  vsId: number | null;
+  problem: string | null;
+} {
   const params = new URLSearchParams(query);
   const read = (key: string): number | null | string => {
     const raw = params.get(key);
     if (raw === null || raw.trim() === '') return null;
     const id = Number(raw);
-    return Number.isInteger(id) && id > 0 ? id : `"${raw}" is not a run id: the address should end in #/inspect?run=ID or #/inspect?run=ID&vs=ID2.`;
+    return Number.isInteger(id) && id > 0
+      ? id
+      : `"${raw}" is not a run id: the address should end in #/inspect?run=ID or #/inspect?run=ID&vs=ID2.`;
   };
   const run = read('run');
   const vs = read('vs');
@@ -45,7 +65,10 @@ export function parseInspectQuery(query: string): { runId: number | null; vsId: 
 }
 
 /** The run whose bins the per-bin figures use: the pair's mix-cd run (the main one first). */
-export function partitionSource(main: { id: number; strategy: StrategyName }, vs: { id: number; strategy: StrategyName } | null): number | undefined {
+export function partitionSource(
+  main: { id: number; strategy: StrategyName },
+  vs: { id: number; strategy: StrategyName } | null,
+): number | undefined {
   if (main.strategy === 'mix-cd') return main.id;
   if (vs?.strategy === 'mix-cd') return vs.id;
   return undefined;
@@ -164,8 +187,14 @@ export const useInspectorStore = defineStore('inspector', () => {
     }
     loading.value = true;
     try {
-      const [mainStrategy, otherStrategy] = await Promise.all([strategyOf(host, id), other === null ? null : strategyOf(host, other)]);
-      const partition = partitionSource({ id, strategy: mainStrategy }, other === null || otherStrategy === null ? null : { id: other, strategy: otherStrategy });
+      const [mainStrategy, otherStrategy] = await Promise.all([
+        strategyOf(host, id),
+        other === null ? null : strategyOf(host, other),
+      ]);
+      const partition = partitionSource(
+        { id, strategy: mainStrategy },
+        other === null || otherStrategy === null ? null : { id: other, strategy: otherStrategy },
+      );
       // The second run failing (deleted, data gone) must not take the first one with it.
       let otherProblem: string | null = null;
       const [a, b] = await Promise.all([
@@ -295,7 +324,11 @@ export const useInspectorStore = defineStore('inspector', () => {
           ...(partitionOf.value === undefined ? {} : { partitionOf: partitionOf.value }),
           ...(evalFor(run.evalSteps, step.value) === undefined ? {} : { step: evalFor(run.evalSteps, step.value) }),
         }),
-        detailPixels.value ? detailPixels.value : host.request('inspect.data', { id: run.runId, indices: [index] }).then((d) => splitSamples(d).get(index) ?? null),
+        detailPixels.value
+          ? detailPixels.value
+          : host
+              .request('inspect.data', { id: run.runId, indices: [index] })
+              .then((d) => splitSamples(d).get(index) ?? null),
       ]);
       if (mine !== detailGeneration) return;
       detail.value = result;

@@ -30,11 +30,26 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 export function runLabel(run: Pick<LiveRun, 'id' | 'config'>): string {
   if (!run.config) return `#${run.id}`;
   const { rehearsal, seed } = run.config;
-  return rehearsal.strategy === 'none' ? `#${run.id} none seed ${seed}` : `#${run.id} ${rehearsal.strategy} r=${rehearsal.budget} seed ${seed}`;
+  return rehearsal.strategy === 'none'
+    ? `#${run.id} none seed ${seed}`
+    : `#${run.id} ${rehearsal.strategy} r=${rehearsal.budget} seed ${seed}`;
 }
 
 function blank(id: number): LiveRun {
-  return { id, status: 'queued', config: null, phase: null, step: 0, totalSteps: 0, etaSeconds: null, backend: null, device: null, points: [], f0PretrainAcc: null, error: null };
+  return {
+    id,
+    status: 'queued',
+    config: null,
+    phase: null,
+    step: 0,
+    totalSteps: 0,
+    etaSeconds: null,
+    backend: null,
+    device: null,
+    points: [],
+    f0PretrainAcc: null,
+    error: null,
+  };
 }
 
 export const useLiveStore = defineStore('live', () => {
@@ -68,7 +83,8 @@ export const useLiveStore = defineStore('live', () => {
     if (i < 0) run.points.push(point);
     else if (run.points[i].step === point.step) run.points[i] = point;
     else run.points.splice(i, 0, point);
-    if (point.step === 0 && run.f0PretrainAcc === null && finite(point.pretrainTestAcc)) run.f0PretrainAcc = point.pretrainTestAcc;
+    if (point.step === 0 && run.f0PretrainAcc === null && finite(point.pretrainTestAcc))
+      run.f0PretrainAcc = point.pretrainTestAcc;
   }
 
   function applyEvent(message: EventMessage): void {
@@ -86,7 +102,13 @@ export const useLiveStore = defineStore('live', () => {
       }
       case 'run.progress': {
         const { runId, phase, step, totalSteps, etaSeconds } = message.data;
-        Object.assign(ensure(runId), { status: 'running', phase, step, totalSteps, etaSeconds: finite(etaSeconds) ? etaSeconds : null });
+        Object.assign(ensure(runId), {
+          status: 'running',
+          phase,
+          step,
+          totalSteps,
+          etaSeconds: finite(etaSeconds) ? etaSeconds : null,
+        });
         break;
       }
       case 'run.eval':

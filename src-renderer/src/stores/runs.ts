@@ -28,7 +28,8 @@ export interface RunRow {
   error: string | null;
 }
 
-const measured = (value: number | null | undefined): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+const measured = (value: number | null | undefined): number | null =>
+  typeof value === 'number' && Number.isFinite(value) ? value : null;
 
 export function rowFromSummary(run: RunSummary): RunRow {
   const unfinished = run.status === 'queued' || run.status === 'running';
