@@ -85,7 +85,7 @@ export async function benchKernels(): Promise<string[]> {
     await tf.setBackend('wasm');
     let x = uniform(layer.x);
     let dy = uniform(dyShape);
-    let filter = uniform(layer.filter);
+    const filter = uniform(layer.filter);
     const note = layer.needsDx ? '' : ' (not needed in training)';
     if (stock) {
       const [stockMs, oursMs] = medianMs([

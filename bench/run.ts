@@ -77,7 +77,8 @@ async function finetuneRun(): Promise<void> {
     backend: 'wasm',
   });
   const context = new ExperimentContext({ cacheDir });
-  const warm = await runExperiment({ ...config, finetune: { ...config.finetune, steps: 0 } }, context); // pretrain or load f0
+  // Pretrain or load f0.
+  const warm = await runExperiment({ ...config, finetune: { ...config.finetune, steps: 0 } }, context);
   console.log(
     `f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`}) on ${warm.backend.device}`,
   );

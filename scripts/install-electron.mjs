@@ -59,14 +59,15 @@ function fetchElectronSqlite() {
   };
   try {
     const marker = JSON.parse(readFileSync(markerFile, 'utf8'));
-    if (existsSync(addon) && Object.entries(wanted).every(([key, value]) => marker[key] === value)) return; // already fetched
+    const fetched = existsSync(addon) && Object.entries(wanted).every(([key, value]) => marker[key] === value);
+    if (fetched) return;
   } catch {
     // no marker yet
   }
 
   // A build for another Electron or better-sqlite3 must not linger if this download fails.
   rmSync(dir, { recursive: true, force: true });
-  let reason = 'unknown error';
+  let reason;
   try {
     mkdirSync(dir, { recursive: true });
     // prebuild-install reads name, version and repository from ./package.json and unpacks into ./build.

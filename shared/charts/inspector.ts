@@ -59,7 +59,10 @@ export function binLabel(bin: number, labels?: readonly string[]): string {
 /** Longer bin names than this stay out of the axis (tooltips still say them). */
 const AXIS_NAME_LIMIT = 18;
 
-/** Names on a bin axis (named "bin"): the host's short names (class rule: "class 3 (Dress)") where they fit, else the bin's number. */
+/**
+ * Names on a bin axis (named "bin"): the host's short names (class rule: "class 3 (Dress)") where they fit,
+ * else the bin's number.
+ */
 export function binAxisLabels(bins: number, labels?: readonly string[]): string[] {
   const fit =
     !!labels &&
@@ -100,7 +103,10 @@ export interface BinChartSpec {
   title?: string;
   /** What each bin holds (BinPartition.labels): on the axis where short, in the tooltips always. */
   binLabels?: readonly string[];
-  /** The estimates' correlation sentence as the subtitle (default true; the page may say it beside the chart instead). */
+  /**
+   * The estimates' correlation sentence as the subtitle (default true; the page may say it beside the chart
+   * instead).
+   */
   correlationInTitle?: boolean;
 }
 

@@ -109,7 +109,10 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;
   if (model && model.arch === undefined) model.arch = model.filters !== undefined ? 'cnn' : 'mlp';
-  if (model?.arch === 'mlp') (delete model.filters, delete model.kernelSize);
+  if (model?.arch === 'mlp') {
+    delete model.filters;
+    delete model.kernelSize;
+  }
   if (model?.arch === 'cnn') delete model.hidden;
   try {
     return parseRunConfig(input);

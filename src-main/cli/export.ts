@@ -42,7 +42,9 @@ function writeAtomically(file: string, text: string): void {
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw new Error(`Could not write --out "${file}": ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`Could not write --out "${file}": ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 

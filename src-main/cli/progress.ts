@@ -58,7 +58,10 @@ export function createProgress(mode: 'bar' | 'lines' | 'quiet', label = ''): Pro
   return {
     observer: {
       onPhase: (phase: Phase, message: string) => {
-        if (started) (bar.stop(), (started = false));
+        if (started) {
+          bar.stop();
+          started = false;
+        }
         process.stderr.write(`${prefix}${message}\n`);
         void phase;
       },

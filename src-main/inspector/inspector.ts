@@ -231,7 +231,7 @@ export class SampleInspector {
       offset: 0,
       limit: top,
     });
-    const samples = page.samples.map(({ categoryStep, categorySource, ...sample }) => sample);
+    const samples = page.samples.map(({ categoryStep: _step, categorySource: _source, ...sample }) => sample);
     const { rehearsals, distinct } = tally(arrays.counts);
     return { runId: id, pretrainSize: arrays.size, distinctRehearsed: distinct, rehearsals, samples, notes };
   }

@@ -59,7 +59,10 @@ beforeAll(async () => {
     host.subscribe((e) => {
       if (e.event === 'run.finished' || e.event === 'run.failed' || e.event === 'run.cancelled')
         ended.add(e.data.runId);
-      if (ended.size === 3) (clearTimeout(timer), resolve());
+      if (ended.size === 3) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
   });
   const { runIds } = await call('studies.start', {

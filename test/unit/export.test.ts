@@ -52,7 +52,8 @@ function run(m: Made): RunSummary {
   };
 }
 
-// none (no budget; its config budget is ignored), random and mix-cd at r = 0.25 and 0.5, loss-based at 0.5; two seeds each.
+// none (no budget; its config budget is ignored), random and mix-cd at r = 0.25 and 0.5, loss-based at 0.5;
+// two seeds each.
 const RUNS: RunSummary[] = [
   run({ id: 1, strategy: 'none', seed: 1, acc: 0.6, cd: 0.3, wall: 10 }),
   run({ id: 2, strategy: 'none', budget: 0.5, seed: 2, acc: 0.62, cd: 0.28, wall: 12 }),

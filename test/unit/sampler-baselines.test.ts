@@ -177,7 +177,10 @@ describe('loss-based', () => {
     const candidatesPerDecile = new Array<number>(10).fill(0);
     let candidates = 0;
     for (let i = 0; i < index.size; i++)
-      if (index.priorCorrect[i]) (candidatesPerDecile[Math.floor(i / 1000)]++, candidates++);
+      if (index.priorCorrect[i]) {
+        candidatesPerDecile[Math.floor(i / 1000)]++;
+        candidates++;
+      }
     const stat = counts.reduce((s, c, d) => {
       const expected = (300 * 128 * candidatesPerDecile[d]) / candidates;
       return s + ((c - expected) * (c - expected)) / expected;

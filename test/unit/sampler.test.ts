@@ -153,7 +153,12 @@ function drive(
   for (let t = startStep; t < startStep + steps; t++) {
     const picked = strategy.select(t, m, noInfer);
     const mis = new Uint8Array(picked.length);
-    if (t > 0) for (let k = 0; k < K; k++) ((n[k] *= gamma), (s[k] *= gamma));
+    if (t > 0) {
+      for (let k = 0; k < K; k++) {
+        n[k] *= gamma;
+        s[k] *= gamma;
+      }
+    }
     for (let j = 0; j < picked.length; j++) {
       const k = strategy.binOf!(picked[j]);
       mis[j] = outcomes.next() < rate(k, t) ? 1 : 0;
@@ -272,7 +277,11 @@ describe('mix-cd bin choice: p_k proportional to alpha_k * N_k, mixed with epsil
     for (let t = 0; t <= 200; t++) {
       const picked = t < 200 ? delayed.select(t, 24, noInfer) : null;
       if (pending) {
-        for (let k = 0; k < K; k++) ((nD[k] *= pending.t > 0 ? 0.97 : 1), (sD[k] *= pending.t > 0 ? 0.97 : 1));
+        const decay = pending.t > 0 ? 0.97 : 1;
+        for (let k = 0; k < K; k++) {
+          nD[k] *= decay;
+          sD[k] *= decay;
+        }
         for (let j = 0; j < pending.picked.length; j++) {
           const k = delayed.binOf!(pending.picked[j]);
           nD[k] += 1;

@@ -115,7 +115,8 @@ class SocketClient implements HostClient {
 
   private connect(): void {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    // The token travels as a subprotocol: not in a URL that could be logged, and the server answers with API_PROTOCOL only.
+    // The token travels as a subprotocol: not in a URL that could be logged, and the server answers with
+    // API_PROTOCOL only.
     const socket = new WebSocket(`${scheme}://${window.location.host}/api`, [API_PROTOCOL, `token.${this.token}`]);
     this.socket = socket;
     socket.onopen = () => {
