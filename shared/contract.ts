@@ -205,11 +205,8 @@ export interface RunSamples {
   notes: string[];
 }
 
-export interface StudyGrid {
-  strategies: StrategyName[];
-  budgets: number[];
-  seeds: number[];
-}
+/** A study's grid, strategies x budgets x seeds (defined once, beside its expansion). */
+export type { StudyGrid } from './studyGrid.js';
 
 export interface StudySummary {
   id: number;

@@ -1,6 +1,5 @@
 // The desktop app: one window on the built renderer, the host in this (main) process, and every
 // run in its own Electron utility process, so training never blocks the window or the host.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
@@ -9,18 +8,12 @@ import { createRequestHandler, EVENT_CHANNEL, REQUEST_CHANNEL } from './desktop/
 import { denyPermission, hardenWebContents, windowOptions, withDesktopCsp } from './desktop/windowOptions.js';
 import { createHost, type Host } from './host/host.js';
 import type { SpawnTrainer } from './host/trainerProcess.js';
-// Type-only, but it puts preload.cts into this program, so `tsc -p tsconfig.json` emits preload.cjs.
-import type { MixcdBridge as _Bridge } from './preload.cjs';
 import { defaultHistoryPath } from './store/database.js';
+import { packageRoot } from './packageRoot.js';
+import { errorMessage } from '../shared/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src-main when built
-/** The package folder (holds package.json), from dist/src-main or, in tests, src-main. */
-function packageRoot(): string {
-  let dir = here;
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const root = packageRoot();
+const root = packageRoot(here);
 export const rendererDir = path.join(root, 'dist', 'renderer');
 export const rendererIndexUrl = pathToFileURL(path.join(rendererDir, 'index.html')).href;
 const rendererDirUrl = pathToFileURL(rendererDir + path.sep).href;
@@ -110,7 +103,7 @@ async function startDesktop(): Promise<void> {
       spawnTrainer: utilityTrainer,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     // A native addon built for Node's ABI, not Electron's: the usual state of a development checkout.
     const abi = /NODE_MODULE_VERSION|ERR_DLOPEN_FAILED|was compiled against a different/.test(message);
     dialog.showErrorBox(

@@ -1,18 +1,11 @@
 // The desktop page's only door to the host: window.mixcd = { request, onEvent }, nothing else of
-// Electron or Node. CommonJS (.cts) because a sandboxed preload runs as a plain script, where
-// import statements are a syntax error; for the same reason it requires nothing but 'electron'
-// (so the channel names are repeated here from src-main/desktop/ipcGuard.ts).
+// Electron or Node. A sandboxed preload runs as a plain script that can require only 'electron',
+// so `npm run build` bundles this file into one CommonJS dist/src-main/preload.cjs with the
+// channel names and the bridge's type from shared/ipc.ts inlined (scripts/build-preload.mjs);
+// test/unit/preloadBundle.test.ts runs that bundle against the shared constants.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { EventMessage, MethodName, RequestMessage, ResponseMessage } from '../shared/contract.js';
-
-const REQUEST_CHANNEL = 'mixcd:request';
-const EVENT_CHANNEL = 'mixcd:event';
-
-/** What the page sees as window.mixcd (src-renderer/src/api/client.ts declares the same). */
-export interface MixcdBridge {
-  request(method: MethodName, params?: unknown): Promise<ResponseMessage>;
-  onEvent(listener: (event: EventMessage) => void): () => void;
-}
+import type { EventMessage, RequestMessage, ResponseMessage } from '../shared/contract.js';
+import { EVENT_CHANNEL, REQUEST_CHANNEL, type MixcdBridge } from '../shared/ipc.js';
 
 let nextId = 1;
 

@@ -8,6 +8,7 @@ import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
 import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
 import { defaultHistoryPath, openHistory } from '../store/database.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -42,7 +43,7 @@ function writeAtomically(file: string, text: string): void {
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw new Error(`Could not write --out "${file}": ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`Could not write --out "${file}": ${errorMessage(error)}`, {
       cause: error,
     });
   }
@@ -108,7 +109,7 @@ export function exportCommand(options: ExportOptions): number {
     else process.stdout.write(text);
     return 0;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(`mixcd: ${message}\n`);
     return error instanceof ExportUsageError || error instanceof PivotError ? 2 : 1;
   }

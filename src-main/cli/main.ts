@@ -22,6 +22,7 @@ import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
 import { studyTable } from '../../shared/studyTable.js';
+import { errorMessage } from '../../shared/errors.js';
 
 /** Exit codes: 0 done, 1 the work failed, 2 the command line or config was wrong. */
 export const EXIT_FAILED = 1;
@@ -452,7 +453,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version arrive here as "errors" with exit code 0.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;

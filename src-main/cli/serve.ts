@@ -2,7 +2,7 @@
 // binary, no display, or a remote box reached through an SSH tunnel). Same history as the CLI.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../packageRoot.js';
 import { createHost } from '../host/host.js';
 import { startBrowserServer, type HostConnection } from '../server/browserServer.js';
 import { defaultHistoryPath } from '../store/database.js';
@@ -34,13 +34,6 @@ export interface ServeOptions {
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
-
-/** The package root, from src-main/cli (tests, tsx) or dist/src-main/cli (built). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
 
 export function defaultRendererDir(): string {
   return path.join(packageRoot(), 'dist', 'renderer');

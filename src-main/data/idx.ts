@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { DataError } from './dataset.js';
+import { errorMessage } from '../../shared/errors.js';
 
 const IDX_UBYTE = 0x08;
 
@@ -154,7 +155,7 @@ const gunzipAsync = promisify(gunzip);
 const isGzip = (raw: Buffer) => raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
 
 function corruptGzip(e: unknown, file: string): DataError {
-  const why = e instanceof Error ? e.message : String(e);
+  const why = errorMessage(e);
   return new DataError(
     `${file} is a corrupt gzip file (${why}); re-download it, or decompress a good copy and use the raw IDX file.`,
     file,
@@ -191,7 +192,7 @@ function fsError(e: unknown, file: string): DataError {
         file,
       );
     default: {
-      const why = e instanceof Error ? e.message : String(e);
+      const why = errorMessage(e);
       return new DataError(`${file} could not be read (${why}); check the path and that the file is readable.`, file);
     }
   }

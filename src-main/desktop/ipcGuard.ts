@@ -4,8 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { requestMessageSchema, type RequestMessage, type ResponseMessage } from '../../shared/contract.js';
 
-export const REQUEST_CHANNEL = 'mixcd:request';
-export const EVENT_CHANNEL = 'mixcd:event';
+export { REQUEST_CHANNEL, EVENT_CHANNEL } from '../../shared/ipc.js';
 
 /** The parts of Electron's WebFrameMain the guard reads. */
 export interface SenderFrame {

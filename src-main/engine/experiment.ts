@@ -3,6 +3,7 @@
 // same code serves the CLI, a trainer process and tests.
 import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
+import type { RunPhase } from '../../shared/contract.js';
 import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
@@ -43,7 +44,8 @@ export const loadConfiguredData: DataLoader = (config) => {
   return { train: loaded.train, test: loaded.test, fingerprint: loaded.fingerprint, origin: loaded.dir, stamps };
 };
 
-export type Phase = 'loading-data' | 'pretraining' | 'prior-pass' | 'finetuning';
+/** The run's phases as the page shows them (RUN_PHASES in shared/contract.ts). */
+export type Phase = RunPhase;
 
 export interface ExperimentObserver extends FinetuneObserver {
   onStart?(info: { backend: BackendInfo; dataFingerprint: string; f0Key: string; model: string }): void;

@@ -2,9 +2,10 @@
 // scripts). It answers the host API (shared/contract.ts), keeps the run queue, runs each run in
 // a trainer process of its own and is the only writer of the history. No Electron import: a
 // shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageVersion } from '../packageRoot.js';
 import { ConfigError, type RunConfig } from '../../shared/config.js';
 import {
   RequestError,
@@ -31,6 +32,7 @@ import { catalog } from './catalog.js';
 import { RunQueue } from './queue.js';
 import { RunRecorder } from './recorder.js';
 import { TrainerProcess, forkTrainer, type SpawnTrainer, type TrainerOutcome } from './trainerProcess.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface HostOptions {
   historyFile: string;
@@ -88,17 +90,6 @@ export function defaultTrainerEntry(): string {
   return existsSync(sibling) ? sibling : path.resolve(here, '../../dist/src-main/trainer/main.js');
 }
 
-function packageVersion(): string {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'mixcd-workbench') return pkg.version ?? '0.0.0';
-    }
-    if (path.dirname(dir) === dir) return '0.0.0';
-  }
-}
-
 const notFound = (message: string, field = 'id') => new RequestError(message, field, null, 'not-found');
 const conflict = (message: string, field = 'id') => new RequestError(message, field, null, 'conflict');
 
@@ -116,7 +107,7 @@ function errorBody(error: unknown): ErrorBody {
             : 'failed';
     return { code, message: error.message };
   }
-  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
+  return { code: 'failed', message: errorMessage(error) };
 }
 
 class WorkbenchHost implements Host {
@@ -317,7 +308,7 @@ class WorkbenchHost implements Host {
       job.trainer = new TrainerProcess(this.spawn, this.entry, start, (message) => this.onTrainerMessage(job, message));
     } catch (error) {
       // No process at all (e.g. a shell's spawn function threw): the run fails, the queue goes on.
-      const message = `The trainer process could not be started: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `The trainer process could not be started: ${errorMessage(error)}`;
       job.done = Promise.resolve(this.record(job, { kind: 'failed', error: message, exitCode: null, signal: null }));
       return job.done;
     }
@@ -370,7 +361,7 @@ class WorkbenchHost implements Host {
         this.emit('run.cancelled', { runId });
       }
     } catch (error) {
-      const message = `The host could not store how run ${runId} ended: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `The host could not store how run ${runId} ended: ${errorMessage(error)}`;
       try {
         recorder.failed(message);
       } catch {

@@ -5,6 +5,7 @@ import type { RunSummary } from '../../shared/results.js';
 import { runExperiment, type ExperimentContext, type ExperimentObserver } from '../engine/experiment.js';
 import type { History } from '../store/database.js';
 import { RunRecorder } from './recorder.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface RecordOptions {
   studyId?: number | null;
@@ -39,7 +40,7 @@ export async function recordRun(
     });
     recorder.finished(result);
   } catch (error) {
-    recorder.failed(error instanceof Error ? error.message : String(error));
+    recorder.failed(errorMessage(error));
     throw error;
   }
   return recorder.summary();

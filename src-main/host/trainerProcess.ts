@@ -3,6 +3,7 @@
 import { fork } from 'node:child_process';
 import type { ExperimentResult } from '../engine/experiment.js';
 import { isTrainerMessage, type StartMessage, type TrainerToHost } from '../trainer/protocol.js';
+import { errorMessage } from '../../shared/errors.js';
 
 /**
  * A started trainer, whatever started it: Node's child_process here, Electron's utilityProcess
@@ -103,7 +104,7 @@ export class TrainerProcess {
       try {
         onMessage(message);
       } catch (error) {
-        this.fail(`The host could not record the run: ${error instanceof Error ? error.message : String(error)}`);
+        this.fail(`The host could not record the run: ${errorMessage(error)}`);
       }
     });
     this.handle.send(start);

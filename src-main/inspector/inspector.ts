@@ -31,6 +31,7 @@ import {
   type KnownCategories,
   type RunArrays,
 } from './queries.js';
+import { errorMessage } from '../../shared/errors.js';
 
 interface GatheredRun {
   run: RunSummary;
@@ -180,7 +181,7 @@ export class SampleInspector {
           windows: inspection.budgetWindows,
         });
       } catch (error) {
-        notes.push(`Run ${run.id} is left out: ${error instanceof Error ? error.message : String(error)}`);
+        notes.push(`Run ${run.id} is left out: ${errorMessage(error)}`);
       }
     }
     return { studyId: id, rows: studyBudgetRows(runs), notes };
@@ -205,12 +206,7 @@ export class SampleInspector {
     } catch (error) {
       // Runs holding this data must be gathered afresh next time (the files changed under them).
       for (const [runId, g] of this.runs) if (g.data === data) this.runs.delete(runId);
-      throw new RequestError(
-        `Run ${id}'s images cannot be read: ${error instanceof Error ? error.message : String(error)}`,
-        'id',
-        null,
-        'failed',
-      );
+      throw new RequestError(`Run ${id}'s images cannot be read: ${errorMessage(error)}`, 'id', null, 'failed');
     }
     const { sampleBytes, shape } = data;
     const out = Buffer.allocUnsafe(indices.length * sampleBytes);

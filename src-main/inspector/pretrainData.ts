@@ -22,6 +22,7 @@ import {
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type MemoEntry } from '../data/fingerprintMemo.js';
 import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
 import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface PretrainData {
   /** |P|. */
@@ -48,7 +49,7 @@ export function shapeOf(d: Pick<ImageDataset, 'height' | 'width' | 'channels'>):
 const MAX_CACHED = 2;
 const NUM_CLASSES = FASHION_MNIST_CLASSES.length;
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const message = errorMessage;
 
 export interface PretrainDataOptions {
   /** Start reading the pixels as soon as the labels are in (the UI); off for the CLI. Default on. */

@@ -12,6 +12,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { EventMessage, ResponseMessage } from '../../shared/contract.js';
+import { API_PROTOCOL } from '../../shared/ipc.js';
+import { errorMessage } from '../../shared/errors.js';
 
 /** The part of the host the server relays to; src-main/host/host.ts's Host fits it. */
 export interface HostConnection {
@@ -39,8 +41,8 @@ export interface BrowserServer {
   close(): Promise<void>;
 }
 
-/** The WebSocket subprotocol the server speaks; the client also offers `token.<TOKEN>`. */
-export const API_PROTOCOL = 'mixcd.v1';
+/** The WebSocket subprotocol the server speaks (shared/ipc.ts); the client also offers `token.<TOKEN>`. */
+export { API_PROTOCOL };
 const TOKEN_PROTOCOL_PREFIX = 'token.';
 /** A host request is a small JSON object; anything bigger is a mistake or an attack. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -268,7 +270,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       send(socket, {
         id,
         ok: false,
-        error: { code: 'failed', message: error instanceof Error ? error.message : String(error) },
+        error: { code: 'failed', message: errorMessage(error) },
       });
     }
   };

@@ -6,7 +6,7 @@
 // never rebuilds native modules (tfjs-node-gpu's N-API binding must not be rebuilt).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../packageRoot.js';
 
 /** The Electron build's folder under the package root; scripts/install-electron.mjs writes the same path. */
 export const ELECTRON_SQLITE_DIR = path.join('node_modules', '.cache', 'mixcd', 'electron-sqlite');
@@ -22,26 +22,8 @@ export interface ElectronSqliteMarker {
   arch: string;
 }
 
-const PACKAGE_NAME = 'mixcd-workbench';
-
-/**
- * The package folder, walking up from `from` (src-main/store under vitest, dist/src-main/store
- * when built, app.asar/dist/src-main/store when packaged) to this package's package.json. Other
- * package.json files on the way (none today) are skipped by name.
- */
-export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
-      } catch {
-        // unreadable: not ours, keep walking
-      }
-    }
-    if (path.dirname(dir) === dir) return path.resolve(from);
-  }
-}
+// The package folder: one upward search for the whole main side (src-main/packageRoot.ts).
+export { packageRoot };
 
 function readJson(file: string): Record<string, unknown> | null {
   try {

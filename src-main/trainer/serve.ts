@@ -6,6 +6,7 @@ import type { RunPhase } from '../../shared/contract.js';
 import { ExperimentContext, runExperiment, type ExperimentObserver } from '../engine/experiment.js';
 import type { StartMessage, TrainerPort, TrainerToHost } from './protocol.js';
 import { isStartMessage } from './protocol.js';
+import { errorMessage } from '../../shared/errors.js';
 
 /** At most ~5 progress messages per second: enough for a smooth bar, no flood on a fast run. */
 export const PROGRESS_INTERVAL_MS = 200;
@@ -85,7 +86,7 @@ export function serveTrainer(port: TrainerPort): Promise<number> {
         outcome = {
           type: 'failed',
           runId: message.runId,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         };
       }
       await send(port, outcome);

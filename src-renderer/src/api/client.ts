@@ -10,6 +10,10 @@ import type {
   RequestId,
   ResponseMessage,
 } from '../../../shared/contract.js';
+import { API_PROTOCOL, type MixcdBridge } from '../../../shared/ipc.js';
+
+/** What src-main/preload.cts exposes as window.mixcd (one definition, in shared/ipc.ts). */
+export type { MixcdBridge };
 
 export interface HostClient {
   /** Resolves to the method's result; rejects with HostRequestError (the host's sentence). */
@@ -18,12 +22,6 @@ export interface HostClient {
   onEvent(listener: (event: EventMessage) => void): () => void;
   /** null when connected, else one sentence on what is wrong; the first call reports the current state. */
   onConnection(listener: (problem: string | null) => void): () => void;
-}
-
-/** What src-main/preload.cts exposes as window.mixcd (kept in step with it by hand). */
-export interface MixcdBridge {
-  request(method: MethodName, params?: unknown): Promise<ResponseMessage>;
-  onEvent(listener: (event: EventMessage) => void): () => void;
 }
 
 declare global {
@@ -66,8 +64,6 @@ class BridgeClient implements HostClient {
 }
 
 const TOKEN_KEY = 'mixcd-token';
-/** Must match src-main/server/browserServer.ts. */
-const API_PROTOCOL = 'mixcd.v1';
 
 /**
  * The token arrives once in the address (?token=...). Keep it for this tab only and take it out
