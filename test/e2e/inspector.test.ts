@@ -17,6 +17,7 @@ import { FASHION_MNIST_CLASSES, loadFashionMnist, type FashionMnist } from '../.
 import { launchChromium, watchedPage } from '../helpers/browser.js';
 import { Api } from '../helpers/pageApi.js';
 import { root, startBrowserMode } from '../helpers/startApp.js';
+import { REAL_DATA_F0, REAL_DATA_F0_CACHE } from '../helpers/realDataF0.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-inspector-e2e-'));
 const shots = path.join(root, 'test-results');
@@ -34,10 +35,7 @@ let random: RunSummary;
 
 /** Real data, a small MLP and a short finetune: a few seconds a run on wasm. */
 const base: RunConfigInput = {
-  scenario: 'rot90',
-  backend: 'wasm',
-  model: { arch: 'mlp', hidden: [128] },
-  pretrain: { epochs: 1 },
+  ...REAL_DATA_F0, // the shared real-data f0 (pretrained once per test run)
   finetune: { steps: STEPS, evalEvery: EVAL_EVERY },
   rehearsal: { strategy: 'mix-cd', budget: 0.1, probe: 2000 },
 };
@@ -46,7 +44,7 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   // The real files, found where the app finds them (the test fails here, by name, without them).
   data = loadFashionMnist();
-  ({ app, url } = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: path.join(work, 'cache') }));
+  ({ app, url } = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: REAL_DATA_F0_CACHE }));
   api = await Api.open(url);
   browser = await launchChromium();
 }, 300_000);
