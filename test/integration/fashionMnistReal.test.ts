@@ -2,10 +2,7 @@
 // and hashing 70,000 images is integration work, kept out of the fast unit project.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  FASHION_MNIST_OFFICIAL_FINGERPRINT,
-  loadFashionMnist,
-} from '../../src-main/data/fashionMnist.js';
+import { FASHION_MNIST_OFFICIAL_FINGERPRINT, loadFashionMnist } from '../../src-main/data/fashionMnist.js';
 
 const SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 
