@@ -60,7 +60,7 @@ export const pretrainSchema = z
   })
   .strict();
 
-/** mix-cd's estimator settings (MIXCD.md, steps 1-5). */
+/** mix-cd's estimator settings (docs/method.md, steps 1-5). */
 export const mixCdSchema = z
   .object({
     rule: z.enum(PARTITION_RULES).default('class-loss'),

@@ -1,4 +1,4 @@
-// What a run measures (MIXCD.md, "What a run measures"), as plain data shared by every face of the app.
+// What a run measures (docs/method.md, "What a run measures"), as plain data shared by every face of the app.
 import type { RunConfig } from './config.js';
 
 /** Category of a pretrain sample at step t, given prior correctness c0 and current correctness. */

@@ -1,4 +1,4 @@
-// The prior pass (MIXCD.md): one inference of f0 over the pretrain set, done once per f0 and
+// The prior pass (docs/method.md): one inference of f0 over the pretrain set, done once per f0 and
 // cached with it. It gives each pretrain sample its prior loss l0 and prior correctness c0;
 // f0's verdicts on the pretrain test set are the reference for the CD rate.
 import type { Classifier } from './model.js';

@@ -1,4 +1,4 @@
-// loss-based (MIXCD.md, baselines): each step score a random pool of round(c * m) distinct
+// loss-based (docs/method.md, baselines): each step score a random pool of round(c * m) distinct
 // candidates with f_t (extra inference, counted) and rehearse the m with the highest current loss.
 // Candidates as for mix-cd (prior-correct by default): a prior-wrong sample's high loss says
 // nothing about forgetting, and the spec draws the pool from the candidates.

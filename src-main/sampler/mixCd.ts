@@ -1,4 +1,4 @@
-// mix-cd (MIXCD.md, steps 1-5): rehearse from the bins whose estimated collateral-damage (CD)
+// mix-cd (docs/method.md, steps 1-5): rehearse from the bins whose estimated collateral-damage (CD)
 // rate is high, learning the rates from the training step's own forward pass (no extra inference).
 //
 // Per step: one O(K) pass to turn the counts into the bin distribution p, O(m log K) to draw,

@@ -1,4 +1,4 @@
-// oracle-cd (MIXCD.md, baselines): every R steps run f_t over all candidates (or a fixed random
+// oracle-cd (docs/method.md, baselines): every R steps run f_t over all candidates (or a fixed random
 // pool of them) and rehearse uniformly from the true CD set found. The upper reference; its extra
 // inference is counted (exactly the indices handed to `infer`).
 import type { OracleCdConfig } from '../../shared/config.js';

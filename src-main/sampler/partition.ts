@@ -1,4 +1,4 @@
-// Partition rules over the candidates (MIXCD.md, steps 1-2), using only what is known without
+// Partition rules over the candidates (docs/method.md, steps 1-2), using only what is known without
 // running f_t: prior loss l0, class label, an auxiliary group column.
 //
 // Layout: `members` holds the candidate sample indices grouped by bin, bin k being

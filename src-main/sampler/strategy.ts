@@ -1,4 +1,4 @@
-// The one interface every rehearsal strategy implements (MIXCD.md). Pure TypeScript over typed
+// The one interface every rehearsal strategy implements (docs/method.md). Pure TypeScript over typed
 // arrays: no tfjs here, so strategies are easy to test statistically and to benchmark alone.
 import type { StrategyName } from '../../shared/config.js';
 import type { BinTrace } from '../../shared/results.js';

@@ -83,9 +83,9 @@ export function isStartMessage(value: unknown): value is StartMessage {
 }
 
 /**
- * The trainer's side of the channel. Node's child_process IPC implements it today (main.ts);
- * Electron's utilityProcess (process.parentPort) can implement it later without touching the
- * training code.
+ * The trainer's side of the channel, implemented twice in trainer/main.ts: over Node's
+ * child_process IPC (CLI, browser mode, tests) and over Electron's utilityProcess
+ * (process.parentPort, the desktop app). The training code sees only this interface.
  */
 export interface TrainerPort {
   /** Resolves once the message has left this process. */
