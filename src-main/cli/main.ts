@@ -9,6 +9,8 @@ import {
   PARTITION_RULES,
   SCENARIOS,
   STRATEGIES,
+  MIXCD_PRESETS,
+  normaliseRunConfig,
   type RunConfig,
 } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
@@ -101,6 +103,10 @@ function addRunFlags(command: Command): Command {
   }
   return command
     .option('--config <file>', 'JSON run config (flags override it)')
+    .option(
+      '--preset <name>',
+      `mix-cd settings by name, under the flags: ${Object.keys(MIXCD_PRESETS).join(', ')} (prior strength 0, gamma 1, epsilon 0: the plain per-bin ratio)`,
+    )
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
     .option('--json', 'print the run summary as JSON on stdout')
     .option('-q, --quiet', 'no progress output');
@@ -179,9 +185,9 @@ function seriesTable(run: RunSummary): string {
 }
 
 async function runCommand(
-  options: Record<string, unknown> & CommonOptions & { config?: string; study?: string },
+  options: Record<string, unknown> & CommonOptions & { config?: string; preset?: string; study?: string },
 ): Promise<number> {
-  const config: RunConfig = configFromFlags(flagValues(options), options.config);
+  const config: RunConfig = normalised(configFromFlags(flagValues(options), options.config, options.preset));
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
@@ -213,6 +219,30 @@ async function runCommand(
   }
 }
 
+/** Applies the shared normalisation and says each change on stderr (stdout stays the result). */
+function normalised(config: RunConfig): RunConfig {
+  const result = normaliseRunConfig(config);
+  for (const note of result.notes) process.stderr.write(`mixcd: ${note}\n`);
+  return result.config;
+}
+
+/** A study's grid flags replace the single-run ones; both at once would silently drop one. */
+function refuseSingleRunFlags(options: Record<string, unknown>): void {
+  const pairs: [string, string][] = [
+    ['strategy', 'strategies'],
+    ['budget', 'budgets'],
+    ['seed', 'seeds'],
+  ];
+  if (options.strategy !== undefined)
+    throw new UsageError(
+      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study takes --strategies (a comma-separated list, now "${String(options.strategies)}").`,
+    );
+  for (const [single, list] of pairs.slice(1)) {
+    if (options[single] !== undefined && options[list] !== undefined)
+      throw new UsageError(`Give either --${single} or --${list} to a study, not both (--${list} is the grid).`);
+  }
+}
+
 function parseJobs(text: unknown): number {
   const jobs = text === undefined ? 1 : Number(text);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
@@ -224,6 +254,7 @@ async function studyCommand(
   options: Record<string, unknown> &
     CommonOptions & {
       config?: string;
+      preset?: string;
       strategies?: string;
       budgets?: string;
       seeds?: string;
@@ -231,7 +262,10 @@ async function studyCommand(
       jobs?: string;
     },
 ): Promise<number> {
-  const base: RunConfig = configFromFlags(flagValues(options), options.config);
+  refuseSingleRunFlags(options);
+  // Every check of the command line before anything is written: a wrong value leaves no empty study.
+  const jobs = parseJobs(options.jobs);
+  const base: RunConfig = configFromFlags(flagValues(options), options.config, options.preset);
   const grid = parseGrid(options, base);
   const configs = expandGrid(base, grid);
   const { ExperimentContext, recordRun } = await loadEngine();
@@ -241,15 +275,16 @@ async function studyCommand(
   const interrupt = cancelOnInterrupt();
   const mode = progressMode(options);
   const runs: RunSummary[] = [];
-  try {
-    const studyId = history.createStudy(
+  const createStudy = () =>
+    history.createStudy(
       options.name ??
         `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
+  try {
     // One context: every run of the study starts from the same f0 and prior pass.
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    const jobs = parseJobs(options.jobs);
+    let studyId: number;
     if (jobs > 1) {
       const { ensureF0 } = await import('../engine/experiment.js');
       const warmup = createProgress(mode, 'f0');
@@ -258,6 +293,9 @@ async function studyCommand(
       } finally {
         warmup.stop();
       }
+      // The study is stored once f0 is there: stopping (or a crash) during the warm-up leaves none.
+      if (interrupt.requested()) return EXIT_FAILED;
+      studyId = createStudy();
       await runInChildren(configs, { jobs, studyId, file, interrupted: interrupt.requested, quiet: mode === 'quiet' });
       runs.push(
         ...history
@@ -266,6 +304,8 @@ async function studyCommand(
           .map((r) => history.getRun(r.id)!),
       );
     } else {
+      // Here the first run pretrains f0 itself, so the study is never empty once it exists.
+      studyId = createStudy();
       for (const [i, config] of configs.entries()) {
         if (interrupt.requested()) break;
         const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
@@ -300,7 +340,9 @@ async function studyCommand(
 function parseId(text: string, what: 'Run' | 'Study' = 'Run'): number {
   const id = Number(text);
   if (!Number.isInteger(id) || id <= 0)
-    throw new UsageError(`${what} id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
+    throw new UsageError(
+      `${what} id "${text}" is not valid: give the number shown by \`mixcd ${what === 'Study' ? 'study' : 'runs'}\`.`,
+    );
   return id;
 }
 
@@ -344,7 +386,10 @@ export function buildProgram(): Command {
       if (!Number.isInteger(limit) || limit <= 0)
         throw new UsageError(`--limit "${options.limit}" is not valid: give a positive whole number.`);
       withHistory(options, (history, file) => {
-        const runs = history.listRuns({ limit, studyId: options.study ? parseId(options.study) : undefined });
+        const runs = history.listRuns({
+          limit,
+          studyId: options.study !== undefined ? parseId(options.study, 'Study') : undefined,
+        });
         if (options.json) return void process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
         if (!runs.length) return void process.stdout.write(`No runs yet in ${file}. Start one with \`mixcd run\`.\n`);
         process.stdout.write(
