@@ -200,8 +200,31 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
   return { field, message: `Config field "${field}" has value ${shown}, which is not allowed: expected ${allowed}.` };
 }
 
+/** No run config or request nests deeper than this; deeper input is refused before validation. */
+export const MAX_NESTING = 32;
+
+/**
+ * True when `value` nests objects/arrays more than `max` levels deep. Iterative, so a 100,000-deep
+ * payload is measured without the recursion that would overflow the stack in the validator.
+ */
+export function nestedTooDeep(value: unknown, max = MAX_NESTING): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Parse and default a run config, or throw a ConfigError naming the first bad field. */
 export function parseRunConfig(input: unknown): RunConfig {
+  if (nestedTooDeep(input))
+    throw new ConfigError(
+      `The config nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      '(config)',
+    );
   const result = runConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const { field, message } = describeIssue(result.error.issues[0], input);

@@ -1,7 +1,15 @@
 // CLI flags -> a run config: the config file (if any) first, flags on top, then the shared
 // schema decides. Errors name the flag the user typed, the value, and what is allowed.
 import { readFileSync } from 'node:fs';
-import { ConfigError, DEFAULT_RUN_CONFIG, MIXCD_PRESETS, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import {
+  ConfigError,
+  DEFAULT_RUN_CONFIG,
+  MAX_NESTING,
+  MIXCD_PRESETS,
+  nestedTooDeep,
+  parseRunConfig,
+  type RunConfig,
+} from '../../shared/config.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -104,6 +112,11 @@ export function readConfigFile(file: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object of run settings.`, 'config');
   }
+  if (nestedTooDeep(parsed))
+    throw new ConfigError(
+      `Config file ${file} nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      'config',
+    );
   return parsed as Record<string, unknown>;
 }
 

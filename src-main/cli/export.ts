@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
 import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
-import { defaultHistoryPath, openHistory } from '../store/database.js';
+import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
+import { HistoryError } from '../store/errors.js';
 
 export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -81,7 +82,7 @@ export function exportCommand(options: ExportOptions): number {
       options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
 
     const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
-    const history = openHistory(file);
+    const history = openHistoryReadOnly(file);
     let runs: RunSummary[];
     try {
       if (studyId !== null) {
@@ -110,7 +111,8 @@ export function exportCommand(options: ExportOptions): number {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`mixcd: ${message}\n`);
-    return error instanceof ExportUsageError || error instanceof PivotError ? 2 : 1;
+    const missing = error instanceof HistoryError && error.code === 'missing';
+    return error instanceof ExportUsageError || error instanceof PivotError || missing ? 2 : 1;
   }
 }
 

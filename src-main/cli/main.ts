@@ -16,7 +16,8 @@ import {
 import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
-import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
+import { HistoryError } from '../store/errors.js';
+import { defaultHistoryPath, openHistory, openHistoryReadOnly, type History } from '../store/database.js';
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
@@ -55,9 +56,10 @@ async function loadEngine() {
   return { ExperimentContext, recordRun };
 }
 
+/** For commands that only read: opened read-only, so a mistyped --db creates nothing. */
 function withHistory<T>(options: CommonOptions, use: (history: History, file: string) => T): T {
   const file = historyPath(options);
-  const history = openHistory(file);
+  const history = openHistoryReadOnly(file);
   try {
     return use(history, file);
   } finally {
@@ -385,11 +387,9 @@ export function buildProgram(): Command {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit <= 0)
         throw new UsageError(`--limit "${options.limit}" is not valid: give a positive whole number.`);
+      const studyId = options.study !== undefined ? parseId(options.study, 'Study') : undefined;
       withHistory(options, (history, file) => {
-        const runs = history.listRuns({
-          limit,
-          studyId: options.study !== undefined ? parseId(options.study, 'Study') : undefined,
-        });
+        const runs = history.listRuns({ limit, studyId });
         if (options.json) return void process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
         if (!runs.length) return void process.stdout.write(`No runs yet in ${file}. Start one with \`mixcd run\`.\n`);
         process.stdout.write(
@@ -442,6 +442,34 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('mark-interrupted')
+    .description(
+      'store a run left queued or running by a process that is gone as failed (interrupted), so it can be deleted',
+    )
+    .argument('<id>', 'run id (see `mixcd runs`)')
+    .option('--db <file>', 'history database')
+    .action((idText: string, options: CommonOptions) => {
+      const id = parseId(idText);
+      const file = historyPath(options);
+      // Read-only first: a mistyped --db creates nothing; then the one write, on the real file.
+      openHistoryReadOnly(file).close();
+      const history = openHistory(file);
+      try {
+        const status = history.getRunStatus(id);
+        if (!status) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+        try {
+          history.markRunInterrupted(id);
+        } catch (error) {
+          if (error instanceof HistoryError && error.code === 'run-state') throw new UsageError(error.message);
+          throw error;
+        }
+        process.stdout.write(`Run ${id} was ${status}; it is now stored as failed (interrupted).\n`);
+      } finally {
+        history.close();
+      }
+    });
+
+  program
     .command('samples')
     .description(
       'the most rehearsed pretrain samples of a run, with class, mix-cd bin, prior loss and latest known category',
@@ -458,7 +486,7 @@ export function buildProgram(): Command {
       // Loaded on demand, like the engine: the inspector reads data files and the f0 cache.
       const { samplesCommand } = await import('./samples.js');
       const file = historyPath(options);
-      const history = openHistory(file);
+      const history = openHistoryReadOnly(file);
       try {
         if (!history.getRunStatus(id))
           throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
@@ -500,6 +528,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof HistoryError && error.code === 'missing') return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromFlags } from '../../src-main/cli/configFromFlags.js';
 import { DEFAULT_RUN_CONFIG, normaliseRunConfig, parseRunConfig } from '../../shared/config.js';
+import { RequestError, parseRequest } from '../../shared/contract.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-cliconfig-'));
 function configFile(name: string, text: string): string {
@@ -77,5 +78,29 @@ describe('--preset paper-plain', () => {
     expect(() => configFromFlags({}, undefined, 'paper')).toThrow(
       /--preset "paper" is not valid: give one of paper-plain/,
     );
+  });
+});
+
+describe('deeply nested input (issue 11, broken 11)', () => {
+  const deep = (levels: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = [value];
+    return value;
+  };
+
+  it('a run config nested 100,000 deep is one ConfigError, not a stack overflow', () => {
+    expect(() => parseRunConfig({ rehearsal: deep(100_000) })).toThrow(/nests more than 32 levels deep/);
+  });
+
+  it('an API payload nested 100,000 deep is one RequestError naming the params', () => {
+    let caught: unknown;
+    try {
+      parseRequest({ id: 1, method: 'runs.start', params: { config: { rehearsal: deep(100_000) } } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RequestError);
+    expect((caught as RequestError).field).toBe('params');
+    expect((caught as Error).message).toMatch(/"runs.start" nest more than 32 levels deep/);
   });
 });
