@@ -1,6 +1,8 @@
 // `mixcd`: the workbench's command line. Every command works on the same history the desktop
 // app uses (MIXCD_DB / --db override it).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import {
   BACKENDS,
@@ -9,6 +11,7 @@ import {
   PARTITION_RULES,
   SCENARIOS,
   STRATEGIES,
+  DEFAULT_RUN_CONFIG,
   MIXCD_PRESETS,
   normaliseRunConfig,
   type RunConfig,
@@ -67,6 +70,26 @@ function withHistory<T>(options: CommonOptions, use: (history: History, file: st
   }
 }
 
+/** The default of a config flag as it would be typed (lists comma-separated); undefined when none. */
+function defaultOf(flag: ConfigFlag): string | undefined {
+  let value: unknown = DEFAULT_RUN_CONFIG;
+  for (const key of CONFIG_FLAGS[flag]) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (value === undefined) return flag === 'filters' ? '16,32 (with --model cnn)' : undefined;
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** The package's version (package.json beside dist/ or the sources). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mixcd-workbench') return pkg.version ?? '0.0.0';
+    }
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+}
+
 function addRunFlags(command: Command): Command {
   const help: Record<ConfigFlag, string> = {
     scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}`,
@@ -101,7 +124,14 @@ function addRunFlags(command: Command): Command {
     poolFactor: 'loss-based: score a random pool of c * m samples',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
-    command.addOption(new Option(`--${kebab(flag)} <value>`, help[flag]));
+    // The default is shown, not set: a commander default would override the --config file.
+    const fallback = defaultOf(flag);
+    command.addOption(
+      new Option(
+        `--${kebab(flag)} <value>`,
+        fallback === undefined ? help[flag] : `${help[flag]} (default: ${fallback})`,
+      ),
+    );
   }
   return command
     .option('--config <file>', 'JSON run config (flags override it)')
@@ -146,6 +176,11 @@ export function runSummaryLines(run: RunSummary): string {
       'scenario / strategy',
       `${run.config.scenario} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`,
     ],
+    ['seed / pretrain seed', `${run.config.seed} / ${run.config.pretrain.seed}`],
+    [
+      'steps / lr / optimizer',
+      `${run.config.finetune.steps} / ${run.config.finetune.optimizer.lr} / ${run.config.finetune.optimizer.name}`,
+    ],
     ['backend', `${run.backend} — ${run.device}`],
     ['data fingerprint', run.dataFingerprint],
     ['f0 pretrain-test / finetune-test', `${fixed(run.prior.pretrainTestAcc)} / ${fixed(run.prior.finetuneTestAcc)}`],
@@ -154,7 +189,9 @@ export function runSummaryLines(run: RunSummary): string {
       `${fixed(run.final.pretrainTestAcc)} / ${fixed(run.final.finetuneTestAcc)}`,
     ],
     ['final CD rate', fixed(run.final.cdRate)],
-    ['rehearsal precision', fixed(run.final.rehearsalPrecision)],
+    // final.rehearsalPrecision covers the whole run; each series point covers only the steps since
+    // the previous evaluation (README, "The JSON summary"): two different numbers, named apart.
+    ['rehearsal precision (whole run)', fixed(run.final.rehearsalPrecision)],
     [
       'forward / backward / extra passes',
       `${run.compute.forwardPasses} / ${run.compute.backwardPasses} / ${run.compute.extraForwardPasses}`,
@@ -175,7 +212,7 @@ export function runSummaryLines(run: RunSummary): string {
 
 function seriesTable(run: RunSummary): string {
   return formatTable(
-    ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision'],
+    ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision since previous eval'],
     run.series.map((p) => [
       p.step,
       fixed(p.pretrainTestAcc),
@@ -352,6 +389,7 @@ export function buildProgram(): Command {
   const program = new Command('mixcd')
     .description('mix-cd workbench: finetuning experiments with rehearsal of the pretrain samples being forgotten')
     .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version of mix-cd workbench')
     .exitOverride();
 
   addRunFlags(
@@ -402,6 +440,8 @@ export function buildProgram(): Command {
               'strategy',
               'budget',
               'seed',
+              'steps',
+              'lr',
               'backend',
               'pretrain-test',
               'finetune-test',
@@ -415,6 +455,8 @@ export function buildProgram(): Command {
               r.config.rehearsal.strategy,
               r.config.rehearsal.budget,
               r.config.seed,
+              r.config.finetune.steps,
+              r.config.finetune.optimizer.lr,
               r.backend || '-',
               fixed(r.final?.pretrainTestAcc),
               fixed(r.final?.finetuneTestAcc),

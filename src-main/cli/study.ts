@@ -55,7 +55,15 @@ function pm(v: MeanSd | null, digits = 4): string {
 
 export function formatStudyTable(cells: StudyCell[]): string {
   return formatTable(
-    ['strategy', 'budget r', 'seeds', 'pretrain-test acc', 'finetune-test acc', 'precision', 'extra fwd passes'],
+    [
+      'strategy',
+      'budget r',
+      'seeds',
+      'pretrain-test acc',
+      'finetune-test acc',
+      'precision (whole run)',
+      'extra fwd passes',
+    ],
     cells.map((c) => [
       c.strategy,
       c.strategy === 'none' ? '-' : c.budget,

@@ -97,3 +97,41 @@ describe('mixcd mark-interrupted (issue 11, broken 6)', () => {
     expect(again.stderr).toMatch(/is failed: only a queued or running run/);
   });
 });
+
+describe('what the text output says (issue 11, confusing and polish)', () => {
+  it('`runs` shows steps, seed and lr; `show` shows seed, pretrain seed, steps, lr and names both precisions', () => {
+    const db = path.join(work, 'text.db');
+    const h = openHistory(db);
+    const config = {
+      ...DEFAULT_RUN_CONFIG,
+      seed: 7,
+      pretrain: { ...DEFAULT_RUN_CONFIG.pretrain, seed: 3 },
+      finetune: {
+        ...DEFAULT_RUN_CONFIG.finetune,
+        steps: 400,
+        optimizer: { ...DEFAULT_RUN_CONFIG.finetune.optimizer, lr: 0.05 },
+      },
+    };
+    const id = h.createRun({ config, status: 'running' });
+    h.close();
+    const runs = mixcd(['runs'], db).stdout.split('\n');
+    expect(runs[0]).toMatch(/\bseed\s+steps\s+lr\b/);
+    expect(runs[2]).toMatch(/\b7\s+400\s+0\.05\b/);
+    const show = mixcd(['show', String(id)], db).stdout;
+    expect(show).toMatch(/seed \/ pretrain seed\s+7 \/ 3/);
+    expect(show).toMatch(/steps \/ lr \/ optimizer\s+400 \/ 0\.05 \/ momentum/);
+    expect(show).toContain('rehearsal precision (whole run)');
+    expect(show).toContain('precision since previous eval');
+  });
+
+  it('`--version` prints the version and `run --help` shows the defaults', () => {
+    const version = mixcd(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = mixcd(['run', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('finetune steps (default: 1500)');
+    expect(help).toContain('finetune learning rate (default: 0.01)');
+    expect(help).toContain('mix-cd per-step decay of the counts (default: 0.995)');
+    expect(help).toMatch(/--preset <name>.*paper-plain/);
+  });
+});
