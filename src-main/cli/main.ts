@@ -544,6 +544,10 @@ export function buildProgram(): Command {
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1; anything else lets other machines connect)')
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
+    .option(
+      '--rotate-token',
+      'make a new access token (kept owner-only beside the history; old addresses stop working)',
+    )
     .action(async (options) => {
       // Loaded on demand: the other commands never load the server.
       const { serveCommand } = await import('./serve.js');
