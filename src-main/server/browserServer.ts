@@ -4,7 +4,7 @@
 // that DNS rebinding and cross-site sockets are refused even when they somehow carry it.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
@@ -98,6 +98,19 @@ function allowedHosts(bindHost: string, port: number): Set<string> {
 }
 
 /** The page's policy: nothing inline, nothing from elsewhere, sockets only back to this server. */
+/** The policy for the page's <meta>: the header's, less frame-ancestors (ignored in a <meta>). */
+export function metaContentSecurityPolicy(port: number): string {
+  return contentSecurityPolicy(port).replace(/; frame-ancestors 'none'$/, '');
+}
+
+/** index.html's CSP <meta> (the desktop policy as built) replaced by this server's own policy. */
+export function withMetaPolicy(html: string, port: number): string {
+  return html.replace(
+    /(<meta\s+http-equiv="Content-Security-Policy"\s+content=")[^"]*(")/i,
+    `$1${metaContentSecurityPolicy(port)}$2`,
+  );
+}
+
 export function contentSecurityPolicy(port: number): string {
   return [
     "default-src 'self'",
@@ -220,6 +233,19 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(res, 404, `There is no ${pathname} here.`);
     }
     const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    if (relative === '/index.html') {
+      // One policy per page: the <meta> says what this server's header says (the built file carries
+      // the desktop window's, which allows no sockets).
+      const body = Buffer.from(withMetaPolicy(await readFile(file, 'utf8'), port));
+      res.writeHead(200, {
+        ...baseHeaders(),
+        ...extra,
+        'Content-Type': type,
+        'Content-Length': String(body.byteLength),
+        'Cache-Control': 'no-store',
+      });
+      return void res.end(req.method === 'HEAD' ? undefined : body);
+    }
     // Vite puts a content hash in asset names, so only index.html must never be cached.
     const cache = relative.startsWith('/assets/') ? 'private, max-age=31536000, immutable' : 'no-store';
     res.writeHead(200, {
