@@ -136,7 +136,16 @@ function applyPreset(input: Record<string, unknown>, preset: string): void {
 
 /** Build the run config from an optional file and flag values (strings as typed). */
 export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file?: string, preset?: string): RunConfig {
-  const input: Record<string, unknown> = file ? structuredClone(readConfigFile(file)) : {};
+  return configFromObject(flags, file ? readConfigFile(file) : {}, preset);
+}
+
+/** Like configFromFlags, from settings already read (a study file's `base`). */
+export function configFromObject(
+  flags: Partial<Record<ConfigFlag, string>>,
+  settings: Record<string, unknown>,
+  preset?: string,
+): RunConfig {
+  const input: Record<string, unknown> = structuredClone(settings);
   if (preset !== undefined) applyPreset(input, preset);
   const given = (Object.keys(flags) as ConfigFlag[]).filter((f) => f in CONFIG_FLAGS && flags[f] !== undefined);
   // The optimizer's fields come as one object in the schema: one flag (--lr alone) overrides its own

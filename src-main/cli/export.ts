@@ -7,10 +7,11 @@ import type { Command } from 'commander';
 import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
 import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+import { ConfigsExportError, configsExport } from '../../shared/export/configs.js';
 import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
 
-export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
+export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv', 'configs'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -51,6 +52,8 @@ function writeAtomically(file: string, text: string): void {
 
 function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_METRICS)[number]): string {
   if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
+  // Re-runnable: one run's config (mixcd run --config) or a study file (mixcd study --config).
+  if (format === 'configs') return JSON.stringify(configsExport(runs), null, 2) + '\n';
   const pivot = pivotTable(runs, metric);
   switch (format) {
     case 'csv':
@@ -112,7 +115,9 @@ export function exportCommand(options: ExportOptions): number {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`mixcd: ${message}\n`);
     const missing = error instanceof HistoryError && error.code === 'missing';
-    return error instanceof ExportUsageError || error instanceof PivotError || missing ? 2 : 1;
+    const usage =
+      error instanceof ExportUsageError || error instanceof PivotError || error instanceof ConfigsExportError;
+    return usage || missing ? 2 : 1;
   }
 }
 

@@ -21,7 +21,15 @@ import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
 import { HistoryError } from '../store/errors.js';
 import { defaultHistoryPath, openHistory, openHistoryReadOnly, type History } from '../store/database.js';
-import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
+import {
+  CONFIG_FLAGS,
+  configFromFlags,
+  configFromObject,
+  kebab,
+  readConfigFile,
+  type ConfigFlag,
+} from './configFromFlags.js';
+import { isStudyFile } from '../../shared/export/configs.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
 import { runInChildren } from './parallelRuns.js';
@@ -226,6 +234,10 @@ function seriesTable(run: RunSummary): string {
 async function runCommand(
   options: Record<string, unknown> & CommonOptions & { config?: string; preset?: string; study?: string },
 ): Promise<number> {
+  if (options.config && isStudyFile(readConfigFile(options.config)))
+    throw new UsageError(
+      `${options.config} is a study file ({ base, grid }): run it with \`mixcd study --config ${options.config}\`.`,
+    );
   const config: RunConfig = normalised(configFromFlags(flagValues(options), options.config, options.preset));
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
@@ -258,6 +270,28 @@ async function runCommand(
   }
 }
 
+/** A study file's base must be a run config object. */
+function studyFileBase(base: unknown, file: string): Record<string, unknown> {
+  if (typeof base !== 'object' || base === null || Array.isArray(base))
+    throw new ConfigError(`Study file ${file}: "base" must be a JSON object of run settings.`, 'base');
+  return base as Record<string, unknown>;
+}
+
+/** A study file's grid as the comma-separated lists the flags take (so one parser checks both). */
+function studyFileGrid(grid: unknown, file: string): { strategies?: string; budgets?: string; seeds?: string } {
+  if (typeof grid !== 'object' || grid === null || Array.isArray(grid))
+    throw new ConfigError(`Study file ${file}: "grid" must be an object { strategies, budgets, seeds }.`, 'grid');
+  const out: { strategies?: string; budgets?: string; seeds?: string } = {};
+  for (const key of ['strategies', 'budgets', 'seeds'] as const) {
+    const value = (grid as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (!Array.isArray(value) || !value.length)
+      throw new ConfigError(`Study file ${file}: "grid.${key}" must be a non-empty list.`, `grid.${key}`);
+    out[key] = value.map(String).join(',');
+  }
+  return out;
+}
+
 /** Applies the shared normalisation and says each change on stderr (stdout stays the result). */
 function normalised(config: RunConfig): RunConfig {
   const result = normaliseRunConfig(config);
@@ -274,7 +308,7 @@ function refuseSingleRunFlags(options: Record<string, unknown>): void {
   ];
   if (options.strategy !== undefined)
     throw new UsageError(
-      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study takes --strategies (a comma-separated list, now "${String(options.strategies)}").`,
+      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study takes --strategies (a comma-separated list).`,
     );
   for (const [single, list] of pairs.slice(1)) {
     if (options[single] !== undefined && options[list] !== undefined)
@@ -304,8 +338,22 @@ async function studyCommand(
   refuseSingleRunFlags(options);
   // Every check of the command line before anything is written: a wrong value leaves no empty study.
   const jobs = parseJobs(options.jobs);
-  const base: RunConfig = configFromFlags(flagValues(options), options.config, options.preset);
-  const grid = parseGrid(options, base);
+  // A study file ({ base, grid }: what `export --format configs` writes for several runs) gives the
+  // base config and the grid; flags still override either.
+  const raw = options.config ? readConfigFile(options.config) : undefined;
+  const fileGrid = raw && isStudyFile(raw) ? studyFileGrid(raw.grid, options.config!) : undefined;
+  const base: RunConfig =
+    raw && isStudyFile(raw)
+      ? configFromObject(flagValues(options), studyFileBase(raw.base, options.config!), options.preset)
+      : configFromFlags(flagValues(options), options.config, options.preset);
+  const grid = parseGrid(
+    {
+      strategies: options.strategies ?? fileGrid?.strategies,
+      budgets: options.budgets ?? fileGrid?.budgets,
+      seeds: options.seeds ?? fileGrid?.seeds,
+    },
+    base,
+  );
   const configs = expandGrid(base, grid);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
@@ -405,7 +453,8 @@ export function buildProgram(): Command {
     program
       .command('study')
       .description('run strategies x budgets x seeds from one f0, store them as one study, print the table')
-      .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')}`, 'none,random,mix-cd')
+      // No commander default: a study file's grid must be able to fill it (parseGrid defaults it).
+      .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')} (default: none,random,mix-cd)`)
       .option('--budgets <list>', 'comma-separated rehearsal ratios r')
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
