@@ -239,6 +239,7 @@ async function runCommand(
       `${options.config} is a study file ({ base, grid }): run it with \`mixcd study --config ${options.config}\`.`,
     );
   const config: RunConfig = normalised(configFromFlags(flagValues(options), options.config, options.preset));
+  refuseUnavailable(config);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
@@ -290,6 +291,18 @@ function studyFileGrid(grid: unknown, file: string): { strategies?: string; budg
     out[key] = value.map(String).join(',');
   }
   return out;
+}
+
+/**
+ * Settings no data the CLI can load supports yet: said before anything is stored, instead of a run
+ * that fails at its first step. The IDX loader reads images and labels only, so there is no group
+ * column for mix-cd's `group` rule (generated data sets have one; README, "mix-cd's settings").
+ */
+function refuseUnavailable(config: RunConfig): void {
+  if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group')
+    throw new UsageError(
+      '--rule group needs a group column, and the Fashion-MNIST IDX files have none (the data loader reads images and labels only): use --rule class-loss, class or prior-loss.',
+    );
 }
 
 /** Applies the shared normalisation and says each change on stderr (stdout stays the result). */
@@ -355,6 +368,7 @@ async function studyCommand(
     base,
   );
   const configs = expandGrid(base, grid);
+  configs.forEach(refuseUnavailable);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);

@@ -160,3 +160,18 @@ describe('export --format configs re-runs (issue 11, confusing)', () => {
     expect(checked.stderr).toContain('--seeds has "x"');
   });
 });
+
+describe('--rule group (issue 11, polish)', () => {
+  it('is refused up front with why and what to use, before any run is stored', () => {
+    const db = path.join(work, 'group.db');
+    for (const args of [
+      ['run', '--strategy', 'mix-cd', '--rule', 'group'],
+      ['study', '--strategies', 'random,mix-cd', '--rule', 'group'],
+    ]) {
+      const { code, stderr } = mixcd(args, db);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/--rule group needs a group column, and the Fashion-MNIST IDX files have none/);
+    }
+    expect(existsSync(db)).toBe(false);
+  });
+});
