@@ -24,10 +24,13 @@ try {
       port: { type: 'string' },
       host: { type: 'string' },
       db: { type: 'string' },
+      'rotate-token': { type: 'boolean' },
     },
   }));
 } catch (error) {
-  console.error(`npm start: ${error.message} (options: --browser, --no-demo, --port P, --host H, --db FILE).`);
+  console.error(
+    `npm start: ${error.message} (options: --browser, --no-demo, --port P, --host H, --db FILE, --rotate-token).`,
+  );
   process.exit(2);
 }
 
@@ -149,9 +152,11 @@ if (electron && hasDisplay && !args.browser && !nodeOnlySqlite) {
     host: args.host,
     db: args.db,
     demo: !args['no-demo'],
-    out: (line) => {
-      console.log(line);
-      if (hasDisplay) openInBrowser(line.slice(line.indexOf('http')));
+    rotateToken: Boolean(args['rotate-token']),
+    out: (line) => console.log(line),
+    // The opener gets a one-time code, never the token: its command line is visible in `ps`.
+    open: (url) => {
+      if (hasDisplay) openInBrowser(url);
     },
   });
 }

@@ -80,6 +80,16 @@ export const mixCdSchema = z
   })
   .strict();
 
+/**
+ * Named sets of mix-cd settings (`--preset NAME`), applied over the defaults or the config file and
+ * under any flag. `paper-plain` is the plain per-bin ratio alpha_k = s_k / n_k: no prior (a = 0),
+ * no decay (gamma = 1), no size-proportional floor (epsilon = 0).
+ */
+export const MIXCD_PRESETS = {
+  'paper-plain': { priorStrength: 0, gamma: 1, epsilon: 0 },
+} as const satisfies Record<string, Partial<z.input<typeof mixCdSchema>>>;
+export type MixCdPreset = keyof typeof MIXCD_PRESETS;
+
 export const oracleCdSchema = z
   .object({
     /** Refresh the true CD set every R steps (extra inference, counted). */
@@ -118,7 +128,8 @@ export const rehearsalSchema = z
 
 export const finetuneSchema = z
   .object({
-    steps: z.number().int().min(0).max(10_000_000).default(1500),
+    // At least one step: a 0-step run would be stored as "finished" without having finetuned.
+    steps: z.number().int().min(1).max(10_000_000).default(1500),
     batchSize: positiveInt.max(65536).default(128),
     optimizer: optimizerSchema.default({ name: 'momentum', lr: 0.01, momentum: 0.9 }),
     evalEvery: positiveInt.default(100),
@@ -172,7 +183,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
       allowed = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
       break;
     case 'invalid_union':
-      allowed = 'a valid option (see the README)';
+      // A discriminated union (the model's arch) names its options; the others point to the README.
+      allowed =
+        (issue as { discriminator?: string }).discriminator === 'arch'
+          ? `one of ${modelSchema.options.map((o) => JSON.stringify(o.shape.arch.value)).join(', ')}`
+          : 'a valid option (see the README)';
       break;
     case 'unrecognized_keys':
       return {
@@ -185,8 +200,31 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
   return { field, message: `Config field "${field}" has value ${shown}, which is not allowed: expected ${allowed}.` };
 }
 
+/** No run config or request nests deeper than this; deeper input is refused before validation. */
+export const MAX_NESTING = 32;
+
+/**
+ * True when `value` nests objects/arrays more than `max` levels deep. Iterative, so a 100,000-deep
+ * payload is measured without the recursion that would overflow the stack in the validator.
+ */
+export function nestedTooDeep(value: unknown, max = MAX_NESTING): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Parse and default a run config, or throw a ConfigError naming the first bad field. */
 export function parseRunConfig(input: unknown): RunConfig {
+  if (nestedTooDeep(input))
+    throw new ConfigError(
+      `The config nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      '(config)',
+    );
   const result = runConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const { field, message } = describeIssue(result.error.issues[0], input);
@@ -197,4 +235,20 @@ export function parseRunConfig(input: unknown): RunConfig {
 export function rehearsalBudget(config: Pick<RunConfig, 'finetune' | 'rehearsal'>): number {
   if (config.rehearsal.strategy === 'none') return 0;
   return Math.round(config.rehearsal.budget * config.finetune.batchSize);
+}
+
+/**
+ * Settings that mean nothing for the chosen strategy, normalised so the stored config says what ran:
+ * `none` rehearses nothing, so its budget is 0 (as in a study's grid). Each change comes back as a
+ * sentence for the user.
+ */
+export function normaliseRunConfig(config: RunConfig): { config: RunConfig; notes: string[] } {
+  const notes: string[] = [];
+  if (config.rehearsal.strategy === 'none' && config.rehearsal.budget !== 0) {
+    notes.push(
+      `Strategy "none" rehearses nothing: budget r = ${config.rehearsal.budget} is stored as 0 (use --strategy random or mix-cd to rehearse).`,
+    );
+    config = { ...config, rehearsal: { ...config.rehearsal, budget: 0 } };
+  }
+  return { config, notes };
 }

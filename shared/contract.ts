@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import {
   ConfigError,
+  MAX_NESTING,
+  nestedTooDeep,
   SCENARIOS,
   STRATEGIES,
   parseRunConfig,
@@ -105,6 +107,12 @@ export const METHODS = {
   'runs.start': z.object({ config: runConfigSchema }).strict(),
   /** Resolves once the run is stored as cancelled (or as what it became if it ended first). */
   'runs.cancel': idParams,
+  /**
+   * A queued or running run whose process is gone, or is not the process that started it (a new one
+   * with the same PID after a restart), is stored as failed (interrupted). Refused for a run this
+   * host runs, or whose owner is provably still running it: cancel those.
+   */
+  'runs.markInterrupted': idParams,
   'studies.list': z.object({}).strict(),
   'studies.get': idParams,
   /** The grid strategies x budgets x seeds over `base`; `none` runs once per seed. */
@@ -253,6 +261,7 @@ export interface MethodResults {
   'runs.samples': RunSamples;
   'runs.start': { runId: number };
   'runs.cancel': { id: number; status: RunSummary['status'] };
+  'runs.markInterrupted': { id: number; status: RunSummary['status'] };
   'studies.list': StudySummary[];
   'studies.get': StudyDetail;
   'studies.start': { studyId: number; runIds: number[] };
@@ -411,6 +420,12 @@ export function parseRequest(raw: unknown): ParsedRequest {
   }
   // Missing params count as {} so the error names the missing field, not "params".
   const params = message.params ?? {};
+  if (nestedTooDeep(params))
+    throw new RequestError(
+      `The params of "${method}" nest more than ${MAX_NESTING} levels deep: no method takes that.`,
+      'params',
+      requestId,
+    );
   const result = METHODS[method as MethodName].safeParse(params);
   if (!result.success) throw describeIssue(result.error.issues[0], params, method, requestId);
   return { id: requestId, method, params: result.data } as ParsedRequest;

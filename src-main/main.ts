@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
 import type { EventMessage } from '../shared/contract.js';
 import { createRequestHandler, EVENT_CHANNEL, REQUEST_CHANNEL } from './desktop/ipcGuard.js';
-import { denyPermission, hardenWebContents, windowOptions, withDesktopCsp } from './desktop/windowOptions.js';
+import { hardenWebContents, secureSession, windowOptions } from './desktop/windowOptions.js';
 import { createHost, type Host } from './host/host.js';
 import type { SpawnTrainer } from './host/trainerProcess.js';
 import { defaultHistoryPath } from './store/database.js';
@@ -89,10 +89,7 @@ async function startDesktop(): Promise<void> {
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
   await app.whenReady();
 
-  session.defaultSession.setPermissionRequestHandler(denyPermission);
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: withDesktopCsp(details.url, rendererDirUrl, details.responseHeaders) });
-  });
+  secureSession(session.defaultSession, rendererDirUrl);
 
   const historyFile = defaultHistoryPath();
   let host: Host;

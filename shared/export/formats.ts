@@ -6,8 +6,13 @@ import type { RunSummary } from '../results.js';
 import type { Pivot, PivotCell } from './pivot.js';
 
 /** Numbers in CSV keep full precision (String(x) round-trips); null is an empty field. */
-function csvNumber(value: number | null): string {
-  return value === null || !Number.isFinite(value) ? '' : String(value);
+/**
+ * The one rule for numbers in CSV, from the CLI and the UI alike: full precision less the binary
+ * float noise (12 significant digits: 0.30774999999999997 is written 0.30775); the text formats
+ * (Markdown, LaTeX, the screen) round to the metric's decimals.
+ */
+export function csvNumber(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? '' : String(Number(value.toPrecision(12)));
 }
 
 /**

@@ -1,7 +1,15 @@
 // CLI flags -> a run config: the config file (if any) first, flags on top, then the shared
 // schema decides. Errors name the flag the user typed, the value, and what is allowed.
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import {
+  ConfigError,
+  DEFAULT_RUN_CONFIG,
+  MAX_NESTING,
+  MIXCD_PRESETS,
+  nestedTooDeep,
+  parseRunConfig,
+  type RunConfig,
+} from '../../shared/config.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -39,6 +47,7 @@ export const CONFIG_FLAGS = {
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
 
+const OPTIMIZER_FLAGS = new Set<ConfigFlag>(['lr', 'optimizer', 'momentum']);
 const LIST_FLAGS = new Set<ConfigFlag>(['hidden', 'filters']);
 const STRING_FLAGS = new Set<ConfigFlag>([
   'scenario',
@@ -51,6 +60,10 @@ const STRING_FLAGS = new Set<ConfigFlag>([
   'candidates',
   'prior',
 ]);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -79,7 +92,8 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 export function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A UTF-8 byte order mark (Windows editors add one) is not part of the JSON.
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     throw new ConfigError(
       `Cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message}.`,
@@ -98,13 +112,50 @@ export function readConfigFile(file: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object of run settings.`, 'config');
   }
+  if (nestedTooDeep(parsed))
+    throw new ConfigError(
+      `Config file ${file} nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      'config',
+    );
   return parsed as Record<string, unknown>;
 }
 
+/** A mix-cd preset over the file's settings; the flags come on top of it. */
+function applyPreset(input: Record<string, unknown>, preset: string): void {
+  if (!Object.hasOwn(MIXCD_PRESETS, preset))
+    throw new ConfigError(
+      `--preset "${preset}" is not valid: give one of ${Object.keys(MIXCD_PRESETS).join(', ')}.`,
+      'preset',
+    );
+  const rehearsal = (input.rehearsal ??= {});
+  if (!isObject(rehearsal)) return; // the schema names the bad field
+  const mixCd = (rehearsal.mixCd ??= {});
+  if (!isObject(mixCd)) return;
+  Object.assign(mixCd, MIXCD_PRESETS[preset as keyof typeof MIXCD_PRESETS]);
+}
+
 /** Build the run config from an optional file and flag values (strings as typed). */
-export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file?: string): RunConfig {
-  const input: Record<string, unknown> = file ? structuredClone(readConfigFile(file)) : {};
+export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file?: string, preset?: string): RunConfig {
+  return configFromObject(flags, file ? readConfigFile(file) : {}, preset);
+}
+
+/** Like configFromFlags, from settings already read (a study file's `base`). */
+export function configFromObject(
+  flags: Partial<Record<ConfigFlag, string>>,
+  settings: Record<string, unknown>,
+  preset?: string,
+): RunConfig {
+  const input: Record<string, unknown> = structuredClone(settings);
+  if (preset !== undefined) applyPreset(input, preset);
   const given = (Object.keys(flags) as ConfigFlag[]).filter((f) => f in CONFIG_FLAGS && flags[f] !== undefined);
+  // The optimizer's fields come as one object in the schema: one flag (--lr alone) overrides its own
+  // field over the optimizer the file gives, or the default one, instead of leaving the others missing.
+  if (given.some((f) => OPTIMIZER_FLAGS.has(f)) && (input.finetune === undefined || isObject(input.finetune))) {
+    const finetune = (input.finetune ??= {}) as Record<string, unknown>;
+    const fromFile = finetune.optimizer;
+    if (fromFile === undefined || isObject(fromFile))
+      finetune.optimizer = { ...DEFAULT_RUN_CONFIG.finetune.optimizer, ...(fromFile as object | undefined) };
+  }
   for (const flag of given) setPath(input, CONFIG_FLAGS[flag], coerce(flag, flags[flag]!));
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;

@@ -7,10 +7,12 @@ import type { Command } from 'commander';
 import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
 import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
-import { defaultHistoryPath, openHistory } from '../store/database.js';
+import { ConfigsExportError, configsExport } from '../../shared/export/configs.js';
+import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
+import { HistoryError } from '../store/errors.js';
 import { errorMessage } from '../../shared/errors.js';
 
-export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
+export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv', 'configs'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -51,6 +53,8 @@ function writeAtomically(file: string, text: string): void {
 
 function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_METRICS)[number]): string {
   if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
+  // Re-runnable: one run's config (mixcd run --config) or a study file (mixcd study --config).
+  if (format === 'configs') return JSON.stringify(configsExport(runs), null, 2) + '\n';
   const pivot = pivotTable(runs, metric);
   switch (format) {
     case 'csv':
@@ -82,7 +86,7 @@ export function exportCommand(options: ExportOptions): number {
       options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
 
     const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
-    const history = openHistory(file);
+    const history = openHistoryReadOnly(file);
     let runs: RunSummary[];
     try {
       if (studyId !== null) {
@@ -111,7 +115,10 @@ export function exportCommand(options: ExportOptions): number {
   } catch (error) {
     const message = errorMessage(error);
     process.stderr.write(`mixcd: ${message}\n`);
-    return error instanceof ExportUsageError || error instanceof PivotError ? 2 : 1;
+    const missing = error instanceof HistoryError && error.code === 'missing';
+    const usage =
+      error instanceof ExportUsageError || error instanceof PivotError || error instanceof ConfigsExportError;
+    return usage || missing ? 2 : 1;
   }
 }
 

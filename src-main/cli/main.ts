@@ -1,6 +1,8 @@
 // `mixcd`: the workbench's command line. Every command works on the same history the desktop
 // app uses (MIXCD_DB / --db override it).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import {
   BACKENDS,
@@ -9,13 +11,25 @@ import {
   PARTITION_RULES,
   SCENARIOS,
   STRATEGIES,
+  DEFAULT_RUN_CONFIG,
+  MIXCD_PRESETS,
+  normaliseRunConfig,
   type RunConfig,
 } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
-import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
-import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
+import { HistoryError } from '../store/errors.js';
+import { defaultHistoryPath, openHistory, openHistoryReadOnly, type History } from '../store/database.js';
+import {
+  CONFIG_FLAGS,
+  configFromFlags,
+  configFromObject,
+  kebab,
+  readConfigFile,
+  type ConfigFlag,
+} from './configFromFlags.js';
+import { isStudyFile } from '../../shared/export/configs.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
 import { runInChildren } from './parallelRuns.js';
@@ -54,13 +68,34 @@ async function loadEngine() {
   return { ExperimentContext, recordRun };
 }
 
+/** For commands that only read: opened read-only, so a mistyped --db creates nothing. */
 function withHistory<T>(options: CommonOptions, use: (history: History, file: string) => T): T {
   const file = historyPath(options);
-  const history = openHistory(file);
+  const history = openHistoryReadOnly(file);
   try {
     return use(history, file);
   } finally {
     history.close();
+  }
+}
+
+/** The default of a config flag as it would be typed (lists comma-separated); undefined when none. */
+function defaultOf(flag: ConfigFlag): string | undefined {
+  let value: unknown = DEFAULT_RUN_CONFIG;
+  for (const key of CONFIG_FLAGS[flag]) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (value === undefined) return flag === 'filters' ? '16,32 (with --model cnn)' : undefined;
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** The package's version (package.json beside dist/ or the sources). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mixcd-workbench') return pkg.version ?? '0.0.0';
+    }
+    if (path.dirname(dir) === dir) return '0.0.0';
   }
 }
 
@@ -98,10 +133,21 @@ function addRunFlags(command: Command): Command {
     poolFactor: 'loss-based: score a random pool of c * m samples',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
-    command.addOption(new Option(`--${kebab(flag)} <value>`, help[flag]));
+    // The default is shown, not set: a commander default would override the --config file.
+    const fallback = defaultOf(flag);
+    command.addOption(
+      new Option(
+        `--${kebab(flag)} <value>`,
+        fallback === undefined ? help[flag] : `${help[flag]} (default: ${fallback})`,
+      ),
+    );
   }
   return command
     .option('--config <file>', 'JSON run config (flags override it)')
+    .option(
+      '--preset <name>',
+      `mix-cd settings by name, under the flags: ${Object.keys(MIXCD_PRESETS).join(', ')} (prior strength 0, gamma 1, epsilon 0: the plain per-bin ratio)`,
+    )
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
     .option('--json', 'print the run summary as JSON on stdout')
     .option('-q, --quiet', 'no progress output');
@@ -139,6 +185,11 @@ export function runSummaryLines(run: RunSummary): string {
       'scenario / strategy',
       `${run.config.scenario} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`,
     ],
+    ['seed / pretrain seed', `${run.config.seed} / ${run.config.pretrain.seed}`],
+    [
+      'steps / lr / optimizer',
+      `${run.config.finetune.steps} / ${run.config.finetune.optimizer.lr} / ${run.config.finetune.optimizer.name}`,
+    ],
     ['backend', `${run.backend} — ${run.device}`],
     ['data fingerprint', run.dataFingerprint],
     ['f0 pretrain-test / finetune-test', `${fixed(run.prior.pretrainTestAcc)} / ${fixed(run.prior.finetuneTestAcc)}`],
@@ -147,7 +198,9 @@ export function runSummaryLines(run: RunSummary): string {
       `${fixed(run.final.pretrainTestAcc)} / ${fixed(run.final.finetuneTestAcc)}`,
     ],
     ['final CD rate', fixed(run.final.cdRate)],
-    ['rehearsal precision', fixed(run.final.rehearsalPrecision)],
+    // final.rehearsalPrecision covers the whole run; each series point covers only the steps since
+    // the previous evaluation (README, "The JSON summary"): two different numbers, named apart.
+    ['rehearsal precision (whole run)', fixed(run.final.rehearsalPrecision)],
     [
       'forward / backward / extra passes',
       `${run.compute.forwardPasses} / ${run.compute.backwardPasses} / ${run.compute.extraForwardPasses}`,
@@ -168,7 +221,7 @@ export function runSummaryLines(run: RunSummary): string {
 
 function seriesTable(run: RunSummary): string {
   return formatTable(
-    ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision'],
+    ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision since previous eval'],
     run.series.map((p) => [
       p.step,
       fixed(p.pretrainTestAcc),
@@ -180,9 +233,14 @@ function seriesTable(run: RunSummary): string {
 }
 
 async function runCommand(
-  options: Record<string, unknown> & CommonOptions & { config?: string; study?: string },
+  options: Record<string, unknown> & CommonOptions & { config?: string; preset?: string; study?: string },
 ): Promise<number> {
-  const config: RunConfig = configFromFlags(flagValues(options), options.config);
+  if (options.config && isStudyFile(readConfigFile(options.config)))
+    throw new UsageError(
+      `${options.config} is a study file ({ base, grid }): run it with \`mixcd study --config ${options.config}\`.`,
+    );
+  const config: RunConfig = normalised(configFromFlags(flagValues(options), options.config, options.preset));
+  refuseUnavailable(config);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
@@ -214,6 +272,64 @@ async function runCommand(
   }
 }
 
+/** A study file's base must be a run config object. */
+function studyFileBase(base: unknown, file: string): Record<string, unknown> {
+  if (typeof base !== 'object' || base === null || Array.isArray(base))
+    throw new ConfigError(`Study file ${file}: "base" must be a JSON object of run settings.`, 'base');
+  return base as Record<string, unknown>;
+}
+
+/** A study file's grid as the comma-separated lists the flags take (so one parser checks both). */
+function studyFileGrid(grid: unknown, file: string): { strategies?: string; budgets?: string; seeds?: string } {
+  if (typeof grid !== 'object' || grid === null || Array.isArray(grid))
+    throw new ConfigError(`Study file ${file}: "grid" must be an object { strategies, budgets, seeds }.`, 'grid');
+  const out: { strategies?: string; budgets?: string; seeds?: string } = {};
+  for (const key of ['strategies', 'budgets', 'seeds'] as const) {
+    const value = (grid as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (!Array.isArray(value) || !value.length)
+      throw new ConfigError(`Study file ${file}: "grid.${key}" must be a non-empty list.`, `grid.${key}`);
+    out[key] = value.map(String).join(',');
+  }
+  return out;
+}
+
+/**
+ * Settings no data the CLI can load supports yet: said before anything is stored, instead of a run
+ * that fails at its first step. The IDX loader reads images and labels only, so there is no group
+ * column for mix-cd's `group` rule (generated data sets have one; README, "mix-cd's settings").
+ */
+function refuseUnavailable(config: RunConfig): void {
+  if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group')
+    throw new UsageError(
+      '--rule group needs a group column, and the Fashion-MNIST IDX files have none (the data loader reads images and labels only): use --rule class-loss, class or prior-loss.',
+    );
+}
+
+/** Applies the shared normalisation and says each change on stderr (stdout stays the result). */
+function normalised(config: RunConfig): RunConfig {
+  const result = normaliseRunConfig(config);
+  for (const note of result.notes) process.stderr.write(`mixcd: ${note}\n`);
+  return result.config;
+}
+
+/** A study's grid flags replace the single-run ones; both at once would silently drop one. */
+function refuseSingleRunFlags(options: Record<string, unknown>): void {
+  const pairs: [string, string][] = [
+    ['strategy', 'strategies'],
+    ['budget', 'budgets'],
+    ['seed', 'seeds'],
+  ];
+  if (options.strategy !== undefined)
+    throw new UsageError(
+      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study takes --strategies (a comma-separated list).`,
+    );
+  for (const [single, list] of pairs.slice(1)) {
+    if (options[single] !== undefined && options[list] !== undefined)
+      throw new UsageError(`Give either --${single} or --${list} to a study, not both (--${list} is the grid).`);
+  }
+}
+
 function parseJobs(text: unknown): number {
   const jobs = text === undefined ? 1 : Number(text);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
@@ -225,6 +341,7 @@ async function studyCommand(
   options: Record<string, unknown> &
     CommonOptions & {
       config?: string;
+      preset?: string;
       strategies?: string;
       budgets?: string;
       seeds?: string;
@@ -232,9 +349,27 @@ async function studyCommand(
       jobs?: string;
     },
 ): Promise<number> {
-  const base: RunConfig = configFromFlags(flagValues(options), options.config);
-  const grid = parseGrid(options, base);
+  refuseSingleRunFlags(options);
+  // Every check of the command line before anything is written: a wrong value leaves no empty study.
+  const jobs = parseJobs(options.jobs);
+  // A study file ({ base, grid }: what `export --format configs` writes for several runs) gives the
+  // base config and the grid; flags still override either.
+  const raw = options.config ? readConfigFile(options.config) : undefined;
+  const fileGrid = raw && isStudyFile(raw) ? studyFileGrid(raw.grid, options.config!) : undefined;
+  const base: RunConfig =
+    raw && isStudyFile(raw)
+      ? configFromObject(flagValues(options), studyFileBase(raw.base, options.config!), options.preset)
+      : configFromFlags(flagValues(options), options.config, options.preset);
+  const grid = parseGrid(
+    {
+      strategies: options.strategies ?? fileGrid?.strategies,
+      budgets: options.budgets ?? fileGrid?.budgets,
+      seeds: options.seeds ?? fileGrid?.seeds,
+    },
+    base,
+  );
   const configs = expandGrid(base, grid);
+  configs.forEach(refuseUnavailable);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
@@ -242,15 +377,16 @@ async function studyCommand(
   const interrupt = cancelOnInterrupt();
   const mode = progressMode(options);
   const runs: RunSummary[] = [];
-  try {
-    const studyId = history.createStudy(
+  const createStudy = () =>
+    history.createStudy(
       options.name ??
         `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
+  try {
     // One context: every run of the study starts from the same f0 and prior pass.
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    const jobs = parseJobs(options.jobs);
+    let studyId: number;
     if (jobs > 1) {
       const { ensureF0 } = await import('../engine/experiment.js');
       const warmup = createProgress(mode, 'f0');
@@ -259,6 +395,9 @@ async function studyCommand(
       } finally {
         warmup.stop();
       }
+      // The study is stored once f0 is there: stopping (or a crash) during the warm-up leaves none.
+      if (interrupt.requested()) return EXIT_FAILED;
+      studyId = createStudy();
       await runInChildren(configs, { jobs, studyId, file, interrupted: interrupt.requested, quiet: mode === 'quiet' });
       runs.push(
         ...history
@@ -267,6 +406,8 @@ async function studyCommand(
           .map((r) => history.getRun(r.id)!),
       );
     } else {
+      // Here the first run pretrains f0 itself, so the study is never empty once it exists.
+      studyId = createStudy();
       for (const [i, config] of configs.entries()) {
         if (interrupt.requested()) break;
         const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
@@ -301,7 +442,9 @@ async function studyCommand(
 function parseId(text: string, what: 'Run' | 'Study' = 'Run'): number {
   const id = Number(text);
   if (!Number.isInteger(id) || id <= 0)
-    throw new UsageError(`${what} id "${text}" is not valid: give the number shown by \`mixcd runs\`.`);
+    throw new UsageError(
+      `${what} id "${text}" is not valid: give the number shown by \`mixcd ${what === 'Study' ? 'study' : 'runs'}\`.`,
+    );
   return id;
 }
 
@@ -309,6 +452,7 @@ export function buildProgram(): Command {
   const program = new Command('mixcd')
     .description('mix-cd workbench: finetuning experiments with rehearsal of the pretrain samples being forgotten')
     .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version of mix-cd workbench')
     .exitOverride();
 
   addRunFlags(
@@ -324,7 +468,8 @@ export function buildProgram(): Command {
     program
       .command('study')
       .description('run strategies x budgets x seeds from one f0, store them as one study, print the table')
-      .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')}`, 'none,random,mix-cd')
+      // No commander default: a study file's grid must be able to fill it (parseGrid defaults it).
+      .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')} (default: none,random,mix-cd)`)
       .option('--budgets <list>', 'comma-separated rehearsal ratios r')
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
@@ -344,8 +489,9 @@ export function buildProgram(): Command {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit <= 0)
         throw new UsageError(`--limit "${options.limit}" is not valid: give a positive whole number.`);
+      const studyId = options.study !== undefined ? parseId(options.study, 'Study') : undefined;
       withHistory(options, (history, file) => {
-        const runs = history.listRuns({ limit, studyId: options.study ? parseId(options.study) : undefined });
+        const runs = history.listRuns({ limit, studyId });
         if (options.json) return void process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
         if (!runs.length) return void process.stdout.write(`No runs yet in ${file}. Start one with \`mixcd run\`.\n`);
         process.stdout.write(
@@ -358,6 +504,8 @@ export function buildProgram(): Command {
               'strategy',
               'budget',
               'seed',
+              'steps',
+              'lr',
               'backend',
               'pretrain-test',
               'finetune-test',
@@ -371,6 +519,8 @@ export function buildProgram(): Command {
               r.config.rehearsal.strategy,
               r.config.rehearsal.budget,
               r.config.seed,
+              r.config.finetune.steps,
+              r.config.finetune.optimizer.lr,
               r.backend || '-',
               fixed(r.final?.pretrainTestAcc),
               fixed(r.final?.finetuneTestAcc),
@@ -398,6 +548,34 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('mark-interrupted')
+    .description(
+      'store a run left queued or running by a process that is gone as failed (interrupted), so it can be deleted',
+    )
+    .argument('<id>', 'run id (see `mixcd runs`)')
+    .option('--db <file>', 'history database')
+    .action((idText: string, options: CommonOptions) => {
+      const id = parseId(idText);
+      const file = historyPath(options);
+      // Read-only first: a mistyped --db creates nothing; then the one write, on the real file.
+      openHistoryReadOnly(file).close();
+      const history = openHistory(file);
+      try {
+        const status = history.getRunStatus(id);
+        if (!status) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+        try {
+          history.markRunInterrupted(id);
+        } catch (error) {
+          if (error instanceof HistoryError && error.code === 'run-state') throw new UsageError(error.message);
+          throw error;
+        }
+        process.stdout.write(`Run ${id} was ${status}; it is now stored as failed (interrupted).\n`);
+      } finally {
+        history.close();
+      }
+    });
+
+  program
     .command('samples')
     .description(
       'the most rehearsed pretrain samples of a run, with class, mix-cd bin, prior loss and latest known category',
@@ -414,7 +592,7 @@ export function buildProgram(): Command {
       // Loaded on demand, like the engine: the inspector reads data files and the f0 cache.
       const { samplesCommand } = await import('./samples.js');
       const file = historyPath(options);
-      const history = openHistory(file);
+      const history = openHistoryReadOnly(file);
       try {
         if (!history.getRunStatus(id))
           throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
@@ -430,6 +608,10 @@ export function buildProgram(): Command {
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1; anything else lets other machines connect)')
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
+    .option(
+      '--rotate-token',
+      'make a new access token (kept owner-only beside the history; old addresses stop working)',
+    )
     .action(async (options) => {
       // Loaded on demand: the other commands never load the server.
       const { serveCommand } = await import('./serve.js');
@@ -456,6 +638,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = errorMessage(error);
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof HistoryError && error.code === 'missing') return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

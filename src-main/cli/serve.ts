@@ -1,6 +1,7 @@
 // `mixcd serve`: the workbench in a browser, for machines without the desktop app (no Electron
 // binary, no display, or a remote box reached through an SSH tunnel). Same history as the CLI.
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../packageRoot.js';
 import { createHost } from '../host/host.js';
@@ -25,6 +26,13 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Where the one URL line goes (stdout by default). */
   out?: (line: string) => void;
+  /**
+   * Hands a browser opener its address: a one-time code exchanged for the session cookie, never
+   * the token, since an opener's command line is visible to every local user.
+   */
+  open?: (url: string) => void;
+  /** --rotate-token: replace the stored token (old bookmarks and printed addresses stop working). */
+  rotateToken?: boolean;
   /** Opens the host; createHost by default (tests pass a fake). */
   openHost?: (options: {
     historyFile: string;
@@ -43,6 +51,37 @@ function parsePort(value: string | number | undefined): number | null {
   if (value === undefined || value === '') return 0;
   const port = Number(value);
   return Number.isInteger(port) && port >= 0 && port <= 65535 ? port : null;
+}
+
+/** The browser-mode token file, beside the history: one stable token per history folder. */
+export const TOKEN_FILE = 'browser-token';
+
+/**
+ * The stable access token of this history folder: read from `browser-token` (owner-only, 0600),
+ * or made and stored there on first use or with --rotate-token. Stable, so a bookmarked address
+ * keeps working across restarts.
+ */
+export function stableToken(folder: string, rotate = false): { token: string; note: string | null } {
+  const file = path.join(folder, TOKEN_FILE);
+  let note: string | null = null;
+  if (!rotate && existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{32}$/.test(token)) {
+      if ((statSync(file).mode & 0o077) !== 0) {
+        chmodSync(file, 0o600);
+        note = `the token file ${file} could be read by other users; it is now owner-only (rotate it with --rotate-token).`;
+      }
+      return { token, note };
+    }
+    note = `the token file ${file} did not hold a token; a new one was made.`;
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(folder, { recursive: true });
+  const staging = `${file}.tmp-${process.pid}`;
+  writeFileSync(staging, `${token}\n`, { mode: 0o600 });
+  renameSync(staging, file);
+  if (rotate) note = `a new token is stored in ${file}; addresses with the old one no longer work.`;
+  return { token, note };
 }
 
 export const DEFAULT_STUDY = {
@@ -88,7 +127,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
 
   let server;
   try {
-    server = await startBrowserServer({ host, port, bindHost: options.host, rendererDir });
+    const { token, note } = stableToken(path.dirname(historyFile), options.rotateToken);
+    if (note) process.stderr.write(`mixcd: ${note}\n`);
+    server = await startBrowserServer({ host, port, bindHost: options.host, rendererDir, token });
   } catch (error) {
     await host.close();
     const code = (error as NodeJS.ErrnoException).code;
@@ -102,6 +143,7 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
     return EXIT_FAILED;
   }
   (options.out ?? ((line: string) => process.stdout.write(`${line}\n`)))(`mix-cd workbench: ${server.url}`);
+  options.open?.(server.loginUrl());
   if (options.demo) await queueDefaultStudy(host);
 
   await new Promise<void>((resolve) => {

@@ -55,7 +55,15 @@ function pm(v: MeanSd | null, digits = 4): string {
 
 export function formatStudyTable(cells: StudyCell[]): string {
   return formatTable(
-    ['strategy', 'budget r', 'seeds', 'pretrain-test acc', 'finetune-test acc', 'precision', 'extra fwd passes'],
+    [
+      'strategy',
+      'budget r',
+      'seeds',
+      'pretrain-test acc',
+      'finetune-test acc',
+      'precision (whole run)',
+      'extra fwd passes',
+    ],
     cells.map((c) => [
       c.strategy,
       c.strategy === 'none' ? '-' : c.budget,
@@ -68,10 +76,24 @@ export function formatStudyTable(cells: StudyCell[]): string {
   );
 }
 
+/** sd is not defined for one run: null, as in the exports' JSON (the shared MeanSd keeps 0 for the charts' bands). */
+function definedSd(v: MeanSd): Omit<MeanSd, 'sd'> & { sd: number | null } {
+  return { ...v, sd: v.n > 1 ? v.sd : null };
+}
+
 export function studyJson(studyId: number, runs: RunSummary[]) {
   return {
     studyId,
-    table: studyTable(runs),
+    table: studyTable(runs).map((cell) => ({
+      ...cell,
+      pretrainTestAcc: definedSd(cell.pretrainTestAcc),
+      finetuneTestAcc: definedSd(cell.finetuneTestAcc),
+      cdRate: definedSd(cell.cdRate),
+      rehearsalPrecision: cell.rehearsalPrecision && definedSd(cell.rehearsalPrecision),
+      extraForwardPasses: definedSd(cell.extraForwardPasses),
+      forwardPasses: definedSd(cell.forwardPasses),
+      wallSeconds: definedSd(cell.wallSeconds),
+    })),
     runs: runs.map((r) => ({ id: r.id, status: r.status, config: r.config, final: r.final, compute: r.compute })),
   };
 }

@@ -168,6 +168,12 @@ function pairFromBytes(
   const img = parseImages(imageBytes, imagesFile);
   const labels = parseLabels(labelBytes, labelsFile, numClasses);
   const [count, height, width] = img.dims;
+  // An empty set would "train" and "finish" at chance level; nothing can be learned or measured.
+  if (count === 0 || height === 0 || width === 0)
+    throw new DataError(
+      `${imagesFile} holds no images (${img.dims.join('x')}); it must hold at least one image of at least 1x1 pixels, so re-download or re-extract it.`,
+      imagesFile,
+    );
   if (labels.length !== count) {
     throw new DataError(
       `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.length} labels; the counts must match, so check that the two files belong together.`,

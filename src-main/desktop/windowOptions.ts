@@ -3,8 +3,13 @@
 // names, tags, file paths), so it gets no Node, no navigation, no popups and a strict CSP.
 import type { BrowserWindowConstructorOptions, Event, HandlerDetails, WindowOpenHandlerResponse } from 'electron';
 
-/** The CSP of the desktop page: our own files only, and no network at all (IPC needs none). */
-export const DESKTOP_CSP = [
+/**
+ * The CSP of the desktop page: our own files only, and no network at all (IPC needs none). One
+ * policy for the header (onHeadersReceived) and the page's <meta> (in force where no header
+ * arrives, as for file:// pages); the meta leaves out frame-ancestors only because browsers ignore
+ * that directive in a <meta> (and say so on the console).
+ */
+export const DESKTOP_CSP_META = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -13,8 +18,8 @@ export const DESKTOP_CSP = [
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
-  "frame-ancestors 'none'",
 ].join('; ');
+export const DESKTOP_CSP = `${DESKTOP_CSP_META}; frame-ancestors 'none'`;
 
 export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -84,4 +89,35 @@ export function withDesktopCsp(
 /** The page needs no camera, notifications, clipboard reads, ...: every permission is refused. */
 export function denyPermission(_webContents: unknown, _permission: string, callback: (granted: boolean) => void): void {
   callback(false);
+}
+
+/**
+ * setPermissionCheckHandler: the synchronous "is this granted?" queries (navigator.permissions,
+ * some APIs before they ask) get the same answer as requests: no.
+ */
+export function checkPermission(): boolean {
+  return false;
+}
+
+/** The parts of Electron's session that secureSession sets (a mock in tests). */
+export interface SecurableSession {
+  setPermissionRequestHandler(handler: typeof denyPermission): void;
+  setPermissionCheckHandler(handler: typeof checkPermission): void;
+  webRequest: {
+    onHeadersReceived(
+      listener: (
+        details: { url: string; responseHeaders?: Record<string, string[]> },
+        callback: (response: { responseHeaders: Record<string, string[]> }) => void,
+      ) => void,
+    ): void;
+  };
+}
+
+/** Every permission refused, asked (request handler) or checked (check handler); CSP on our pages. */
+export function secureSession(session: SecurableSession, rendererDirUrl: string): void {
+  session.setPermissionRequestHandler(denyPermission);
+  session.setPermissionCheckHandler(checkPermission);
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: withDesktopCsp(details.url, rendererDirUrl, details.responseHeaders) });
+  });
 }

@@ -1,10 +1,11 @@
 // f0 and its prior pass, cached on disk by everything that determines them, so every run of a
 // study (and every later run) starts from the same f0 and pays for pretraining once.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelSpec, RunConfig, ScenarioName } from '../../shared/config.js';
 import type { PriorPass } from './priorPass.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface F0Key {
   model: ModelSpec;
@@ -42,6 +43,33 @@ interface Manifest {
   pretrainTrainAcc: number;
   pretrainSeconds: number;
   createdAt: string;
+  /**
+   * SHA-256 of weights.bin and prior.bin, and of this manifest without this field (so an edited
+   * accuracy is caught too). Absent in entries written before checksums existed.
+   */
+  sha256?: { 'weights.bin': string; 'prior.bin': string; manifest: string };
+}
+
+const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
+/** The manifest's own checksum: over its JSON without the sha256 field, keys in written order. */
+function manifestDigest(manifest: Manifest): string {
+  const { sha256: _omit, ...rest } = manifest;
+  return sha256(JSON.stringify(rest));
+}
+
+/** Leftover staging folders ("HASH.tmp-PID") of processes that are gone: a crash mid-save. */
+function isStaleStaging(name: string): boolean {
+  const match = /\.tmp-(\d+)$/.exec(name);
+  if (!match) return false;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
 }
 
 /** The key of the f0 a run starts from: everything that determines f0 and its prior pass. */
@@ -65,26 +93,70 @@ export function f0KeyHash(key: F0Key): string {
 }
 
 export class F0Cache {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** Where a damaged entry is said, in one line, before it is recomputed. */
+    private readonly report: (message: string) => void = (message) => process.stderr.write(`mixcd: ${message}\n`),
+  ) {
+    this.sweepStaging(); // what a crash mid-save (of f0 or the fingerprint memo) left behind
+  }
+
+  /** Removes staging folders left by processes that crashed while saving; returns their names. */
+  sweepStaging(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const stale = names.filter(isStaleStaging);
+    for (const name of stale) rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    return stale;
+  }
+
+  /** Says why an entry is not used; the caller then recomputes it. */
+  private damaged(folder: string, why: string): null {
+    this.report(`The cached f0 in ${folder} is damaged (${why}); it will be recomputed.`);
+    return null;
+  }
+
+  /** Checksums of the entry's files and manifest; null when they match (or the entry predates them). */
+  private checksumProblem(folder: string, manifest: Manifest, files: Record<'weights.bin' | 'prior.bin', Uint8Array>) {
+    const sums = manifest.sha256;
+    if (!sums) return null;
+    if (manifestDigest(manifest) !== sums.manifest) return 'manifest.json was changed after it was written';
+    for (const name of ['weights.bin', 'prior.bin'] as const) {
+      if (sha256(files[name]) !== sums[name]) return `${name} does not match its checksum`;
+    }
+    return null;
+  }
 
   private folder(hash: string): string {
     return path.join(this.dir, hash);
   }
 
-  /** The cached f0, or null when absent or unreadable (a damaged entry is recomputed, not trusted). */
+  /**
+   * The cached f0, or null when absent or damaged: sizes, checksums (files and manifest) and finite
+   * weights are checked, and a damaged entry is said in one line and recomputed, not trusted.
+   */
   load(key: F0Key): CachedF0 | null {
     const entry = this.readEntry(key);
     if (!entry) return null;
+    const { manifest, folder, hash } = entry;
     try {
-      const { manifest, folder, hash } = entry;
       const weightBytes = readFileSync(path.join(folder, 'weights.bin'));
+      const priorBytes = readFileSync(path.join(folder, 'prior.bin'));
+      const problem = this.checksumProblem(folder, manifest, { 'weights.bin': weightBytes, 'prior.bin': priorBytes });
+      if (problem) return this.damaged(folder, problem);
       const all = new Float32Array(
         weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength),
       );
       const expected = manifest.shapes.reduce((a, b) => a + b, 0);
-      if (all.length !== expected) return null;
-      const prior = this.readPrior(folder, manifest);
-      if (!prior) return null;
+      if (all.length !== expected)
+        return this.damaged(folder, `weights.bin holds ${all.length} weights, not ${expected}`);
+      if (!all.every(Number.isFinite)) return this.damaged(folder, 'weights.bin holds NaN or infinite weights');
+      const prior = this.readPrior(folder, manifest, priorBytes);
+      if (!prior) return this.damaged(folder, 'prior.bin has the wrong size');
       const weights: Float32Array[] = [];
       let offset = 0;
       for (const size of manifest.shapes) {
@@ -92,8 +164,8 @@ export class F0Cache {
         offset += size;
       }
       return { key: hash, weights, prior, pretrainSeconds: manifest.pretrainSeconds };
-    } catch {
-      return null;
+    } catch (error) {
+      return this.damaged(folder, errorMessage(error));
     }
   }
 
@@ -102,7 +174,11 @@ export class F0Cache {
     const entry = this.readEntry(key);
     if (!entry) return null;
     try {
-      return this.readPrior(entry.folder, entry.manifest);
+      const priorBytes = readFileSync(path.join(entry.folder, 'prior.bin'));
+      const sums = entry.manifest.sha256;
+      if (sums && (manifestDigest(entry.manifest) !== sums.manifest || sha256(priorBytes) !== sums['prior.bin']))
+        return this.damaged(entry.folder, 'prior.bin or manifest.json does not match its checksum');
+      return this.readPrior(entry.folder, entry.manifest, priorBytes);
     } catch {
       return null;
     }
@@ -114,15 +190,15 @@ export class F0Cache {
     if (!existsSync(path.join(folder, 'manifest.json'))) return null;
     try {
       const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-      if (manifest.format !== 1 || JSON.stringify(manifest.key) !== JSON.stringify(key)) return null;
+      if (manifest.format !== 1 || JSON.stringify(manifest.key) !== JSON.stringify(key))
+        return this.damaged(folder, 'manifest.json is not the manifest of this f0');
       return { hash, folder, manifest };
-    } catch {
-      return null;
+    } catch (error) {
+      return this.damaged(folder, `manifest.json cannot be read: ${errorMessage(error)}`);
     }
   }
 
-  private readPrior(folder: string, manifest: Manifest): PriorPass | null {
-    const priorBytes = readFileSync(path.join(folder, 'prior.bin'));
+  private readPrior(_folder: string, manifest: Manifest, priorBytes: Uint8Array): PriorPass | null {
     const n = manifest.priorCount;
     if (priorBytes.byteLength !== n * 4 + n + manifest.testCount) return null;
     const copy = new Uint8Array(priorBytes);
@@ -141,6 +217,7 @@ export class F0Cache {
     const folder = this.folder(hash);
     // Write beside, then rename: a crash mid-write never leaves a half entry that looks whole.
     const staging = `${folder}.tmp-${process.pid}`;
+    this.sweepStaging();
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     const total = weights.reduce((a, w) => a + w.length, 0);
@@ -150,7 +227,8 @@ export class F0Cache {
       all.set(w, offset);
       offset += w.length;
     }
-    writeFileSync(path.join(staging, 'weights.bin'), new Uint8Array(all.buffer));
+    const weightBytes = new Uint8Array(all.buffer);
+    writeFileSync(path.join(staging, 'weights.bin'), weightBytes);
     const n = prior.priorLoss.length;
     const priorBytes = new Uint8Array(n * 5 + prior.testCorrect.length);
     priorBytes.set(new Uint8Array(prior.priorLoss.buffer, prior.priorLoss.byteOffset, n * 4), 0);
@@ -169,6 +247,8 @@ export class F0Cache {
       pretrainSeconds,
       createdAt: new Date().toISOString(),
     };
+    manifest.sha256 = { 'weights.bin': sha256(weightBytes), 'prior.bin': sha256(priorBytes), manifest: '' };
+    manifest.sha256.manifest = manifestDigest(manifest);
     writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));
     rmSync(folder, { recursive: true, force: true });
     renameSync(staging, folder);

@@ -26,6 +26,7 @@ import { studyTable } from '../../shared/studyTable.js';
 import { expandGrid } from '../../shared/studyGrid.js';
 import { openHistory, type History } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
+import { INTERRUPTED_ERROR } from '../store/runs.js';
 import type { TrainerToHost } from '../trainer/protocol.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { catalog } from './catalog.js';
@@ -216,6 +217,12 @@ class WorkbenchHost implements Host {
     'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
     'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
     'runs.cancel': (params) => this.cancel(params.id),
+    'runs.markInterrupted': ({ id }) => {
+      if (this.jobs.has(id)) throw conflict(`Run ${id} is running in this workbench: cancel it (runs.cancel) instead.`);
+      this.history.markRunInterrupted(id);
+      this.emit('run.failed', { runId: id, error: INTERRUPTED_ERROR, exitCode: null, signal: null });
+      return { id, status: this.history.getRunStatus(id)! };
+    },
     'studies.list': () => this.history.listStudies(),
     'studies.get': ({ id }) => {
       const study = this.history.getStudy(id) ?? this.noStudy(id);

@@ -4,7 +4,7 @@
 // that DNS rebinding and cross-site sockets are refused even when they somehow carry it.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
@@ -31,6 +31,11 @@ export interface BrowserServerOptions {
   rendererDir: string;
   /** Where the warning about a non-loopback bindHost goes (stderr by default). */
   warn?: (message: string) => void;
+  /**
+   * The access token: a stable one (serve.ts keeps one per history folder, owner-only) so
+   * bookmarks survive restarts; a fresh random one per start when absent.
+   */
+  token?: string;
 }
 
 export interface BrowserServer {
@@ -38,8 +43,17 @@ export interface BrowserServer {
   url: string;
   port: number;
   token: string;
+  /**
+   * An address for a browser opener (xdg-open, open): a one-time code instead of the token, valid
+   * for LOGIN_CODE_MS and for one load, exchanged for the session cookie. Command lines are visible
+   * to every local user (ps), so the token itself never goes on one.
+   */
+  loginUrl(): string;
   close(): Promise<void>;
 }
+
+/** How long a one-time login code stays valid. */
+export const LOGIN_CODE_MS = 60_000;
 
 /** The WebSocket subprotocol the server speaks (shared/ipc.ts); the client also offers `token.<TOKEN>`. */
 export { API_PROTOCOL };
@@ -86,6 +100,19 @@ function allowedHosts(bindHost: string, port: number): Set<string> {
 }
 
 /** The page's policy: nothing inline, nothing from elsewhere, sockets only back to this server. */
+/** The policy for the page's <meta>: the header's, less frame-ancestors (ignored in a <meta>). */
+export function metaContentSecurityPolicy(port: number): string {
+  return contentSecurityPolicy(port).replace(/; frame-ancestors 'none'$/, '');
+}
+
+/** index.html's CSP <meta> (the desktop policy as built) replaced by this server's own policy. */
+export function withMetaPolicy(html: string, port: number): string {
+  return html.replace(
+    /(<meta\s+http-equiv="Content-Security-Policy"\s+content=")[^"]*(")/i,
+    `$1${metaContentSecurityPolicy(port)}$2`,
+  );
+}
+
 export function contentSecurityPolicy(port: number): string {
   return [
     "default-src 'self'",
@@ -137,13 +164,31 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   const bindHost = options.bindHost ?? '127.0.0.1';
   const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
   const root = path.resolve(rendererDir);
-  const token = randomBytes(24).toString('base64url');
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  // The cookie never holds the token: a per-start session secret under a per-start name. Cookies
+  // ignore ports, so another local server the browser visits may receive it; it is then worth
+  // nothing after this server stops, and names no other server's cookie.
+  const session = randomBytes(24).toString('base64url');
+  const cookieName = `mixcd-${randomBytes(6).toString('hex')}`;
+  /** One-time codes -> expiry (ms since epoch). */
+  const codes = new Map<string, number>();
+  const takeCode = (code: string | null): boolean => {
+    if (!code) return false;
+    const now = Date.now();
+    for (const [c, expiry] of codes) if (expiry < now) codes.delete(c);
+    for (const c of codes.keys()) {
+      if (sameToken(code, c)) {
+        codes.delete(c); // one use
+        return true;
+      }
+    }
+    return false;
+  };
 
   // Known once listening (port 0 picks one).
   let port = 0;
   let hosts = new Set<string>();
   let origins = new Set<string>();
-  let cookieName = '';
   let csp = '';
 
   const baseHeaders = (): Record<string, string> => ({
@@ -190,6 +235,19 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(res, 404, `There is no ${pathname} here.`);
     }
     const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    if (relative === '/index.html') {
+      // One policy per page: the <meta> says what this server's header says (the built file carries
+      // the desktop window's, which allows no sockets).
+      const body = Buffer.from(withMetaPolicy(await readFile(file, 'utf8'), port));
+      res.writeHead(200, {
+        ...baseHeaders(),
+        ...extra,
+        'Content-Type': type,
+        'Content-Length': String(body.byteLength),
+        'Cache-Control': 'no-store',
+      });
+      return void res.end(req.method === 'HEAD' ? undefined : body);
+    }
     // Vite puts a content hash in asset names, so only index.html must never be cached.
     const cache = relative.startsWith('/assets/') ? 'private, max-age=31536000, immutable' : 'no-store';
     res.writeHead(200, {
@@ -216,7 +274,19 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const queryToken = url.searchParams.get('token');
     const fromQuery = sameToken(queryToken, token);
-    if (!fromQuery && !sameToken(cookieValue(req.headers.cookie, cookieName), token)) {
+    const sessionCookie = `${cookieName}=${session}; Path=/; HttpOnly; SameSite=Strict`;
+    if (url.searchParams.has('code')) {
+      if (!takeCode(url.searchParams.get('code')))
+        return sendText(
+          res,
+          401,
+          'This one-time address was already used or has expired: open the address that `mixcd serve` or `npm start` printed.',
+        );
+      // Exchanged for the session cookie, then off to the page without the code in the address.
+      res.writeHead(303, { ...baseHeaders(), Location: '/', 'Set-Cookie': sessionCookie, 'Cache-Control': 'no-store' });
+      return void res.end();
+    }
+    if (!fromQuery && !sameToken(cookieValue(req.headers.cookie, cookieName), session)) {
       return sendText(
         res,
         401,
@@ -230,9 +300,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     // The page's own sub-resources (scripts, styles, icon) cannot carry the query, so the first
     // authorised load leaves the token in a cookie that only this origin's pages send back
     // (SameSite=Strict: not on cross-site requests; HttpOnly: page scripts cannot read it).
-    const extra: Record<string, string> = fromQuery
-      ? { 'Set-Cookie': `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict` }
-      : {};
+    const extra: Record<string, string> = fromQuery ? { 'Set-Cookie': sessionCookie } : {};
     serveFile(req, res, url.pathname, extra).catch(() => res.destroy());
   });
 
@@ -287,7 +355,10 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     if (url.pathname !== '/api') return refuseUpgrade(socket, 404, 'The API socket is /api.');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const protocolToken = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
-    if (!sameToken(protocolToken ?? url.searchParams.get('token'), token))
+    // The token (subprotocol or query), or this start's session cookie: a page opened from a
+    // bookmark or a one-time code has no token, and the Origin check above keeps other sites out.
+    const bySession = sameToken(cookieValue(req.headers.cookie, cookieName), session);
+    if (!bySession && !sameToken(protocolToken ?? url.searchParams.get('token'), token))
       return refuseUpgrade(socket, 401, 'The API socket needs the access token.');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
@@ -320,7 +391,6 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(bindHost, port);
   origins = new Set([...hosts].map((h) => `http://${h}`));
-  cookieName = `mixcd-token-${port}`; // cookies ignore ports; one name per server keeps two apart
   csp = contentSecurityPolicy(port);
   if (explicitBind && !LOOPBACK.has(bindHost)) {
     warn(
@@ -334,6 +404,11 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     url: `http://${urlHost}:${port}/?token=${token}`,
     port,
     token,
+    loginUrl() {
+      const code = randomBytes(18).toString('base64url');
+      codes.set(code, Date.now() + LOGIN_CODE_MS);
+      return `http://${urlHost}:${port}/?code=${code}`;
+    },
     close() {
       closing ??= (async () => {
         unsubscribe();

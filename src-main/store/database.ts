@@ -6,9 +6,16 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
-import { inspectSchema, migrate } from './migrations.js';
+import { LATEST_SCHEMA_VERSION, inspectSchema, migrate } from './migrations.js';
 import { sqliteNativeBinding } from './nativeBinding.js';
-import { RunsStore, type CreateRunInput, type FinishInput, type RunFilter, type StartInfo } from './runs.js';
+import {
+  INTERRUPTED_ERROR,
+  RunsStore,
+  type CreateRunInput,
+  type FinishInput,
+  type RunFilter,
+  type StartInfo,
+} from './runs.js';
 import { SeriesStore } from './series.js';
 import { StudiesStore, type StudyRecord } from './studies.js';
 import { TelemetryStore, type ProbeSnapshot, type SampleRehearsals } from './telemetry.js';
@@ -99,11 +106,14 @@ export class History {
     /** The underlying connection, for tools and tests; writes should go through the methods. */
     readonly db: Database.Database,
     readonly file: string,
+    /** Opened by openHistoryReadOnly: the methods that write fail, and close() does not optimize. */
+    readonly readOnly = false,
   ) {
     this.runs = new RunsStore(db);
     this.series = new SeriesStore(db, this.runs);
     this.telemetry = new TelemetryStore(db, this.runs);
     this.studies = new StudiesStore(db);
+    if (readOnly) for (const id of this.runs.staleIds()) this.stale.add(id);
     // One read transaction, so a run's row and its series are from the same moment.
     this.readRun = db.transaction((id: number) => {
       const run = this.runs.get(id);
@@ -141,6 +151,10 @@ export class History {
   markInterruptedRuns(isAlive?: (pid: number) => boolean): number[] {
     return this.runs.markInterrupted(isAlive);
   }
+  /** A user marks a run whose owner is gone (or not the same process any more) as interrupted. */
+  markRunInterrupted(id: number): void {
+    this.runs.markInterruptedByUser(id);
+  }
   deleteRun(id: number): void {
     this.runs.delete(id);
   }
@@ -161,14 +175,25 @@ export class History {
 
   // --- reading ---
   getRun(id: number): RunSummary | null {
-    return this.readRun(id);
+    return this.asStored(this.readRun(id));
   }
   /** Newest first, without series (series: []). */
   listRuns(filter?: RunFilter): RunSummary[] {
-    return this.runs.list(filter);
+    const runs = this.runs.list(filter);
+    return this.stale.size ? runs.map((r) => this.asStored(r)!) : runs;
   }
   getRunStatus(id: number): RunStatus | null {
-    return this.runs.status(id);
+    return this.stale.has(id) ? 'failed' : this.runs.status(id);
+  }
+
+  /**
+   * A read-only history cannot mark runs of dead processes as failed, so it shows them as the next
+   * writer will store them (failed, interrupted) instead of "running" forever.
+   */
+  private readonly stale = new Set<number>();
+  private asStored(run: RunSummary | null): RunSummary | null {
+    if (!run || !this.stale.has(run.id)) return run;
+    return { ...run, status: 'failed', error: run.error ?? INTERRUPTED_ERROR };
   }
   getSeries(runId: number): EvalPoint[] | null {
     return this.runs.status(runId) === null ? null : this.series.get(runId);
@@ -194,12 +219,133 @@ export class History {
 
   close(): void {
     if (!this.db.open) return;
+    if (this.readOnly) return void this.db.close();
     try {
       this.db.pragma('optimize'); // cheap; keeps the query planner's statistics current
     } finally {
       this.db.close();
     }
   }
+}
+
+function damaged(file: string, what: string): HistoryError {
+  return new HistoryError(
+    `The run history "${file}" is damaged (${what}); nothing was written to it. Keep a copy, then recover it with ` +
+      `\`sqlite3 "${file}" ".recover"\` into a new file, or move it away to start a new history there.`,
+    'damaged',
+    file,
+  );
+}
+
+/** SQLite's quick_check (O(pages), a few ms on a large history): damaged pages are named, not misread. */
+function quickCheck(db: Database.Database, file: string): void {
+  const rows = db.pragma('quick_check') as { quick_check: string }[];
+  if (rows.length !== 1 || rows[0].quick_check !== 'ok')
+    throw damaged(
+      file,
+      // One line: quick_check's rows hold newlines ("*** in database main ***\nTree 4 page 4: ...").
+      `SQLite's quick_check says: ${rows
+        .slice(0, 3)
+        .map((r) => r.quick_check.replace(/\s*\n\s*/g, ' '))
+        .join('; ')}${rows.length > 3 ? `; and ${rows.length - 3} more` : ''}`,
+    );
+}
+
+/** Every table the current schema has must be there (a dropped table would surface as a raw SQLite error). */
+function checkTables(db: Database.Database, file: string): void {
+  const have = new Set(
+    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
+  );
+  const missing = REQUIRED_TABLES.filter((t) => !have.has(t));
+  if (missing.length) throw damaged(file, `table${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing`);
+}
+
+const REQUIRED_TABLES = [
+  'schema_migrations',
+  'studies',
+  'runs',
+  'run_tags',
+  'eval_points',
+  'bin_traces',
+  'sample_rehearsals',
+  'probe_categories',
+];
+
+function openError(file: string, err: unknown, readOnly: boolean): Error {
+  if (err instanceof HistoryError) return err;
+  const code = sqliteCode(err);
+  if (code === 'SQLITE_NOTADB') return notADatabase(file, `SQLite says: ${(err as Error).message}`);
+  if (code === 'SQLITE_CORRUPT' || code?.startsWith('SQLITE_CORRUPT')) return damaged(file, (err as Error).message);
+  if (
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'SQLITE_READONLY' ||
+    code?.startsWith('SQLITE_READONLY') ||
+    code === 'SQLITE_PERM' ||
+    code === 'SQLITE_IOERR_SHMOPEN'
+  ) {
+    return new HistoryError(
+      `Cannot ${readOnly ? 'read' : 'open for writing'} the run history "${file}" (SQLite says: ${(err as Error).message}). ` +
+        (readOnly
+          ? 'Check that this user may read the file and its folder, or copy the file somewhere writable and pass --db.'
+          : 'Check that this user may write the file and its folder (a read-only mount cannot hold a history that runs write), or pass --db with another file.'),
+      'unreadable',
+      file,
+    );
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Opens an existing history for reading only: never creates the file or its folder, never
+ * migrates and never writes (so a read-only mount, or another user's file, can be listed).
+ * quick_check runs on open. A history from an older schema is upgraded by the next command that
+ * writes; reading it here would misread it, so it is refused with that advice.
+ */
+export function openHistoryReadOnly(file: string): History {
+  if (file === ':memory:') return openHistory(file);
+  if (!fs.existsSync(file)) {
+    throw new HistoryError(
+      `The run history "${file}" does not exist; nothing was created. Check --db or MIXCD_DB ` +
+        '(`mixcd run` or `mixcd study` create a history when they store their first run).',
+      'missing',
+      file,
+    );
+  }
+  checkSqliteHeader(file);
+  let db: Database.Database | undefined;
+  try {
+    const nativeBinding = sqliteNativeBinding();
+    const options = { readonly: true, fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) };
+    db = new Database(file, options);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    let version: number;
+    try {
+      version = inspectSchema(db, file);
+    } catch (err) {
+      const code = sqliteCode(err);
+      if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw err;
+      // A WAL history in a folder this user cannot write (a read-only mount, another user's file):
+      // SQLite cannot make its -shm there, so read a snapshot of the file instead, writing nothing.
+      db.close();
+      const image = fs.readFileSync(file);
+      image[18] = image[19] = 1; // header: rollback journal instead of WAL, which an in-memory image cannot use
+      db = new Database(image, options);
+      version = inspectSchema(db, file);
+    }
+    quickCheck(db, file);
+    if (version < LATEST_SCHEMA_VERSION) {
+      db.close();
+      db = undefined;
+      // Written by an older mix-cd: one read-write open migrates it (where this user may write).
+      const history = openHistory(file);
+      return history;
+    }
+    checkTables(db, file);
+  } catch (err) {
+    db?.close();
+    throw openError(file, err, true);
+  }
+  return new History(db, file, true);
 }
 
 /**
@@ -210,7 +356,15 @@ export class History {
 export function openHistory(file: string): History {
   const memory = file === ':memory:';
   if (!memory) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    } catch (err) {
+      throw new HistoryError(
+        `Cannot create the folder of the run history "${file}" (${(err as Error).message}). Pass --db or set MIXCD_DB to a file in a folder you can write.`,
+        'unreadable',
+        file,
+      );
+    }
     checkSqliteHeader(file);
   }
   let db: Database.Database | undefined;
@@ -221,18 +375,16 @@ export function openHistory(file: string): History {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the steps below wait for other openers
     db.pragma('foreign_keys = ON');
     inspectSchema(db, file); // read-only refusals before the first write (the WAL switch)
+    if (!memory) quickCheck(db, file); // a damaged page is named before anything writes into the file
     db.pragma('journal_mode = WAL'); // readers (the app) never block the writer (a run), and vice versa
     // With WAL, NORMAL is still crash-safe for the app; only an OS crash or power cut can lose the
     // last commits, and it saves an fsync per append.
     db.pragma('synchronous = NORMAL');
     migrate(db, file);
+    checkTables(db, file);
   } catch (err) {
     db?.close();
-    if (err instanceof HistoryError) throw err;
-    const code = sqliteCode(err);
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
-      throw notADatabase(file, `SQLite says: ${(err as Error).message}`);
-    throw err;
+    throw openError(file, err, false);
   }
   return new History(db, file);
 }

@@ -14,7 +14,13 @@ export type HistoryErrorCode =
   | 'run-state'
   | 'invalid-input'
   /** A row for this key already exists (e.g. a second eval point at the same step). */
-  | 'duplicate';
+  | 'duplicate'
+  /** A command that only reads was pointed at a file that does not exist (nothing was created). */
+  | 'missing'
+  /** SQLite's quick_check found damage, or a table the schema needs is gone. Nothing was written. */
+  | 'damaged'
+  /** The file (or its folder) cannot be opened or written by this user. */
+  | 'unreadable';
 
 export class HistoryError extends Error {
   constructor(

@@ -1,6 +1,7 @@
 // The run history's public surface.
 export {
   openHistory,
+  openHistoryReadOnly,
   defaultHistoryPath,
   History,
   APP_DATA_FOLDER,

@@ -197,9 +197,14 @@ ${runDataTriggers('probe_categories')}
 // (255: its verdict never arrived). NULL for runs recorded before it existed.
 const REHEARSAL_CATEGORIES = `ALTER TABLE sample_rehearsals ADD COLUMN log_categories BLOB;`;
 
+// owner_start: the owner process's boot id and start time ("BOOT_ID/START_TICKS", see owner.ts), so
+// a new process that got the old PID (after a container restart) is not taken for the owner.
+const OWNER_START = `ALTER TABLE runs ADD COLUMN owner_start TEXT;`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
+  { version: 3, name: 'owner process start time', sql: OWNER_START },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,6 +1,7 @@
 // The runs table and its tags: lifecycle (queued -> running -> finished/failed/cancelled),
 // summaries and listing. Per-run series live in series.ts and telemetry.ts.
 import os from 'node:os';
+import { SYSTEM_PROBE, ownerAlive, processAlive, processIdentity, type OwnerProbe } from './owner.js';
 import type Database from 'better-sqlite3';
 import { parseRunConfig, type RunConfig, type ScenarioName, type StrategyName } from '../../shared/config.js';
 import {
@@ -133,15 +134,7 @@ function checkCount(value: number, name: string): void {
     throw new HistoryError(`compute.${name} is ${value}; expected a finite number >= 0.`, 'invalid-input');
 }
 
-/** True while a process with this id exists (EPERM: it exists but belongs to someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive } from './owner.js';
 
 export class RunsStore {
   private readonly insertRun: Database.Statement;
@@ -153,7 +146,7 @@ export class RunsStore {
   private readonly studyExists: Database.Statement<[number], { one: number }>;
   private readonly selectUnfinished: Database.Statement<
     [],
-    { id: number; owner_pid: number | null; owner_host: string | null }
+    { id: number; owner_pid: number | null; owner_host: string | null; owner_start: string | null }
   >;
   private readonly markFailed: Database.Statement;
   private readonly deleteTags: Database.Statement;
@@ -165,11 +158,12 @@ export class RunsStore {
   constructor(private readonly db: Database.Database) {
     this.insertRun =
       db.prepare(`INSERT INTO runs (study_id, created_at, started_at, status, config_json, scenario, strategy,
-      budget, seed, owner_pid, owner_host) VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
-      @budget, @seed, @pid, @host)`);
+      budget, seed, owner_pid, owner_host, owner_start) VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
+      @budget, @seed, @pid, @host, @start)`);
     this.statusOf = db.prepare('SELECT status, started_at FROM runs WHERE id = ?');
     this.updateRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = @startedAt, backend = @backend,
-      device = @device, data_fingerprint = @dataFingerprint, owner_pid = @pid, owner_host = @host WHERE id = @id`);
+      device = @device, data_fingerprint = @dataFingerprint, owner_pid = @pid, owner_host = @host, owner_start = @start
+      WHERE id = @id`);
     this.updateFinish = db.prepare(`UPDATE runs SET status = @status, finished_at = @finishedAt, error = @error,
       exit_code = @exitCode, wall_seconds = @wallSeconds, forward_passes = @forwardPasses,
       backward_passes = @backwardPasses, extra_forward_passes = @extraForwardPasses, timing_json = @timing,
@@ -180,7 +174,7 @@ export class RunsStore {
     this.deleteStmt = db.prepare('DELETE FROM runs WHERE id = ?');
     this.studyExists = db.prepare('SELECT 1 AS one FROM studies WHERE id = ?');
     this.selectUnfinished = db.prepare(
-      `SELECT id, owner_pid, owner_host FROM runs WHERE status IN ('queued', 'running')`,
+      `SELECT id, owner_pid, owner_host, owner_start FROM runs WHERE status IN ('queued', 'running')`,
     );
     this.markFailed = db.prepare(
       `UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')`,
@@ -246,6 +240,7 @@ export class RunsStore {
       seed: config.seed,
       pid: process.pid,
       host: os.hostname(),
+      start: processIdentity(process.pid),
     });
     return Number(info.lastInsertRowid);
   }
@@ -261,6 +256,7 @@ export class RunsStore {
       dataFingerprint: info.dataFingerprint,
       pid: process.pid,
       host: os.hostname(),
+      start: processIdentity(process.pid),
     });
   }
 
@@ -384,22 +380,62 @@ export class RunsStore {
   /**
    * Runs left queued/running by a process that no longer exists become failed. A run owned by a
    * live process on this machine (this one included) is left alone, so a second CLI does not
-   * fail the first one's run. Runs owned by another host are treated as dead: SQLite's WAL only
-   * works between processes on one machine, so such a run came with a copied file.
+   * fail the first one's run; "live" means the PID exists and, where the start time was recorded,
+   * it is the same process (not a new one that got the PID after a restart). Runs owned by another
+   * host are treated as dead: SQLite's WAL only works between processes on one machine, so such a
+   * run came with a copied file.
    */
-  markInterrupted(isAlive: (pid: number) => boolean = processAlive): number[] {
-    const host = os.hostname();
+  markInterrupted(isAlive: (pid: number) => boolean = processAlive, probe?: Partial<OwnerProbe>): number[] {
     const marked: number[] = [];
     this.db
       .transaction(() => {
         const finishedAt = now();
-        for (const run of this.selectUnfinished.all()) {
-          if (run.owner_host === host && run.owner_pid !== null && isAlive(run.owner_pid)) continue;
-          if (this.markFailed.run(INTERRUPTED_ERROR, finishedAt, run.id).changes > 0) marked.push(run.id);
+        for (const id of this.staleIds(isAlive, probe)) {
+          if (this.markFailed.run(INTERRUPTED_ERROR, finishedAt, id).changes > 0) marked.push(id);
         }
       })
       .immediate();
     return marked;
+  }
+
+  /** The queued/running runs whose owner is gone (what markInterrupted would fail), without writing. */
+  staleIds(isAlive: (pid: number) => boolean = processAlive, probe?: Partial<OwnerProbe>): number[] {
+    const host = os.hostname();
+    const full: OwnerProbe = { ...SYSTEM_PROBE, ...probe, isAlive };
+    return this.selectUnfinished
+      .all()
+      .filter((run) => !ownerAlive({ pid: run.owner_pid, host: run.owner_host, start: run.owner_start }, host, full))
+      .map((run) => run.id);
+  }
+
+  /**
+   * A user's "this run is not running any more": stores a queued/running run as failed
+   * (interrupted). Refused while its owner is provably the same live process (cancel it instead).
+   */
+  markInterruptedByUser(id: number, probe: OwnerProbe = SYSTEM_PROBE): void {
+    const row = this.db.prepare('SELECT status, owner_pid, owner_host, owner_start FROM runs WHERE id = ?').get(id) as
+      | { status: RunStatus; owner_pid: number | null; owner_host: string | null; owner_start: string | null }
+      | undefined;
+    if (!row) throw new HistoryError(`There is no run ${id} in the history.`, 'unknown-run');
+    if (row.status !== 'queued' && row.status !== 'running')
+      throw new HistoryError(
+        `Run ${id} is ${row.status}: only a queued or running run can be marked interrupted.`,
+        'run-state',
+      );
+    const host = os.hostname();
+    if (
+      row.owner_start !== null &&
+      row.owner_host === host &&
+      row.owner_pid !== null &&
+      probe.isAlive(row.owner_pid) &&
+      probe.identityOf(row.owner_pid) === row.owner_start
+    ) {
+      throw new HistoryError(
+        `Run ${id} is still ${row.status} in process ${row.owner_pid} (the same process that started it): cancel it instead.`,
+        'run-state',
+      );
+    }
+    this.markFailed.run(INTERRUPTED_ERROR, now(), id);
   }
 }
 

@@ -253,3 +253,77 @@ describe('trainers in utility processes', () => {
     expect(exits).toEqual([[0, null]]);
   });
 });
+
+const { DESKTOP_CSP_META, checkPermission, secureSession } = await import('../../src-main/desktop/windowOptions.js');
+
+describe('desktop CSP, permission checks and fuses (issue 11, broken 12)', () => {
+  it('the page <meta> and the header are one policy (the meta leaves out only frame-ancestors)', async () => {
+    const { readFileSync, existsSync } = await import('node:fs');
+    const metaOf = (html: string) =>
+      /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"/i.exec(html)?.[1] ?? null;
+    const source = readFileSync(path.resolve(__dirname, '../../src-renderer/index.html'), 'utf8');
+    expect(metaOf(source)).toBe(DESKTOP_CSP_META);
+    expect(DESKTOP_CSP).toBe(`${DESKTOP_CSP_META}; frame-ancestors 'none'`);
+    // The desktop page talks over IPC only: no sockets, no fetches.
+    expect(DESKTOP_CSP_META).toContain("connect-src 'none'");
+    const built = path.resolve(__dirname, '../../dist/renderer/index.html');
+    if (existsSync(built)) expect(metaOf(readFileSync(built, 'utf8'))).toBe(DESKTOP_CSP_META);
+    else console.warn('electronShell: dist/renderer is not built; only the source index.html was checked');
+  });
+
+  it('browser mode serves the same page with its own header policy in the <meta>', async () => {
+    const { contentSecurityPolicy, metaContentSecurityPolicy, withMetaPolicy } =
+      await import('../../src-main/server/browserServer.js');
+    const html = `<meta http-equiv="Content-Security-Policy" content="${DESKTOP_CSP_META}" />`;
+    expect(withMetaPolicy(html, 4321)).toBe(
+      `<meta http-equiv="Content-Security-Policy" content="${metaContentSecurityPolicy(4321)}" />`,
+    );
+    expect(`${metaContentSecurityPolicy(4321)}; frame-ancestors 'none'`).toBe(contentSecurityPolicy(4321));
+    expect(metaContentSecurityPolicy(4321)).toContain("connect-src 'self' ws://127.0.0.1:4321 ws://localhost:4321");
+  });
+
+  it('sets a permission check handler beside the request handler, both refusing', () => {
+    const session = {
+      setPermissionRequestHandler: vi.fn(),
+      setPermissionCheckHandler: vi.fn(),
+      webRequest: { onHeadersReceived: vi.fn() },
+    };
+    secureSession(session, 'file:///app/');
+    expect(session.setPermissionRequestHandler).toHaveBeenCalledWith(denyPermission);
+    expect(session.setPermissionCheckHandler).toHaveBeenCalledWith(checkPermission);
+    expect(checkPermission()).toBe(false);
+    const listener = session.webRequest.onHeadersReceived.mock.calls[0][0];
+    const callback = vi.fn();
+    listener({ url: 'file:///app/index.html', responseHeaders: {} }, callback);
+    expect(callback).toHaveBeenCalledWith({ responseHeaders: { 'Content-Security-Policy': [DESKTOP_CSP] } });
+  });
+
+  it('the packaged app has no RunAsNode, no NODE_OPTIONS, no inspect arguments, and asar integrity', async () => {
+    const { FuseV1Options } = await import('@electron/fuses');
+    // @ts-expect-error a plain .mjs script without types
+    const hook = await import('../../scripts/after-pack.mjs');
+    expect(hook.FUSES).toMatchObject({
+      [FuseV1Options.RunAsNode]: false,
+      [FuseV1Options.EnableNodeOptionsEnvironmentVariable]: false,
+      [FuseV1Options.EnableNodeCliInspectArguments]: false,
+      [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true,
+      [FuseV1Options.OnlyLoadAppFromAsar]: true,
+    });
+    const flip = vi.fn(async () => {});
+    const context = {
+      appOutDir: '/out/linux-unpacked',
+      electronPlatformName: 'linux',
+      packager: { appInfo: { productFilename: 'mix-cd workbench' }, executableName: 'mixcd-workbench' },
+    };
+    await hook.default(context, flip);
+    expect(flip).toHaveBeenCalledWith('/out/linux-unpacked/mixcd-workbench', {
+      ...hook.FUSES,
+      resetAdHocDarwinSignature: false,
+    });
+    const builder = (await import('node:fs')).readFileSync(
+      path.resolve(__dirname, '../../electron-builder.yml'),
+      'utf8',
+    );
+    expect(builder).toMatch(/^afterPack: scripts\/after-pack\.mjs$/m);
+  });
+});

@@ -205,14 +205,14 @@ const LABELS = { 'mix-cd': 'mix-cd (ours, K=10)', 'loss-based': 'loss_based & 50
 describe('formats', () => {
   const pivot = pivotTable(RUNS, 'pretrainTestAcc', { labels: LABELS });
 
-  it('CSV: wide, full-precision numbers, a label with a comma quoted', () => {
+  it('CSV: wide, numbers to 12 significant digits (the one CSV rule), a label with a comma quoted', () => {
     expect(toCsv(pivot)).toBe(
       [
         'strategy,r = 0.25 mean,r = 0.25 sd,r = 0.25 n,r = 0.5 mean,r = 0.5 sd,r = 0.5 n',
-        `none,0.61,0.014142135623730963,2,0.61,0.014142135623730963,2`,
-        `random,0.71,0.014142135623730963,2,0.76,0.014142135623730963,2`,
-        `"mix-cd (ours, K=10)",0.79,0.014142135623730963,2,0.85,0.014142135623730963,2`,
-        'loss_based & 50% {top},,,,0.81,0.014142135623730885,2',
+        `none,0.61,0.0141421356237,2,0.61,0.0141421356237,2`,
+        `random,0.71,0.0141421356237,2,0.76,0.0141421356237,2`,
+        `"mix-cd (ours, K=10)",0.79,0.0141421356237,2,0.85,0.0141421356237,2`,
+        'loss_based & 50% {top},,,,0.81,0.0141421356237,2',
         '',
       ].join('\n'),
     );

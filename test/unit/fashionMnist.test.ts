@@ -84,6 +84,12 @@ describe('locateFashionMnist', () => {
     expect(fm.fingerprint).not.toBe(FASHION_MNIST_OFFICIAL_FINGERPRINT);
   });
 
+  it('refuses an IDX set with 0 images, naming the file (issue 11)', () => {
+    const d = fakeDir('empty', 0, [false, false, false, false]);
+    expect(() => loadFashionMnist(d)).toThrow(DataError);
+    expect(() => loadFashionMnist(d)).toThrow(/train-images-idx3-ubyte holds no images \(0x4x4\)/);
+  });
+
   it('searches $MIXCD_DATA_DIR first when no dir is given', () => {
     const d = fakeDir('env', 5, [true, true, true, true]);
     process.env.MIXCD_DATA_DIR = d;

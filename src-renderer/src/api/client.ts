@@ -101,19 +101,17 @@ class SocketClient implements HostClient {
   private retryMs = 500;
 
   constructor(private readonly token: string | null) {
-    if (token === null) {
-      this.problem =
-        'This page has no access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).';
-    } else {
-      this.connect();
-    }
+    // Without a token in this tab (a bookmark, a new tab, a one-time address) the server's session
+    // cookie, sent with the socket's upgrade request, lets it in; a refusal is said in onclose.
+    this.connect();
   }
 
   private connect(): void {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
     // The token travels as a subprotocol: not in a URL that could be logged, and the server answers with
     // API_PROTOCOL only.
-    const socket = new WebSocket(`${scheme}://${window.location.host}/api`, [API_PROTOCOL, `token.${this.token}`]);
+    const protocols = this.token === null ? [API_PROTOCOL] : [API_PROTOCOL, `token.${this.token}`];
+    const socket = new WebSocket(`${scheme}://${window.location.host}/api`, protocols);
     this.socket = socket;
     socket.onopen = () => {
       this.open = true;
@@ -140,7 +138,9 @@ class SocketClient implements HostClient {
       this.setProblem(
         wasOpen
           ? `The connection to the workbench server at ${window.location.host} was lost; reconnecting...`
-          : `The workbench server at ${window.location.host} does not answer (it may have stopped, or was restarted with a new token): start it with \`mixcd serve\` or \`npm start\` and open the address it prints.`,
+          : this.token === null
+            ? 'This page has no access token and the workbench server did not let it in: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).'
+            : `The workbench server at ${window.location.host} does not answer (it may have stopped, or was restarted with a new token): start it with \`mixcd serve\` or \`npm start\` and open the address it prints.`,
       );
       // Back off up to 10 s: the server may be restarting, or gone for good.
       setTimeout(() => this.connect(), this.retryMs);
@@ -174,7 +174,6 @@ class SocketClient implements HostClient {
   }
 
   async request<M extends MethodName>(method: M, params?: MethodParams<M>): Promise<MethodResults[M]> {
-    if (this.token === null) throw new HostRequestError({ code: 'disconnected', message: this.problem ?? '' });
     const id = this.nextId++;
     const frame = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
     const response = await new Promise<ResponseMessage>((resolve, reject) => {
