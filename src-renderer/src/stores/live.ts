@@ -70,6 +70,14 @@ export const useLiveStore = defineStore('live', () => {
   function applySummary(run: LiveRun, summary: RunSummary): void {
     run.status = summary.status;
     run.config = summary.config;
+    // A run opened after the fact (History's "curves", a reload) has had no progress event: its
+    // length comes from its config, and a finished run is at its last step, not at step 0 of 0.
+    run.totalSteps ||= summary.config.finetune.steps;
+    if (summary.status === 'finished') {
+      run.step = run.totalSteps;
+      run.phase = 'finetuning';
+      run.etaSeconds = null;
+    }
     if (summary.backend) run.backend = summary.backend;
     if (summary.device) run.device = summary.device;
     if (summary.series?.length) run.points = [...summary.series];
@@ -137,7 +145,6 @@ export const useLiveStore = defineStore('live', () => {
     try {
       const detail = await client.value.request('runs.get', { id });
       applySummary(run, detail);
-      if (detail.status === 'running') run.totalSteps ||= detail.config.finetune.steps;
       const series = await client.value.request('runs.series', { id });
       for (const point of series) addPoint(run, point);
     } catch (error) {
