@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
+import type { RunListItem } from '../../shared/contract.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { inspectSchema, migrate } from './migrations.js';
 import { sqliteNativeBinding } from './nativeBinding.js';
@@ -166,6 +167,12 @@ export class History {
   /** Newest first, without series (series: []). */
   listRuns(filter?: RunFilter): RunSummary[] {
     return this.runs.list(filter);
+  }
+  /** listRuns with each run's tags (read in one query, not one per run). */
+  listRunsWithTags(filter?: RunFilter): RunListItem[] {
+    const runs = this.runs.list(filter);
+    const tags = this.runs.allTags();
+    return runs.map((run) => ({ ...run, tags: tags.get(run.id) ?? [] }));
   }
   getRunStatus(id: number): RunStatus | null {
     return this.runs.status(id);
