@@ -1,20 +1,13 @@
 // Comparing runs: seeds of one setting pooled into a group (mean and ± sd bands over steps), and
 // the study's trade-off as a Pareto scatter with error bars. Pure option builders like
 // options.ts: no DOM, no echarts import, unit-tested in Node.
-import type { RunConfig } from '../config.js';
+import { groupRuns, type RunGroup } from '../grouping.js';
 import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
 
-/** Runs that differ only in their seed. */
-export interface SettingsGroup {
-  /** Stable key: the config with `seed` removed, as JSON with sorted keys. */
-  key: string;
-  /** "mix-cd r=0.1", plus the settings that tell apart groups that would otherwise share it. */
-  label: string;
-  runs: RunSummary[];
-  seeds: number[];
-}
+/** Runs that differ only in their seed (duplicates of a seed set apart). */
+export type SettingsGroup = RunGroup<RunSummary>;
 
 export type BandMetric = 'pretrainTestAcc' | 'finetuneTestAcc' | 'cdRate' | 'rehearsalPrecision';
 
@@ -51,70 +44,11 @@ export const PALETTE = [
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+export { baseLabel, settingsKey } from '../grouping.js';
 
-/** The settings key of a config: everything but the (finetune) seed. */
-export function settingsKey(config: RunConfig): string {
-  const { seed: _seed, ...rest } = config;
-  return sortedJson(rest);
-}
-
-/** Leaf paths of a config ("finetune.steps" -> value), for naming what tells two groups apart. */
-function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>))
-      flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (value !== undefined) {
-    out.set(prefix, JSON.stringify(value));
-  }
-  return out;
-}
-
-export function baseLabel(config: RunConfig): string {
-  const strategy = config.rehearsal.strategy;
-  return strategy === 'none' ? 'none' : `${strategy} r=${config.rehearsal.budget}`;
-}
-
-/** Groups runs by every setting except the seed, in order of first appearance. */
+/** Groups runs by every setting except the seed (shared/grouping.ts: duplicates set apart). */
 export function groupBySettings(runs: readonly RunSummary[]): SettingsGroup[] {
-  const groups = new Map<string, SettingsGroup>();
-  for (const run of runs) {
-    const key = settingsKey(run.config);
-    let group = groups.get(key);
-    if (!group) {
-      group = { key, label: baseLabel(run.config), runs: [], seeds: [] };
-      groups.set(key, group);
-    }
-    group.runs.push(run);
-    group.seeds.push(run.config.seed);
-  }
-  const list = [...groups.values()];
-  // Groups sharing a label: add the settings in which they differ ("mix-cd r=0.1 scenario=rot90").
-  const byLabel = new Map<string, SettingsGroup[]>();
-  for (const g of list) byLabel.set(g.label, [...(byLabel.get(g.label) ?? []), g]);
-  for (const same of byLabel.values()) {
-    if (same.length < 2) continue;
-    const flats = same.map((g) => {
-      const { seed: _seed, ...rest } = g.runs[0].config;
-      return flatten(rest, '', new Map());
-    });
-    const paths = new Set(flats.flatMap((f) => [...f.keys()]));
-    const differing = [...paths].filter((p) => new Set(flats.map((f) => f.get(p))).size > 1).sort();
-    same.forEach((g, i) => {
-      const parts = differing.map((p) => `${p}=${(flats[i].get(p) ?? '—').replace(/^"(.*)"$/, '$1')}`);
-      g.label = `${g.label} ${parts.join(' ')}`.trim();
-    });
-  }
-  return list;
+  return groupRuns(runs);
 }
 
 /**
@@ -255,7 +189,8 @@ export function paretoPoints(cells: readonly StudyCell[]): ParetoPoint[] {
     .map((c) => ({
       strategy: c.strategy,
       budget: c.budget,
-      label: c.strategy === 'none' ? 'none' : `${c.strategy} r=${c.budget}`,
+      // The group's label (it names what else differs, e.g. steps); built cells may lack one.
+      label: c.label || (c.strategy === 'none' ? 'none' : `${c.strategy} r=${c.budget}`),
       n: c.finetuneTestAcc.n,
       x: c.finetuneTestAcc.mean,
       y: c.pretrainTestAcc.mean,
