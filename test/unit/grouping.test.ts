@@ -95,3 +95,35 @@ describe('every panel and table groups the same way', () => {
     expect(cell.mean).toBeCloseTo(0.7, 10);
   });
 });
+
+describe('one colour per group in every chart', () => {
+  it('gives a group the same colour in the curves and the Pareto plot, and strategies their own hue', async () => {
+    const { bandChartOption, bandSeries, paretoOption } = await import('../../shared/charts/compare.js');
+    const { groupColors, strategyColor } = await import('../../shared/charts/colors.js');
+    const withSeries = (r: RunSummary) => ({
+      ...r,
+      series: [{ step: 0, pretrainTestAcc: 0.8, finetuneTestAcc: 0.5, cdRate: 0.1, rehearsalPrecision: null }],
+    });
+    const runs = [random(1, 100, 1), random(2, 400, 1), run(3, { rehearsal: { strategy: 'mix-cd' } })].map(withSeries);
+    const groups = groupBySettings(runs);
+    const colors = groupColors(groups);
+    const colorOf = (key: string) => colors.get(key);
+    // Two random groups: two shades of random's hue; mix-cd its own.
+    expect(new Set(colors.values()).size).toBe(3);
+    expect(colors.get(groups[2].key)).toBe(strategyColor('mix-cd'));
+    const bands = bandChartOption(bandSeries(groups, 'pretrainTestAcc'), { yName: 'y', colorOf });
+    const pareto = paretoOption(studyTable(runs), { pointColorOf: colorOf });
+    const bandColor = (label: string) =>
+      (bands.series as { name: string; id: string; color: string }[]).find(
+        (s) => s.name === label && s.id.endsWith('-mean'),
+      )!.color;
+    const pointColor = (label: string) =>
+      (pareto.series as { type: string; data: { name: string; itemStyle?: { color: string } }[] }[])
+        .filter((s) => s.type === 'scatter')
+        .flatMap((s) => s.data)
+        .find((d) => d.name.startsWith(label))!.itemStyle!.color;
+    for (const g of groups) expect(pointColor(`${g.label} (`)).toBe(bandColor(g.label));
+    // The legend wraps instead of paging, and the plot starts below it.
+    expect((bands.legend as { type: string }).type).toBe('plain');
+  });
+});
