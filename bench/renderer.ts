@@ -14,6 +14,7 @@ import type { EvalPoint, RunSummary } from '../shared/results.js';
 import { studyTable } from '../shared/studyTable.js';
 import { startBrowserServer, type HostConnection } from '../src-main/server/browserServer.js';
 import { mulberry32 } from '../src-main/data/mulberry32.js';
+import { fakeHistoryHost, syntheticHistory, timeHistory, type HistoryTimings } from './historyView.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root from bench/ (vitest, sources) or dist/bench/ (npm run bench). */
@@ -166,6 +167,36 @@ function bundleSizes(): string[] {
   ];
 }
 
+/** History with 10,000 runs: main-thread time to open, filter, search and sort (goal: 200 ms each). */
+async function benchHistoryView(loads = 3): Promise<string[]> {
+  if (!existsSync(path.join(rendererDir, 'index.html'))) return [`history view: skipped, ${rendererDir} is not built`];
+  if (!existsSync('/usr/bin/chromium')) return ['history view: skipped, /usr/bin/chromium is missing'];
+  const { chromium } = await import('playwright-core');
+  const count = 10_000;
+  const server = await startBrowserServer({ host: fakeHistoryHost(syntheticHistory(count)), rendererDir });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+  });
+  try {
+    const all: HistoryTimings[] = [];
+    for (let i = 0; i < loads; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      all.push(await timeHistory(await context.newPage(), server.url, count));
+      await context.close();
+    }
+    const of = (key: 'list' | 'filter' | 'search' | 'sort') => `${median(all.map((t) => t[key])).toFixed(0)} ms`;
+    return [
+      `history view, ${count} runs (main-thread time, Chrome TaskDuration, median of ${loads} cold loads; goal 200 ms each):`,
+      `  open (boot + runs.list parsed + table drawn) ${of('list')}, filter ${of('filter')}, search ${of('search')}, sort ${of('sort')}; ${all[0].rowsInPage} table rows in the page (windowed)`,
+    ];
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 export async function benchRenderer(options: { loads?: number } = {}): Promise<string[]> {
   const loads = options.loads ?? 5;
   const lines: string[] = [];
@@ -242,6 +273,7 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
       await server.close();
     }
   }
+  lines.push(...(await benchHistoryView()));
   lines.push(...bundleSizes());
   return lines;
 }

@@ -180,6 +180,11 @@ export interface RunDetail extends RunSummary {
   tags: string[];
 }
 
+/** A run as runs.list lists it: its summary (series: []) and its tags, so a list needs no runs.get per run. */
+export interface RunListItem extends RunSummary {
+  tags: string[];
+}
+
 export interface ProbeCategories {
   step: number;
   /** Pretrain sample indices of the probe subset. */
@@ -252,7 +257,7 @@ export interface HostStatus {
 }
 
 export interface MethodResults {
-  'runs.list': RunSummary[];
+  'runs.list': RunListItem[];
   'runs.get': RunDetail;
   'runs.delete': { id: number };
   'runs.tag': { id: number; tags: string[] };

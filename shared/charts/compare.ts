@@ -1,20 +1,14 @@
 // Comparing runs: seeds of one setting pooled into a group (mean and ± sd bands over steps), and
 // the study's trade-off as a Pareto scatter with error bars. Pure option builders like
 // options.ts: no DOM, no echarts import, unit-tested in Node.
-import type { RunConfig } from '../config.js';
+import { groupRuns, type RunGroup } from '../grouping.js';
 import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
+import { legendRows } from './colors.js';
 
-/** Runs that differ only in their seed. */
-export interface SettingsGroup {
-  /** Stable key: the config with `seed` removed, as JSON with sorted keys. */
-  key: string;
-  /** "mix-cd r=0.1", plus the settings that tell apart groups that would otherwise share it. */
-  label: string;
-  runs: RunSummary[];
-  seeds: number[];
-}
+/** Runs that differ only in their seed (duplicates of a seed set apart). */
+export type SettingsGroup = RunGroup<RunSummary>;
 
 export type BandMetric = 'pretrainTestAcc' | 'finetuneTestAcc' | 'cdRate' | 'rehearsalPrecision';
 
@@ -51,70 +45,11 @@ export const PALETTE = [
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+export { baseLabel, settingsKey } from '../grouping.js';
 
-/** The settings key of a config: everything but the (finetune) seed. */
-export function settingsKey(config: RunConfig): string {
-  const { seed: _seed, ...rest } = config;
-  return sortedJson(rest);
-}
-
-/** Leaf paths of a config ("finetune.steps" -> value), for naming what tells two groups apart. */
-function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>))
-      flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (value !== undefined) {
-    out.set(prefix, JSON.stringify(value));
-  }
-  return out;
-}
-
-export function baseLabel(config: RunConfig): string {
-  const strategy = config.rehearsal.strategy;
-  return strategy === 'none' ? 'none' : `${strategy} r=${config.rehearsal.budget}`;
-}
-
-/** Groups runs by every setting except the seed, in order of first appearance. */
+/** Groups runs by every setting except the seed (shared/grouping.ts: duplicates set apart). */
 export function groupBySettings(runs: readonly RunSummary[]): SettingsGroup[] {
-  const groups = new Map<string, SettingsGroup>();
-  for (const run of runs) {
-    const key = settingsKey(run.config);
-    let group = groups.get(key);
-    if (!group) {
-      group = { key, label: baseLabel(run.config), runs: [], seeds: [] };
-      groups.set(key, group);
-    }
-    group.runs.push(run);
-    group.seeds.push(run.config.seed);
-  }
-  const list = [...groups.values()];
-  // Groups sharing a label: add the settings in which they differ ("mix-cd r=0.1 scenario=rot90").
-  const byLabel = new Map<string, SettingsGroup[]>();
-  for (const g of list) byLabel.set(g.label, [...(byLabel.get(g.label) ?? []), g]);
-  for (const same of byLabel.values()) {
-    if (same.length < 2) continue;
-    const flats = same.map((g) => {
-      const { seed: _seed, ...rest } = g.runs[0].config;
-      return flatten(rest, '', new Map());
-    });
-    const paths = new Set(flats.flatMap((f) => [...f.keys()]));
-    const differing = [...paths].filter((p) => new Set(flats.map((f) => f.get(p))).size > 1).sort();
-    same.forEach((g, i) => {
-      const parts = differing.map((p) => `${p}=${(flats[i].get(p) ?? '—').replace(/^"(.*)"$/, '$1')}`);
-      g.label = `${g.label} ${parts.join(' ')}`.trim();
-    });
-  }
-  return list;
+  return groupRuns(runs);
 }
 
 /**
@@ -162,6 +97,8 @@ export interface BandChartSpec {
   f0?: number | null;
   /** Fix y to [0, 1] (default true: accuracies and rates). */
   unitRange?: boolean;
+  /** A band's colour by its group key (colors.ts groupColors), the same in every chart. */
+  colorOf?: (key: string) => string | undefined;
 }
 
 /**
@@ -173,7 +110,7 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
   const longest = bands.reduce((n, b) => Math.max(n, b.points.length), 0);
   const series: Record<string, unknown>[] = [];
   bands.forEach((band, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = spec.colorOf?.(band.key) ?? PALETTE[i % PALETTE.length];
     const stack = `band-${i}`;
     const common = {
       name: band.label,
@@ -219,16 +156,19 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
   });
   const unit = spec.unitRange ?? true;
   const top = spec.title ? 24 : 0;
+  const labels = bands.map((b) => b.label);
+  // A plain legend wraps onto as many rows as its labels need (a scrolling one paged "1/2" and cut
+  // labels); the plot starts below it, and the y-axis title runs along the axis, clear of the legend.
+  const legendHeight = 22 * legendRows(labels);
+  const yName = { name: spec.yName, nameLocation: 'middle', nameGap: 40 };
   return {
     animation: longest * Math.max(1, bands.length) <= ANIMATION_LIMIT,
     ...titled(spec.title),
-    grid: { left: 56, right: 24, top: top + 40, bottom: 48 },
+    grid: { left: 60, right: 24, top: top + legendHeight + 16, bottom: 48 },
     tooltip: { trigger: 'axis', renderMode: 'richText' },
-    legend: { type: 'scroll', top, data: bands.map((b) => b.label) },
+    legend: { type: 'plain', top, data: labels },
     xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 28, min: 0 },
-    yAxis: unit
-      ? { type: 'value', name: spec.yName, min: 0, max: 1 }
-      : { type: 'value', name: spec.yName, scale: true },
+    yAxis: unit ? { type: 'value', ...yName, min: 0, max: 1 } : { type: 'value', ...yName, scale: true },
     series,
   };
 }
@@ -238,6 +178,8 @@ function titled(text: string | undefined): ChartOption {
 }
 
 export interface ParetoPoint {
+  /** The group's key (shared/grouping.ts), for its colour. */
+  key: string;
   strategy: string;
   budget: number;
   label: string;
@@ -253,9 +195,11 @@ export function paretoPoints(cells: readonly StudyCell[]): ParetoPoint[] {
   return cells
     .filter((c) => finite(c.finetuneTestAcc.mean) && finite(c.pretrainTestAcc.mean))
     .map((c) => ({
+      key: c.key ?? `${c.strategy}|${c.budget}`,
       strategy: c.strategy,
       budget: c.budget,
-      label: c.strategy === 'none' ? 'none' : `${c.strategy} r=${c.budget}`,
+      // The group's label (it names what else differs, e.g. steps); built cells may lack one.
+      label: c.label || (c.strategy === 'none' ? 'none' : `${c.strategy} r=${c.budget}`),
       n: c.finetuneTestAcc.n,
       x: c.finetuneTestAcc.mean,
       y: c.pretrainTestAcc.mean,
@@ -304,9 +248,18 @@ export function renderErrorBar(_params: unknown, api: RenderApi): Record<string,
  */
 export function paretoOption(
   cells: readonly StudyCell[],
-  options: { title?: string; colorOf?: (strategy: string, index: number) => string | undefined } = {},
+  options: {
+    title?: string;
+    colorOf?: (strategy: string, index: number) => string | undefined;
+    /** A point's colour by its group key: the same as the group's curves (colors.ts groupColors). */
+    pointColorOf?: (key: string) => string | undefined;
+  } = {},
 ): ChartOption {
   const points = paretoPoints(cells);
+  const itemColor = (p: ParetoPoint) => {
+    const color = options.pointColorOf?.(p.key);
+    return color ? { itemStyle: { color } } : {};
+  };
   const strategies = [...new Set(points.map((p) => p.strategy))];
   const series: Record<string, unknown>[] = [];
   strategies.forEach((strategy, i) => {
@@ -319,7 +272,7 @@ export function paretoOption(
       color,
       symbolSize: 10,
       label: { show: true, position: 'right', formatter: '{b}' },
-      data: mine.map((p) => ({ name: `${p.label} (n=${p.n})`, value: [p.x, p.y] })),
+      data: mine.map((p) => ({ name: `${p.label} (n=${p.n})`, value: [p.x, p.y], ...itemColor(p) })),
     });
     series.push({
       id: `pareto-${strategy}-sd`,
@@ -330,7 +283,11 @@ export function paretoOption(
       renderItem: renderErrorBar,
       // Every dimension on its axis, so the axis range includes the ends of the bars.
       encode: { x: [0, 2, 3], y: [1, 4, 5] },
-      data: mine.map((p) => [p.x, p.y, p.x - p.xSd, p.x + p.xSd, p.y - p.ySd, p.y + p.ySd]),
+      data: mine.map((p) => {
+        const value = [p.x, p.y, p.x - p.xSd, p.x + p.xSd, p.y - p.ySd, p.y + p.ySd];
+        const color = itemColor(p);
+        return 'itemStyle' in color ? { value, ...color } : value;
+      }),
       z: 1,
     });
   });

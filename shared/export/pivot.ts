@@ -17,6 +17,7 @@
 import type { StrategyName } from '../config.js';
 import type { RunSummary } from '../results.js';
 import { meanSd } from '../studyTable.js';
+import { groupRuns, runSettings, STRATEGY_SETTINGS } from '../grouping.js';
 
 export const PIVOT_METRICS = [
   'pretrainTestAcc',
@@ -113,33 +114,11 @@ function metricValue(run: RunSummary, metric: PivotMetric): number | null {
   }
 }
 
-/** Leaves of a plain JSON value as dotted paths, values JSON-encoded. */
-function flatten(value: unknown, prefix: string, out: Map<string, string>): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>))
-      flatten(inner, prefix ? `${prefix}.${key}` : key, out);
-  } else if (value !== undefined) {
-    out.set(prefix, JSON.stringify(value));
-  }
-}
-
-const STRATEGY_SETTINGS: Record<string, StrategyName> = {
-  'rehearsal.mixCd': 'mix-cd',
-  'rehearsal.oracleCd': 'oracle-cd',
-  'rehearsal.lossBased': 'loss-based',
-};
-
 /** The settings a run's numbers depend on, besides the seed, strategy and budget (the table's axes). */
 function groupSettings(run: RunSummary): Map<string, string> {
-  const all = new Map<string, string>();
-  flatten(run.config, '', all);
-  const kept = new Map<string, string>();
-  for (const [key, value] of all) {
-    if (key === 'seed' || key === 'rehearsal.strategy' || key === 'rehearsal.budget') continue;
-    const owner = Object.keys(STRATEGY_SETTINGS).find((prefix) => key.startsWith(`${prefix}.`));
-    if (owner && STRATEGY_SETTINGS[owner] !== run.config.rehearsal.strategy) continue;
-    kept.set(key, value);
-  }
+  const kept = runSettings(run.config);
+  kept.delete('rehearsal.strategy');
+  kept.delete('rehearsal.budget');
   return kept;
 }
 
@@ -190,7 +169,9 @@ export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: Piv
   }));
 
   const cellOf = (group: RunSummary[]): PivotCell | null => {
-    const used = group.filter((r) => metricValue(r, metric) !== null).sort((a, b) => a.id - b.id);
+    // One run per seed (shared/grouping.ts): a repeated run with the same settings and seed is not a second seed.
+    const oncePerSeed = groupRuns(group).flatMap((g) => g.runs);
+    const used = oncePerSeed.filter((r) => metricValue(r, metric) !== null).sort((a, b) => a.id - b.id);
     if (!used.length) return null;
     const stats = meanSd(used.map((r) => metricValue(r, metric) as number));
     return {

@@ -182,7 +182,7 @@ class WorkbenchHost implements Host {
   private readonly methods: {
     [M in MethodName]: (params: ParsedParams<M>) => MethodResults[M] | Promise<MethodResults[M]>;
   } = {
-    'runs.list': ({ filter }) => this.history.listRuns(filter),
+    'runs.list': ({ filter }) => this.history.listRunsWithTags(filter),
     'runs.get': ({ id }) => {
       const run = this.history.getRun(id) ?? this.noRun(id);
       return { ...run, tags: this.history.getTags(id) ?? [] };

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
+import type { RunListItem } from '../../shared/contract.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { LATEST_SCHEMA_VERSION, inspectSchema, migrate } from './migrations.js';
 import { sqliteNativeBinding } from './nativeBinding.js';
@@ -181,6 +182,12 @@ export class History {
   listRuns(filter?: RunFilter): RunSummary[] {
     const runs = this.runs.list(filter);
     return this.stale.size ? runs.map((r) => this.asStored(r)!) : runs;
+  }
+  /** listRuns with each run's tags (read in one query, not one per run). */
+  listRunsWithTags(filter?: RunFilter): RunListItem[] {
+    const runs = this.runs.list(filter);
+    const tags = this.runs.allTags();
+    return runs.map((run) => ({ ...run, tags: tags.get(run.id) ?? [] }));
   }
   getRunStatus(id: number): RunStatus | null {
     return this.stale.has(id) ? 'failed' : this.runs.status(id);

@@ -152,6 +152,7 @@ export class RunsStore {
   private readonly deleteTags: Database.Statement;
   private readonly insertTag: Database.Statement;
   private readonly selectTags: Database.Statement<[number], { tag: string }>;
+  private readonly selectAllTags: Database.Statement<[], { run_id: number; tag: string }>;
   private readonly listCache = new Map<string, Database.Statement>();
   private readonly replaceTags: (runId: number, tags: string[]) => void;
 
@@ -182,6 +183,7 @@ export class RunsStore {
     this.deleteTags = db.prepare('DELETE FROM run_tags WHERE run_id = ?');
     this.insertTag = db.prepare('INSERT INTO run_tags (run_id, tag) VALUES (?, ?)');
     this.selectTags = db.prepare('SELECT tag FROM run_tags WHERE run_id = ? ORDER BY tag');
+    this.selectAllTags = db.prepare('SELECT run_id, tag FROM run_tags ORDER BY run_id, tag');
     this.replaceTags = db.transaction((runId: number, tags: string[]) => {
       this.deleteTags.run(runId);
       for (const tag of tags) this.insertTag.run(runId, tag);
@@ -364,6 +366,17 @@ export class RunsStore {
     if (clean.some((t) => t.length === 0))
       throw new HistoryError(`Tags of run ${id} must not be empty.`, 'invalid-input');
     this.replaceTags(id, clean);
+  }
+
+  /** Every run's tags in one query (a list shows them all; one query per run made History quadratic). */
+  allTags(): Map<number, string[]> {
+    const byRun = new Map<number, string[]>();
+    for (const { run_id, tag } of this.selectAllTags.iterate()) {
+      const list = byRun.get(run_id);
+      if (list) list.push(tag);
+      else byRun.set(run_id, [tag]);
+    }
+    return byRun;
   }
 
   tags(id: number): string[] | null {

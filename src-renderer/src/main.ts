@@ -2,6 +2,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
+import { createAppRouter } from './router.js';
 import { createHostClient } from './api/client.js';
 import { useLiveStore } from './stores/live.js';
 import { useRunsStore } from './stores/runs.js';
@@ -9,6 +10,7 @@ import './style.css';
 
 const app = createApp(App);
 app.use(createPinia());
+app.use(createAppRouter());
 const runs = useRunsStore();
 const client = createHostClient();
 runs.attach(client);

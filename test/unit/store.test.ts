@@ -442,6 +442,26 @@ describe('listing', () => {
     expect(h.listStudies().map((s) => s.name)).toEqual(['s']);
   });
 
+  it('lists runs with their tags, read in one query for all runs', () => {
+    const h = historyAt();
+    const a = finishedRun(h);
+    const b = finishedRun(h);
+    const c = h.createRun({ config: config() });
+    h.setTags(a, ['z', 'baseline']);
+    h.setTags(c, ['wip']);
+    const listed = h.listRunsWithTags();
+    expect(listed.map((r) => [r.id, r.tags])).toEqual([
+      [c, ['wip']],
+      [b, []],
+      [a, ['baseline', 'z']],
+    ]);
+    // The same runs as listRuns, filters included; a tag filter still lists every tag of the run.
+    expect(listed.map(({ tags: _, ...run }) => run)).toEqual(h.listRuns());
+    expect(h.listRunsWithTags({ tag: 'z' }).map((r) => r.tags)).toEqual([['baseline', 'z']]);
+    h.deleteRun(a);
+    expect(h.listRunsWithTags().map((r) => r.id)).toEqual([c, b]);
+  });
+
   it('uses the indexes for the common listings', () => {
     const h = historyAt();
     const plan = (sql: string) =>

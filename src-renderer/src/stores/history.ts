@@ -13,6 +13,8 @@ export type SortKey =
   | 'strategy'
   | 'budget'
   | 'seed'
+  | 'steps'
+  | 'lr'
   | 'study'
   | 'backend'
   | 'finalPretrainAcc'
@@ -21,8 +23,6 @@ export type SortKey =
 
 export interface HistoryRow extends RunRow {
   studyName: string;
-  /** null until loaded (runs.list has no tags: they come from runs.get). */
-  tags: string[] | null;
 }
 
 export interface StudyGroup {
@@ -60,7 +60,6 @@ export const useHistoryStore = defineStore('history', () => {
   const { rows, client } = storeToRefs(runs);
 
   const studies = ref<StudySummary[]>([]);
-  const tags = ref<Record<number, string[]>>({});
   /** A failed request (tagging, deleting, loading studies) as the host worded it. */
   const problem = ref<string | null>(null);
 
@@ -88,7 +87,6 @@ export const useHistoryStore = defineStore('history', () => {
     rows.value.map((row) => ({
       ...row,
       studyName: row.studyId === null ? '' : (studyName.value.get(row.studyId) ?? `study ${row.studyId}`),
-      tags: tags.value[row.id] ?? null,
     })),
   );
 
@@ -101,7 +99,7 @@ export const useHistoryStore = defineStore('history', () => {
         .sort((a, b) => a - b)
         .map(String),
       status: distinct(all.value.map((r) => r.status)).sort(),
-      tag: distinct(all.value.flatMap((r) => r.tags ?? [])).sort(),
+      tag: distinct(all.value.flatMap((r) => r.tags)).sort(),
     };
   });
 
@@ -110,7 +108,7 @@ export const useHistoryStore = defineStore('history', () => {
       case 'study':
         return row.studyName;
       case 'tags':
-        return (row.tags ?? []).join(', ');
+        return row.tags.join(', ');
       case 'finalPretrainAcc':
       case 'finalFinetuneAcc':
         return row[key] ?? -Infinity;
@@ -128,9 +126,9 @@ export const useHistoryStore = defineStore('history', () => {
         (!f.strategy || r.strategy === f.strategy) &&
         (!f.budget || String(r.budget) === f.budget) &&
         (!f.status || r.status === f.status) &&
-        (!f.tag || (r.tags ?? []).includes(f.tag)) &&
+        (!f.tag || r.tags.includes(f.tag)) &&
         (!needle ||
-          [String(r.id), r.studyName, r.strategy, r.scenario, ...(r.tags ?? [])].some((text) =>
+          [String(r.id), r.studyName, r.strategy, r.scenario, ...r.tags].some((text) =>
             text.toLowerCase().includes(needle),
           )),
     );
@@ -169,35 +167,11 @@ export const useHistoryStore = defineStore('history', () => {
     }
   }
 
-  /** Tags of the runs not loaded yet, a few requests at a time. */
-  let loadingTags = false;
-  async function loadTags(): Promise<void> {
-    const host = client.value;
-    if (!host || loadingTags) return;
-    loadingTags = true;
-    try {
-      const missing = rows.value.filter((r) => !(r.id in tags.value)).map((r) => r.id);
-      const next = async (): Promise<void> => {
-        const id = missing.shift();
-        if (id === undefined) return;
-        try {
-          tags.value[id] = (await host.request('runs.get', { id })).tags;
-        } catch {
-          tags.value[id] = []; // deleted meanwhile
-        }
-        return next();
-      };
-      await Promise.all([next(), next(), next(), next()]);
-    } finally {
-      loadingTags = false;
-    }
-  }
-
   async function setTags(id: number, text: string): Promise<boolean> {
     if (!client.value) return false;
     try {
       const result = await client.value.request('runs.tag', { id, tags: parseTags(text) });
-      tags.value[id] = result.tags;
+      runs.setRowTags(id, result.tags);
       problem.value = null;
       return true;
     } catch (error) {
@@ -211,7 +185,6 @@ export const useHistoryStore = defineStore('history', () => {
     try {
       await client.value.request('runs.delete', { id });
       runs.remove(id);
-      delete tags.value[id];
       selected.value = selected.value.filter((s) => s !== id);
       problem.value = null;
       return true;
@@ -225,12 +198,11 @@ export const useHistoryStore = defineStore('history', () => {
     selected.value = selected.value.includes(id) ? selected.value.filter((s) => s !== id) : [...selected.value, id];
   }
 
-  // New runs (events, reloads): their tags, and their study if it is new to us.
+  // New runs (events, reloads): their study if it is new to us (their tags come with runs.list).
   watch(
     rows,
     (now) => {
       if (now.some((r) => r.studyId !== null && !studyName.value.has(r.studyId))) void loadStudies();
-      if (now.some((r) => !(r.id in tags.value))) void loadTags();
       // Picks of runs that are gone are dropped.
       const ids = new Set(now.map((r) => r.id));
       if (selected.value.some((id) => !ids.has(id))) selected.value = selected.value.filter((id) => ids.has(id));
@@ -240,7 +212,6 @@ export const useHistoryStore = defineStore('history', () => {
 
   return {
     studies,
-    tags,
     problem,
     filters,
     sortKey,
@@ -254,7 +225,6 @@ export const useHistoryStore = defineStore('history', () => {
     sortBy,
     clearFilters,
     loadStudies,
-    loadTags,
     setTags,
     deleteRun,
     toggle,

@@ -7,6 +7,7 @@ import type { EventMessage, RunPhase } from '../../../shared/contract.js';
 import type { EvalPoint, RunStatus, RunSummary } from '../../../shared/results.js';
 import type { RunConfig } from '../../../shared/config.js';
 import type { HostClient } from '../api/client.js';
+import { runUpdateOf, type RunUpdate } from './runEvents.js';
 
 export interface LiveRun {
   id: number;
@@ -70,6 +71,14 @@ export const useLiveStore = defineStore('live', () => {
   function applySummary(run: LiveRun, summary: RunSummary): void {
     run.status = summary.status;
     run.config = summary.config;
+    // A run opened after the fact (History's "curves", a reload) has had no progress event: its
+    // length comes from its config, and a finished run is at its last step, not at step 0 of 0.
+    run.totalSteps ||= summary.config.finetune.steps;
+    if (summary.status === 'finished') {
+      run.step = run.totalSteps;
+      run.phase = 'finetuning';
+      run.etaSeconds = null;
+    }
     if (summary.backend) run.backend = summary.backend;
     if (summary.device) run.device = summary.device;
     if (summary.series?.length) run.points = [...summary.series];
@@ -87,48 +96,28 @@ export const useLiveStore = defineStore('live', () => {
       run.f0PretrainAcc = point.pretrainTestAcc;
   }
 
-  function applyEvent(message: EventMessage): void {
-    switch (message.event) {
-      case 'run.queued': {
-        const run = ensure(message.data.runId);
-        run.config = message.data.config;
-        run.totalSteps = message.data.config.finetune.steps;
-        break;
-      }
-      case 'run.started': {
-        const run = ensure(message.data.runId);
-        Object.assign(run, { status: 'running', backend: message.data.backend, device: message.data.device });
-        break;
-      }
-      case 'run.progress': {
-        const { runId, phase, step, totalSteps, etaSeconds } = message.data;
-        Object.assign(ensure(runId), {
-          status: 'running',
-          phase,
-          step,
-          totalSteps,
-          etaSeconds: finite(etaSeconds) ? etaSeconds : null,
-        });
-        break;
-      }
-      case 'run.eval':
-        addPoint(ensure(message.data.runId), message.data.point);
-        break;
-      case 'run.finished': {
-        const run = ensure(message.data.runId);
-        applySummary(run, message.data.summary);
-        run.etaSeconds = null;
-        run.step = run.totalSteps;
-        break;
-      }
-      case 'run.failed':
-        Object.assign(ensure(message.data.runId), { status: 'failed', error: message.data.error, etaSeconds: null });
-        break;
-      case 'run.cancelled':
-        Object.assign(ensure(message.data.runId), { status: 'cancelled', etaSeconds: null });
-        break;
+  function applyUpdate(u: RunUpdate): void {
+    const run = ensure(u.runId);
+    if (u.summary) {
+      applySummary(run, u.summary);
+      run.etaSeconds = null;
+      run.step = run.totalSteps;
+      return;
     }
+    if (u.queued) {
+      run.config = u.queued.config;
+      run.totalSteps = u.queued.config.finetune.steps;
+    }
+    if (u.point) addPoint(run, u.point);
+    if (u.status && !u.queued) run.status = u.status;
+    if (u.backend !== undefined) run.backend = u.backend;
+    if (u.device !== undefined) run.device = u.device;
+    if (u.progress) Object.assign(run, u.progress);
+    if (u.error !== undefined) run.error = u.error;
+    if (u.status === 'failed' || u.status === 'cancelled') run.etaSeconds = null;
   }
+
+  const applyEvent = (message: EventMessage): void => applyUpdate(runUpdateOf(message));
 
   /** Start watching a run: its summary and series so far (runs started elsewhere, or before a reload). */
   async function watchRun(id: number): Promise<void> {
@@ -137,7 +126,6 @@ export const useLiveStore = defineStore('live', () => {
     try {
       const detail = await client.value.request('runs.get', { id });
       applySummary(run, detail);
-      if (detail.status === 'running') run.totalSteps ||= detail.config.finetune.steps;
       const series = await client.value.request('runs.series', { id });
       for (const point of series) addPoint(run, point);
     } catch (error) {

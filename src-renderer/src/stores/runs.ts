@@ -3,7 +3,8 @@
 // started from the CLI write the same history but send no events here).
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { EventMessage, RunPhase } from '../../../shared/contract.js';
+import { runUpdateOf, type RunUpdate } from './runEvents.js';
+import type { EventMessage, RunListItem, RunPhase } from '../../../shared/contract.js';
 import type { RunConfig } from '../../../shared/config.js';
 import type { RunStatus, RunSummary } from '../../../shared/results.js';
 import type { HostClient } from '../api/client.js';
@@ -15,6 +16,11 @@ export interface RunRow {
   strategy: RunConfig['rehearsal']['strategy'];
   budget: number;
   seed: number;
+  /** Finetune steps and learning rate: 100- and 1,500-step runs must not look alike. */
+  steps: number;
+  lr: number;
+  /** Tags, carried by runs.list (one request for the whole table). */
+  tags: string[];
   /** The study the run belongs to, or null. */
   studyId: number | null;
   /** ISO time the run was queued. */
@@ -31,7 +37,7 @@ export interface RunRow {
 const measured = (value: number | null | undefined): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
 
-export function rowFromSummary(run: RunSummary): RunRow {
+export function rowFromSummary(run: RunSummary | RunListItem): RunRow {
   const unfinished = run.status === 'queued' || run.status === 'running';
   return {
     id: run.id,
@@ -40,6 +46,9 @@ export function rowFromSummary(run: RunSummary): RunRow {
     strategy: run.config.rehearsal.strategy,
     budget: run.config.rehearsal.budget,
     seed: run.config.seed,
+    steps: run.config.finetune.steps,
+    lr: run.config.finetune.optimizer.lr,
+    tags: 'tags' in run ? run.tags : [],
     studyId: run.studyId ?? null,
     createdAt: run.createdAt,
     backend: run.backend ?? '',
@@ -55,7 +64,9 @@ function describe(error: unknown): string {
 }
 
 export const useRunsStore = defineStore('runs', () => {
-  const rows = ref<RunRow[]>([]);
+  // Shallow: rows are replaced, never edited in place, so 10,000 of them cost no deep proxies
+  // (deep reactivity made listing them take seconds).
+  const rows = shallowRef<readonly RunRow[]>([]);
   const loaded = ref(false);
   /** The last failed request, as the host worded it. */
   const loadError = ref<string | null>(null);
@@ -79,58 +90,52 @@ export const useRunsStore = defineStore('runs', () => {
 
   function upsert(row: RunRow): void {
     const i = rows.value.findIndex((r) => r.id === row.id);
-    if (i >= 0) rows.value[i] = row;
+    if (i >= 0) rows.value = rows.value.with(i, row);
     else rows.value = [row, ...rows.value].sort((a, b) => b.id - a.id); // newest first, as runs.list
   }
 
   function update(runId: number, change: Partial<RunRow>): void {
     const row = byId.value.get(runId);
-    if (row) Object.assign(row, change);
+    if (row) upsert({ ...row, ...change });
     else void refresh(); // a run this page has not seen yet: take the host's word for it
   }
 
-  function applyEvent(message: EventMessage): void {
-    switch (message.event) {
-      case 'run.queued': {
-        const { runId, studyId, config } = message.data;
-        upsert({
-          id: runId,
-          status: 'queued',
-          scenario: config.scenario,
-          strategy: config.rehearsal.strategy,
-          budget: config.rehearsal.budget,
-          seed: config.seed,
-          studyId,
-          createdAt: new Date().toISOString(),
-          backend: '',
-          finalPretrainAcc: null,
-          finalFinetuneAcc: null,
-          progress: null,
-          error: null,
-        });
-        break;
-      }
-      case 'run.started':
-        update(message.data.runId, { status: 'running', backend: message.data.backend });
-        break;
-      case 'run.progress': {
-        const { runId, phase, step, totalSteps } = message.data;
-        update(runId, { status: 'running', progress: { phase, step, totalSteps } });
-        break;
-      }
-      case 'run.finished':
-        upsert(rowFromSummary(message.data.summary));
-        break;
-      case 'run.failed':
-        update(message.data.runId, { status: 'failed', progress: null, error: message.data.error });
-        break;
-      case 'run.cancelled':
-        update(message.data.runId, { status: 'cancelled', progress: null });
-        break;
-      case 'run.eval':
-        break; // live curves are the run view's concern, not the table's
+  function applyUpdate(u: RunUpdate): void {
+    if (u.summary) {
+      upsert({ ...rowFromSummary(u.summary), tags: byId.value.get(u.runId)?.tags ?? [] });
+    } else if (u.queued) {
+      const { config, studyId } = u.queued;
+      upsert({
+        id: u.runId,
+        status: 'queued',
+        scenario: config.scenario,
+        strategy: config.rehearsal.strategy,
+        budget: config.rehearsal.budget,
+        seed: config.seed,
+        steps: config.finetune.steps,
+        lr: config.finetune.optimizer.lr,
+        tags: [],
+        studyId,
+        createdAt: new Date().toISOString(),
+        backend: '',
+        finalPretrainAcc: null,
+        finalFinetuneAcc: null,
+        progress: null,
+        error: null,
+      });
+    } else if (u.status) {
+      // run.eval carries no status: live curves are the monitor's concern, not the table's.
+      const change: Partial<RunRow> = { status: u.status };
+      if (u.backend !== undefined) change.backend = u.backend;
+      if (u.progress)
+        change.progress = { phase: u.progress.phase, step: u.progress.step, totalSteps: u.progress.totalSteps };
+      if (u.status === 'failed' || u.status === 'cancelled') change.progress = null;
+      if (u.error !== undefined) change.error = u.error;
+      update(u.runId, change);
     }
   }
+
+  const applyEvent = (message: EventMessage): void => applyUpdate(runUpdateOf(message));
 
   /** Connects the store to the host once; reloads whenever the connection comes (back). */
   function attach(hostClient: HostClient): void {
@@ -148,5 +153,11 @@ export const useRunsStore = defineStore('runs', () => {
     rows.value = rows.value.filter((r) => r.id !== runId);
   }
 
-  return { rows, loaded, loadError, connectionProblem, client, attach, refresh, applyEvent, remove };
+  /** A run's tags as the host stored them (runs.tag's answer). */
+  function setRowTags(runId: number, tags: string[]): void {
+    const row = byId.value.get(runId);
+    if (row) upsert({ ...row, tags });
+  }
+
+  return { rows, loaded, loadError, connectionProblem, client, attach, refresh, applyEvent, remove, setRowTags };
 });
