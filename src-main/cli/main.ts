@@ -18,6 +18,7 @@ import { defaultHistoryPath, openHistory, type History } from '../store/database
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
+import { defineDatasetsCommand } from './datasets.js';
 import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
@@ -436,6 +437,8 @@ export function buildProgram(): Command {
     });
 
   defineExportCommand(program.command('export'));
+
+  defineDatasetsCommand(program.command('datasets'));
 
   return program;
 }
