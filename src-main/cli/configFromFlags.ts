@@ -1,7 +1,9 @@
 // CLI flags -> a run config: the config file (if any) first, flags on top, then the shared
 // schema decides. Errors name the flag the user typed, the value, and what is allowed.
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import { ConfigError, parseRunConfig, SCENARIOS, type RunConfig } from '../../shared/config.js';
+import { DataError } from '../data/dataset.js';
+import { findScenarioFile, readScenarioFile } from '../data/scenarioFile.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -114,6 +116,20 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
     delete model.kernelSize;
   }
   if (model?.arch === 'cnn') delete model.hidden;
+  // --scenario FILE|NAME: a scenario file (a path, or the name of a shipped one) travels as its
+  // content, so the stored config re-runs exactly; the built-in names keep their own code path.
+  if (typeof input.scenario === 'string' && !(SCENARIOS as readonly string[]).includes(input.scenario)) {
+    try {
+      const file = findScenarioFile(input.scenario);
+      if (file) {
+        input.scenarioFile = { path: file, spec: readScenarioFile(file) };
+        delete input.scenario;
+      }
+    } catch (error) {
+      if (error instanceof DataError) throw new ConfigError(`--scenario: ${error.message}`, 'scenario');
+      throw error;
+    }
+  }
   try {
     return parseRunConfig(input);
   } catch (error) {

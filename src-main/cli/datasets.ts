@@ -8,6 +8,9 @@ import type { DatasetDescription } from '../../shared/datasets.js';
 import { DataError } from '../data/dataset.js';
 import { describeDataset, resolveDataset } from '../data/declared.js';
 import { locateFashionMnist } from '../data/fashionMnist.js';
+import { findScenarioFile, loadFileScenario, readScenarioFile, shippedScenarios } from '../data/scenarioFile.js';
+import { SCENARIO_DESCRIPTIONS } from '../data/scenarios.js';
+import { SCENARIOS } from '../../shared/config.js';
 import { formatTable } from './table.js';
 
 const EXIT_MALFORMED = 2;
@@ -120,6 +123,68 @@ export function defineDatasetsCommand(command: Command): Command {
       guarded(async () => {
         const d = await describeDataset(target, options.format);
         process.stdout.write(options.json ? JSON.stringify(d, null, 2) + '\n' : describeLines(d) + '\n');
+      }),
+    );
+  return command;
+}
+
+export function defineScenariosCommand(command: Command): Command {
+  command
+    .description('the scenarios: built-in names and shipped scenario files (scenarios/, examples/scenarios/)')
+    .option('--json', 'print as JSON')
+    .option('--check <file-or-name>', 'load a scenario file and its datasets and print its sets (exit 2 if malformed)')
+    .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX files, for scenarios that use it')
+    .action((options: { json?: boolean; check?: string; dataDir?: string }) =>
+      guarded(async () => {
+        if (options.check) {
+          const file = findScenarioFile(options.check);
+          if (!file)
+            throw new DataError(
+              `There is no scenario file or shipped scenario "${options.check}"; \`mixcd scenarios\` lists them.`,
+            );
+          const spec = readScenarioFile(file);
+          const { scenario, fingerprint, sources } = await loadFileScenario(spec, file, options.dataDir);
+          const sets = [
+            { task: 'pretrain', train: scenario.pretrainTrain.count, test: scenario.pretrainTest.count },
+            ...(scenario.stages ?? []).map((s) => ({ task: s.name, train: s.train.count, test: s.test.count })),
+          ];
+          const out = { name: spec.name, path: file, numClasses: scenario.numClasses, fingerprint, sources, sets };
+          if (options.json) return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+          process.stdout.write(
+            `${spec.name} (${file}): ${scenario.numClasses} classes, fingerprint ${fingerprint}\n` +
+              formatTable(
+                ['task', 'train', 'test'],
+                sets.map((s) => [s.task, s.train, s.test]),
+              ) +
+              '\n',
+          );
+          return;
+        }
+        const rows: { name: string; kind: string; stages: number; path: string; description: string }[] = [];
+        for (const name of SCENARIOS)
+          rows.push({ name, kind: 'built-in', stages: 1, path: '-', description: SCENARIO_DESCRIPTIONS[name] });
+        for (const s of shippedScenarios()) {
+          try {
+            const spec = readScenarioFile(s.path);
+            rows.push({
+              name: s.name,
+              kind: 'file',
+              stages: spec.stages.length,
+              path: s.path,
+              description: spec.description,
+            });
+          } catch (error) {
+            if (!(error instanceof DataError)) throw error;
+            rows.push({ name: s.name, kind: 'file (invalid)', stages: 0, path: s.path, description: error.message });
+          }
+        }
+        if (options.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        process.stdout.write(
+          formatTable(
+            ['name', 'kind', 'stages', 'path', 'description'],
+            rows.map((r) => [r.name, r.kind, r.stages, r.path, r.description]),
+          ) + '\n',
+        );
       }),
     );
   return command;

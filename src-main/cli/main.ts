@@ -18,7 +18,7 @@ import { defaultHistoryPath, openHistory, type History } from '../store/database
 import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
-import { defineDatasetsCommand } from './datasets.js';
+import { defineDatasetsCommand, defineScenariosCommand } from './datasets.js';
 import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
@@ -66,7 +66,7 @@ function withHistory<T>(options: CommonOptions, use: (history: History, file: st
 
 function addRunFlags(command: Command): Command {
   const help: Record<ConfigFlag, string> = {
-    scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}`,
+    scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}, a scenario file, or a shipped one's name (mixcd scenarios)`,
     model: 'model architecture: mlp or cnn',
     hidden: 'MLP hidden widths, e.g. 256,256',
     filters: 'CNN filters per conv block, e.g. 16,32',
@@ -439,6 +439,8 @@ export function buildProgram(): Command {
   defineExportCommand(program.command('export'));
 
   defineDatasetsCommand(program.command('datasets'));
+
+  defineScenariosCommand(program.command('scenarios'));
 
   return program;
 }

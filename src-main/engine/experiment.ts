@@ -8,6 +8,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
+import { loadFileScenario, type FileScenarioData } from '../data/scenarioFile.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { initBackend, type BackendInfo } from './backend.js';
@@ -76,6 +77,7 @@ export interface ExperimentResult {
 export class ExperimentContext {
   private readonly data = new Map<string, DataSource>();
   private readonly scenarios = new Map<string, Scenario>();
+  private readonly fileScenarios = new Map<string, FileScenarioData>();
   private readonly f0s = new Map<string, CachedF0>();
   private readonly disk: F0Cache | null;
   private readonly loadData: DataLoader;
@@ -105,7 +107,31 @@ export class ExperimentContext {
     return source;
   }
 
+  /** Loads a scenario file's datasets (async: image folders and CSVs stream) before scenario() is asked. */
+  async preload(config: RunConfig): Promise<void> {
+    if (!config.scenarioFile) return;
+    const key = JSON.stringify([config.scenarioFile.spec, config.scenarioFile.path, config.dataDir ?? '']);
+    if (this.fileScenarios.has(key)) return;
+    const loaded = await loadFileScenario(config.scenarioFile.spec, config.scenarioFile.path, config.dataDir);
+    this.fileScenarios.set(key, loaded);
+  }
+
+  /** The scenario file's data loaded by preload(), with its sources' fingerprints. */
+  fileScenario(config: RunConfig): FileScenarioData | null {
+    if (!config.scenarioFile) return null;
+    const key = JSON.stringify([config.scenarioFile.spec, config.scenarioFile.path, config.dataDir ?? '']);
+    const loaded = this.fileScenarios.get(key);
+    if (!loaded) throw new Error('ExperimentContext.preload(config) must run before the scenario file is used.');
+    return loaded;
+  }
+
   scenario(config: RunConfig): { scenario: Scenario; source: DataSource } {
+    const file = this.fileScenario(config);
+    if (file) {
+      const { scenario, fingerprint, sources } = file;
+      const origin = sources.map((s) => s.origin).join(', ');
+      return { scenario, source: { train: scenario.pretrainTrain, test: scenario.pretrainTest, fingerprint, origin } };
+    }
     const source = this.source(config);
     const key = `${source.fingerprint}:${config.scenario}`;
     let scenario = this.scenarios.get(key);
@@ -155,7 +181,13 @@ interface Prepared {
  */
 async function prepare(config: RunConfig, context: ExperimentContext, observer: ExperimentObserver): Promise<Prepared> {
   const backend = await initBackend(config.backend);
-  observer.onPhase?.('loading-data', `Loading ${config.dataset} for scenario ${config.scenario}`);
+  observer.onPhase?.(
+    'loading-data',
+    config.scenarioFile
+      ? `Loading the data of scenario file ${config.scenarioFile.path}`
+      : `Loading ${config.dataset} for scenario ${config.scenario}`,
+  );
+  await context.preload(config);
   const { scenario, source } = context.scenario(config);
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
