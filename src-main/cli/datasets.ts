@@ -2,7 +2,7 @@
 // class and group, shape, fingerprint). A malformed dataset exits 2 with its one-sentence error.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../data/packageRoot.js';
 import type { Command } from 'commander';
 import type { DatasetDescription } from '../../shared/datasets.js';
 import { DataError } from '../data/dataset.js';
@@ -17,9 +17,7 @@ const EXIT_MALFORMED = 2;
 
 /** The package's examples/data (shipped) and MIXCD_DATASETS_DIR (the user's). */
 export function datasetDirs(): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // dist/src-main/cli -> package root
-  const shipped = path.resolve(here, '..', '..', '..', 'examples', 'data');
+  const shipped = path.join(packageRoot(), 'examples', 'data');
   return [shipped, ...(process.env.MIXCD_DATASETS_DIR ? [path.resolve(process.env.MIXCD_DATASETS_DIR)] : [])];
 }
 

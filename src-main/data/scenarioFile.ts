@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './packageRoot.js';
 import {
   parseScenarioSpec,
   ScenarioSpecError,
@@ -21,7 +21,7 @@ import { fixedPixelPermutation, rotate90, type Scenario } from './scenarios.js';
 
 /** Where shipped scenario files live: scenarios/ (the built-ins as files) and examples/scenarios/. */
 export function scenarioDirs(): string[] {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const root = packageRoot();
   return [path.join(root, 'scenarios'), path.join(root, 'examples', 'scenarios')];
 }
 
