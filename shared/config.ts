@@ -149,7 +149,7 @@ export type MultiStageConfig = z.infer<typeof multiStageSchema>;
 export const runConfigSchema = z
   .object({
     scenario: z.enum(SCENARIOS).default('rot90'),
-    /** A scenario file (its path for messages and its whole content, so the run re-runs exactly); overrides `scenario`. */
+    /** A scenario file: its path (for messages) and content (so the run re-runs exactly); overrides `scenario`. */
     scenarioFile: z.object({ path: z.string(), spec: scenarioSpecSchema }).strict().optional(),
     multiStage: multiStageSchema.default(multiStageSchema.parse({})),
     dataset: z.literal('fashion-mnist').default('fashion-mnist'),
