@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
 import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+import { matrixToCsv, matrixToMarkdown } from '../../shared/export/accuracyMatrix.js';
 import { defaultHistoryPath, openHistory } from '../store/database.js';
 
-export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv'] as const;
+export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv', 'matrix-csv', 'matrix-md'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -50,6 +51,8 @@ function writeAtomically(file: string, text: string): void {
 
 function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_METRICS)[number]): string {
   if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
+  if (format === 'matrix-csv') return matrixToCsv(runs);
+  if (format === 'matrix-md') return matrixToMarkdown(runs);
   const pivot = pivotTable(runs, metric);
   switch (format) {
     case 'csv':
@@ -88,7 +91,8 @@ export function exportCommand(options: ExportOptions): number {
         if (!history.getStudy(studyId))
           throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
         const listed = history.listRuns({ studyId });
-        runs = format === 'series-csv' ? listed.map((r) => history.getRun(r.id)!) : listed;
+        runs =
+          format === 'series-csv' || format.startsWith('matrix') ? listed.map((r) => history.getRun(r.id)!) : listed;
       } else {
         const found = runIds.map((id) => history.getRun(id));
         const missing = runIds.filter((_, i) => !found[i]);

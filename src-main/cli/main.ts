@@ -167,6 +167,7 @@ export function runSummaryLines(run: RunSummary): string {
 }
 
 function seriesTable(run: RunSummary): string {
+  if (run.continual) return `${accuracyMatrixTable(run)}\n\n${stagesSeriesTable(run)}`;
   return formatTable(
     ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision'],
     run.series.map((p) => [
@@ -176,6 +177,31 @@ function seriesTable(run: RunSummary): string {
       fixed(p.cdRate),
       fixed(p.rehearsalPrecision),
     ]),
+  );
+}
+
+/** A multi-stage run's accuracy matrix (task x after stage j), with forgetting and the summaries. */
+function accuracyMatrixTable(run: RunSummary): string {
+  const c = run.continual!;
+  const stages = c.accuracyMatrix[0]?.length ?? 0;
+  const table = formatTable(
+    ['task', 'f0', ...Array.from({ length: stages }, (_, j) => `after ${j + 1} (${c.taskNames[j + 1]})`), 'forgetting'],
+    c.taskNames.map((task, i) => [
+      task,
+      fixed(c.initialAccuracy[i]),
+      ...c.accuracyMatrix[i].map((a) => fixed(a)),
+      fixed(c.forgetting[i]),
+    ]),
+  );
+  return `${table}\naverage accuracy ${fixed(c.averageAccuracy)}, backward transfer ${fixed(c.backwardTransfer)}`;
+}
+
+/** Every task's accuracy at every eval of every stage (the retention curves). */
+function stagesSeriesTable(run: RunSummary): string {
+  const c = run.continual!;
+  return formatTable(
+    ['stage', 'step', ...c.taskNames],
+    c.taskSeries.map((p) => [p.stage, p.step, ...p.accuracy.map((a) => fixed(a))]),
   );
 }
 

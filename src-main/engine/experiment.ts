@@ -3,7 +3,15 @@
 // same code serves the CLI, a trainer process and tests.
 import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
-import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
+import type {
+  ComputeCounts,
+  ContinualSummary,
+  EvalPoint,
+  RunStatus,
+  StageFinal,
+  TimeBreakdown,
+} from '../../shared/results.js';
+import { runStages } from './multiStage.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
@@ -68,6 +76,8 @@ export interface ExperimentResult {
   rehearsalCategories: Uint8Array;
   /** f0 came from the cache (no pretraining in this run). */
   f0Cached: boolean;
+  /** Multi-stage runs only (a scenario file with several stages). */
+  multiStage?: { stages: StageFinal[]; continual: ContinualSummary };
 }
 
 /**
@@ -255,6 +265,52 @@ export async function runExperiment(
   const pretrainSet = scenario.pretrainTrain;
   try {
     observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
+    if (scenario.stages && scenario.stages.length > 1) {
+      const setup = seconds(started);
+      observer.onPhase?.(
+        'finetuning',
+        `Finetuning ${scenario.stages.length} stages with ${config.rehearsal.strategy} rehearsal`,
+      );
+      const out = runStages({
+        config,
+        model,
+        scenario,
+        f0Prior: f0.prior,
+        pretrainTest,
+        firstStageTest: finetuneTest,
+        observer,
+        sources: context.fileScenario(config)?.sources ?? [],
+      });
+      const lastStage = out.stages[out.stages.length - 1];
+      return {
+        status: out.status,
+        backend,
+        dataFingerprint: source.fingerprint,
+        f0Key: f0.key,
+        prior: { pretrainTestAcc: f0.prior.pretrainTestAcc, finetuneTestAcc: f0.prior.finetuneTestAcc },
+        final: {
+          pretrainTestAcc: lastStage.pretrainTestAcc,
+          finetuneTestAcc: lastStage.finetuneTestAcc,
+          cdRate: lastStage.cdRate,
+          rehearsalPrecision: out.verdicts.rehearsed ? out.verdicts.damaged / out.verdicts.rehearsed : null,
+        },
+        series: out.series,
+        compute: { ...out.compute, wallSeconds: seconds(started) },
+        timing: {
+          setup,
+          train: out.seconds.train,
+          evaluation: out.seconds.evaluation,
+          sampler: out.seconds.sampler,
+          extraInference: out.seconds.extraInference,
+          store: out.seconds.observer,
+        },
+        rehearsalCounts: out.rehearsalCounts,
+        rehearsalLog: out.rehearsalLog,
+        rehearsalCategories: out.rehearsalCategories,
+        f0Cached,
+        multiStage: { stages: out.stages, continual: out.continual },
+      };
+    }
 
     const index: PretrainIndex = {
       size: pretrainSet.count,

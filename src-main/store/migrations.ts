@@ -197,9 +197,22 @@ ${runDataTriggers('probe_categories')}
 // (255: its verdict never arrived). NULL for runs recorded before it existed.
 const REHEARSAL_CATEGORIES = `ALTER TABLE sample_rehearsals ADD COLUMN log_categories BLOB;`;
 
+// Multi-stage runs (scenario files with several stages): each stage's final values and the
+// continual-learning summary (accuracy matrix, forgetting, backward transfer, per-task retention
+// curves) as JSON, one row per run. Single-stage runs have no row.
+const RUN_STAGES = `
+CREATE TABLE run_stages (
+  run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  stages TEXT NOT NULL,
+  continual TEXT NOT NULL
+);
+${runDataTriggers('run_stages')}
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
+  { version: 3, name: 'multi-stage runs: stages and continual-learning summary', sql: RUN_STAGES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
