@@ -12,7 +12,7 @@ import type {
   TimeBreakdown,
 } from '../../shared/results.js';
 import { runStages } from './multiStage.js';
-import type { ImageDataset } from '../data/dataset.js';
+import { DataError, type ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
@@ -320,6 +320,10 @@ export async function runExperiment(
       priorCorrect: f0.prior.priorCorrect,
       groups: pretrainSet.groups,
     };
+    if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group' && !index.groups)
+      throw new DataError(
+        `mix-cd's partition rule "group" needs a group column, but the pretrain set of ${config.scenarioFile ? `scenario file ${config.scenarioFile.path}` : `scenario ${config.scenario}`} (${source.origin}) has none; use a dataset with a group column (CSV "groupColumn", npy group file) or another --rule.`,
+      );
     const strategy = createStrategy(config.rehearsal, index, config.seed);
     const setup = seconds(started);
     observer.onPhase?.(
