@@ -271,7 +271,7 @@ async function studyCommand(
   try {
     const studyId = history.createStudy(
       options.name ??
-        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
     // One context: every run of the study starts from the same f0 and prior pass.
