@@ -123,6 +123,12 @@ async function inspector(): Promise<void> {
   for (const line of await benchInspector()) console.log(line);
 }
 
+async function data(): Promise<void> {
+  heading('Loading each dataset format (generated files; one child process per format)');
+  const { benchData } = await import('./data.js');
+  for (const line of await benchData()) console.log(line);
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   training,
   kernels,
@@ -132,6 +138,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   renderer,
   finetune: finetuneRun,
   inspector,
+  data,
 };
 
 const program = new Command('bench')

@@ -1,6 +1,7 @@
 // The run configuration: one schema, one set of defaults, used by the CLI, the host and the UI.
 // Everything that changes a run's numbers lives here, so a stored config re-runs exactly.
 import { z } from 'zod';
+import { scenarioSpecSchema } from './scenarioFile.js';
 
 export const SCENARIOS = ['rot90', 'permute', 'split'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -136,9 +137,32 @@ export const finetuneSchema = z
   })
   .strict();
 
+/** Multi-stage finetuning (MIXCD.md, "Multi-stage"): used when a scenario file has several stages. */
+export const MULTI_STAGE_POOLS = ['all-earlier', 'pretrain'] as const;
+export const MULTI_STAGE_PRIORS = ['stage-start', 'f0-for-pretrain'] as const;
+export const MULTI_STAGE_BINS = ['source-class-loss', 'rule'] as const;
+export const multiStageSchema = z
+  .object({
+    /** Rehearsal pool of stage s: P plus the train sets of stages 1..s-1, or P only. */
+    pool: z.enum(MULTI_STAGE_POOLS).default('all-earlier'),
+    /**
+     * Whose verdicts define CD in stage s: a prior pass of the stage's starting model over the pool
+     * (counted as extra forward passes), or f0's cached prior pass for P (earlier stages' samples
+     * still get the starting model's pass).
+     */
+    prior: z.enum(MULTI_STAGE_PRIORS).default('stage-start'),
+    /** mix-cd bins: source x class x prior-loss quantile, or the run's own partition rule. */
+    bins: z.enum(MULTI_STAGE_BINS).default('source-class-loss'),
+  })
+  .strict();
+export type MultiStageConfig = z.infer<typeof multiStageSchema>;
+
 export const runConfigSchema = z
   .object({
     scenario: z.enum(SCENARIOS).default('rot90'),
+    /** A scenario file: its path (for messages) and content (so the run re-runs exactly); overrides `scenario`. */
+    scenarioFile: z.object({ path: z.string(), spec: scenarioSpecSchema }).strict().optional(),
+    multiStage: multiStageSchema.default(multiStageSchema.parse({})),
     dataset: z.literal('fashion-mnist').default('fashion-mnist'),
     /** Folder holding the four IDX files; empty = look in the usual places. */
     dataDir: z.string().optional(),

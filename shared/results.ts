@@ -81,4 +81,48 @@ export interface RunSummary {
   createdAt: string;
   finishedAt?: string | null;
   series: EvalPoint[];
+  /** Multi-stage runs only: A[i][j] = accuracy on task i (0 = pretrain) after stage j + 1. */
+  accuracyMatrix?: number[][];
+  /** Multi-stage runs only: one `final`-shaped object per stage. */
+  stages?: StageFinal[];
+  /** Multi-stage runs only: forgetting, backward transfer, retention curves per task. */
+  continual?: ContinualSummary;
+}
+
+/** A multi-stage run's stage: the same fields as `final`, at the end of that stage, with its name. */
+export interface StageFinal {
+  name: string;
+  /** Task 0 (the pretrain test set). */
+  pretrainTestAcc: number;
+  /** This stage's own test set. */
+  finetuneTestAcc: number;
+  /** Share of pretrain-test samples the stage's starting model got right that are now wrong. */
+  cdRate: number;
+  rehearsalPrecision: number | null;
+  /** Rehearsal pool size and the prior pass's extra forward passes at the stage's start. */
+  poolSize: number;
+  priorPassForwardPasses: number;
+}
+
+/** Continual-learning measures of a multi-stage run (MIXCD.md, "Multi-stage"). */
+export interface ContinualSummary {
+  /** Task 0 = pretrain, then each stage's task. */
+  taskNames: string[];
+  /** f0's accuracy on every task's test set, before stage 1. */
+  initialAccuracy: number[];
+  /** A[i][j]: test accuracy on task i after stage j + 1. */
+  accuracyMatrix: number[][];
+  /** Mean over all tasks of their accuracy after the last stage. */
+  averageAccuracy: number;
+  /**
+   * Per task: the best accuracy it had from the moment it was learned (f0 for task 0, after its
+   * stage for task i) up to the stage before the last, minus its final accuracy; null for the last task.
+   */
+  forgetting: (number | null)[];
+  /** Mean over tasks 0..S-1 of (final accuracy - accuracy right after learning it). */
+  backwardTransfer: number | null;
+  /** Every task's test accuracy at every eval of every stage (retention curves). */
+  taskSeries: { stage: number; step: number; globalStep: number; accuracy: number[] }[];
+  /** The scenario's datasets with their fingerprints. */
+  sources: { key: string; origin: string; fingerprint: string }[];
 }

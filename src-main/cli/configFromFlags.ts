@@ -6,10 +6,13 @@ import {
   DEFAULT_RUN_CONFIG,
   MAX_NESTING,
   MIXCD_PRESETS,
+  SCENARIOS,
   nestedTooDeep,
   parseRunConfig,
   type RunConfig,
 } from '../../shared/config.js';
+import { DataError } from '../data/dataset.js';
+import { findScenarioFile, readScenarioFile } from '../data/scenarioFile.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -165,6 +168,20 @@ export function configFromObject(
     delete model.kernelSize;
   }
   if (model?.arch === 'cnn') delete model.hidden;
+  // --scenario FILE|NAME: a scenario file (a path, or the name of a shipped one) travels as its
+  // content, so the stored config re-runs exactly; the built-in names keep their own code path.
+  if (typeof input.scenario === 'string' && !(SCENARIOS as readonly string[]).includes(input.scenario)) {
+    try {
+      const file = findScenarioFile(input.scenario);
+      if (file) {
+        input.scenarioFile = { path: file, spec: readScenarioFile(file) };
+        delete input.scenario;
+      }
+    } catch (error) {
+      if (error instanceof DataError) throw new ConfigError(`--scenario: ${error.message}`, 'scenario');
+      throw error;
+    }
+  }
   try {
     return parseRunConfig(input);
   } catch (error) {

@@ -12,7 +12,18 @@ import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
 import { errorMessage } from '../../shared/errors.js';
 
-export const EXPORT_FORMATS = ['csv', 'md', 'latex', 'json', 'series-csv', 'configs'] as const;
+import { matrixToCsv, matrixToMarkdown } from '../../shared/export/accuracyMatrix.js';
+
+export const EXPORT_FORMATS = [
+  'csv',
+  'md',
+  'latex',
+  'json',
+  'series-csv',
+  'configs',
+  'matrix-csv',
+  'matrix-md',
+] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -55,6 +66,8 @@ function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_
   if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
   // Re-runnable: one run's config (mixcd run --config) or a study file (mixcd study --config).
   if (format === 'configs') return JSON.stringify(configsExport(runs), null, 2) + '\n';
+  if (format === 'matrix-csv') return matrixToCsv(runs);
+  if (format === 'matrix-md') return matrixToMarkdown(runs);
   const pivot = pivotTable(runs, metric);
   switch (format) {
     case 'csv':
@@ -93,7 +106,8 @@ export function exportCommand(options: ExportOptions): number {
         if (!history.getStudy(studyId))
           throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
         const listed = history.listRuns({ studyId });
-        runs = format === 'series-csv' ? listed.map((r) => history.getRun(r.id)!) : listed;
+        runs =
+          format === 'series-csv' || format.startsWith('matrix') ? listed.map((r) => history.getRun(r.id)!) : listed;
       } else {
         const found = runIds.map((id) => history.getRun(id));
         const missing = runIds.filter((_, i) => !found[i]);

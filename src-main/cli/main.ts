@@ -32,6 +32,7 @@ import {
 import { isStudyFile } from '../../shared/export/configs.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
+import { defineDatasetsCommand, defineScenariosCommand } from './datasets.js';
 import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
@@ -101,7 +102,7 @@ function packageVersion(): string {
 
 function addRunFlags(command: Command): Command {
   const help: Record<ConfigFlag, string> = {
-    scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}`,
+    scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}, a scenario file, or a shipped one's name (mixcd scenarios)`,
     model: 'model architecture: mlp or cnn',
     hidden: 'MLP hidden widths, e.g. 256,256',
     filters: 'CNN filters per conv block, e.g. 16,32',
@@ -220,6 +221,7 @@ export function runSummaryLines(run: RunSummary): string {
 }
 
 function seriesTable(run: RunSummary): string {
+  if (run.continual) return `${accuracyMatrixTable(run)}\n\n${stagesSeriesTable(run)}`;
   return formatTable(
     ['step', 'pretrain-test', 'finetune-test', 'CD rate', 'precision since previous eval'],
     run.series.map((p) => [
@@ -229,6 +231,31 @@ function seriesTable(run: RunSummary): string {
       fixed(p.cdRate),
       fixed(p.rehearsalPrecision),
     ]),
+  );
+}
+
+/** A multi-stage run's accuracy matrix (task x after stage j), with forgetting and the summaries. */
+function accuracyMatrixTable(run: RunSummary): string {
+  const c = run.continual!;
+  const stages = c.accuracyMatrix[0]?.length ?? 0;
+  const table = formatTable(
+    ['task', 'f0', ...Array.from({ length: stages }, (_, j) => `after ${j + 1} (${c.taskNames[j + 1]})`), 'forgetting'],
+    c.taskNames.map((task, i) => [
+      task,
+      fixed(c.initialAccuracy[i]),
+      ...c.accuracyMatrix[i].map((a) => fixed(a)),
+      fixed(c.forgetting[i]),
+    ]),
+  );
+  return `${table}\naverage accuracy ${fixed(c.averageAccuracy)}, backward transfer ${fixed(c.backwardTransfer)}`;
+}
+
+/** Every task's accuracy at every eval of every stage (the retention curves). */
+function stagesSeriesTable(run: RunSummary): string {
+  const c = run.continual!;
+  return formatTable(
+    ['stage', 'step', ...c.taskNames],
+    c.taskSeries.map((p) => [p.stage, p.step, ...p.accuracy.map((a) => fixed(a))]),
   );
 }
 
@@ -380,7 +407,7 @@ async function studyCommand(
   const createStudy = () =>
     history.createStudy(
       options.name ??
-        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
   try {
@@ -619,6 +646,10 @@ export function buildProgram(): Command {
     });
 
   defineExportCommand(program.command('export'));
+
+  defineDatasetsCommand(program.command('datasets'));
+
+  defineScenariosCommand(program.command('scenarios'));
 
   return program;
 }

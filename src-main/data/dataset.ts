@@ -14,6 +14,13 @@ export interface ImageDataset {
   /** Optional auxiliary group per sample (source, domain, ...), for mix-cd's `group` rule. */
   groups?: Uint16Array;
   classNames?: string[];
+  /** Names of the group ids, when the data named them (a CSV group column, a scenario's sources). */
+  groupNames?: string[];
+  /**
+   * Non-pixel features (CSV or npy float columns), count * height * width * channels values used as
+   * they are; when present `images` is empty and the model reads these instead of pixels / 255.
+   */
+  values?: Float32Array;
 }
 
 export function sampleSize(d: Pick<ImageDataset, 'height' | 'width' | 'channels'>): number {

@@ -20,7 +20,8 @@ import { DataError, sampleSize, type ImageDataset } from './dataset.js';
 import { mulberry32 } from './mulberry32.js';
 
 export interface Scenario {
-  name: ScenarioName;
+  /** A built-in scenario's name, or a scenario file's `name`. */
+  name: ScenarioName | string;
   description: string;
   numClasses: number;
   pretrainTrain: ImageDataset;
@@ -29,6 +30,8 @@ export interface Scenario {
   finetuneTest: ImageDataset;
   /** Classes present in the finetune task (all classes for rot90 / permute). */
   finetuneClasses: number[];
+  /** A scenario file's stages in order (the first is finetuneTrain / finetuneTest); absent for built-ins. */
+  stages?: { name: string; train: ImageDataset; test: ImageDataset }[];
 }
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -46,10 +49,10 @@ export const PERMUTE_SEED = 20240213;
  * The fixed permutation of `numPixels` positions: output position i takes input position perm[i].
  * The same on every call for the same size.
  */
-export function fixedPixelPermutation(numPixels: number): Uint32Array {
+export function fixedPixelPermutation(numPixels: number, seed = PERMUTE_SEED): Uint32Array {
   const perm = new Uint32Array(numPixels);
   for (let i = 0; i < numPixels; i++) perm[i] = i;
-  const rand = mulberry32(PERMUTE_SEED);
+  const rand = mulberry32(seed);
   for (let i = numPixels - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = perm[i];

@@ -28,10 +28,12 @@ export class BatchBuilder {
     const needed = this.filled + indices.length;
     if (needed > this.labels.length) this.grow(needed);
     const images = data.images;
+    const values = data.values;
     for (let j = 0; j < indices.length; j++) {
       const src = indices[j] * size;
       const dst = (this.filled + j) * size;
-      for (let p = 0; p < size; p++) this.pixels[dst + p] = images[src + p] / 255;
+      if (values) this.pixels.set(values.subarray(src, src + size), dst);
+      else for (let p = 0; p < size; p++) this.pixels[dst + p] = images[src + p] / 255;
       this.labels[this.filled + j] = data.labels[indices[j]];
     }
     this.filled = needed;

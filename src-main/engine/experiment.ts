@@ -4,11 +4,20 @@
 import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
 import type { RunPhase } from '../../shared/contract.js';
-import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type {
+  ComputeCounts,
+  ContinualSummary,
+  EvalPoint,
+  RunStatus,
+  StageFinal,
+  TimeBreakdown,
+} from '../../shared/results.js';
+import { runStages } from './multiStage.js';
+import { DataError, type ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
+import { loadFileScenario, type FileScenarioData } from '../data/scenarioFile.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { initBackend, type BackendInfo } from './backend.js';
@@ -69,6 +78,8 @@ export interface ExperimentResult {
   rehearsalCategories: Uint8Array;
   /** f0 came from the cache (no pretraining in this run). */
   f0Cached: boolean;
+  /** Multi-stage runs only (a scenario file with several stages). */
+  multiStage?: { stages: StageFinal[]; continual: ContinualSummary };
 }
 
 /**
@@ -78,6 +89,7 @@ export interface ExperimentResult {
 export class ExperimentContext {
   private readonly data = new Map<string, DataSource>();
   private readonly scenarios = new Map<string, Scenario>();
+  private readonly fileScenarios = new Map<string, FileScenarioData>();
   private readonly f0s = new Map<string, CachedF0>();
   private readonly disk: F0Cache | null;
   private readonly loadData: DataLoader;
@@ -107,7 +119,31 @@ export class ExperimentContext {
     return source;
   }
 
+  /** Loads a scenario file's datasets (async: image folders and CSVs stream) before scenario() is asked. */
+  async preload(config: RunConfig): Promise<void> {
+    if (!config.scenarioFile) return;
+    const key = JSON.stringify([config.scenarioFile.spec, config.scenarioFile.path, config.dataDir ?? '']);
+    if (this.fileScenarios.has(key)) return;
+    const loaded = await loadFileScenario(config.scenarioFile.spec, config.scenarioFile.path, config.dataDir);
+    this.fileScenarios.set(key, loaded);
+  }
+
+  /** The scenario file's data loaded by preload(), with its sources' fingerprints. */
+  fileScenario(config: RunConfig): FileScenarioData | null {
+    if (!config.scenarioFile) return null;
+    const key = JSON.stringify([config.scenarioFile.spec, config.scenarioFile.path, config.dataDir ?? '']);
+    const loaded = this.fileScenarios.get(key);
+    if (!loaded) throw new Error('ExperimentContext.preload(config) must run before the scenario file is used.');
+    return loaded;
+  }
+
   scenario(config: RunConfig): { scenario: Scenario; source: DataSource } {
+    const file = this.fileScenario(config);
+    if (file) {
+      const { scenario, fingerprint, sources } = file;
+      const origin = sources.map((s) => s.origin).join(', ');
+      return { scenario, source: { train: scenario.pretrainTrain, test: scenario.pretrainTest, fingerprint, origin } };
+    }
     const source = this.source(config);
     const key = `${source.fingerprint}:${config.scenario}`;
     let scenario = this.scenarios.get(key);
@@ -157,7 +193,13 @@ interface Prepared {
  */
 async function prepare(config: RunConfig, context: ExperimentContext, observer: ExperimentObserver): Promise<Prepared> {
   const backend = await initBackend(config.backend);
-  observer.onPhase?.('loading-data', `Loading ${config.dataset} for scenario ${config.scenario}`);
+  observer.onPhase?.(
+    'loading-data',
+    config.scenarioFile
+      ? `Loading the data of scenario file ${config.scenarioFile.path}`
+      : `Loading ${config.dataset} for scenario ${config.scenario}`,
+  );
+  await context.preload(config);
   const { scenario, source } = context.scenario(config);
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
@@ -225,6 +267,52 @@ export async function runExperiment(
   const pretrainSet = scenario.pretrainTrain;
   try {
     observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
+    if (scenario.stages && scenario.stages.length > 1) {
+      const setup = seconds(started);
+      observer.onPhase?.(
+        'finetuning',
+        `Finetuning ${scenario.stages.length} stages with ${config.rehearsal.strategy} rehearsal`,
+      );
+      const out = runStages({
+        config,
+        model,
+        scenario,
+        f0Prior: f0.prior,
+        pretrainTest,
+        firstStageTest: finetuneTest,
+        observer,
+        sources: context.fileScenario(config)?.sources ?? [],
+      });
+      const lastStage = out.stages[out.stages.length - 1];
+      return {
+        status: out.status,
+        backend,
+        dataFingerprint: source.fingerprint,
+        f0Key: f0.key,
+        prior: { pretrainTestAcc: f0.prior.pretrainTestAcc, finetuneTestAcc: f0.prior.finetuneTestAcc },
+        final: {
+          pretrainTestAcc: lastStage.pretrainTestAcc,
+          finetuneTestAcc: lastStage.finetuneTestAcc,
+          cdRate: lastStage.cdRate,
+          rehearsalPrecision: out.verdicts.rehearsed ? out.verdicts.damaged / out.verdicts.rehearsed : null,
+        },
+        series: out.series,
+        compute: { ...out.compute, wallSeconds: seconds(started) },
+        timing: {
+          setup,
+          train: out.seconds.train,
+          evaluation: out.seconds.evaluation,
+          sampler: out.seconds.sampler,
+          extraInference: out.seconds.extraInference,
+          store: out.seconds.observer,
+        },
+        rehearsalCounts: out.rehearsalCounts,
+        rehearsalLog: out.rehearsalLog,
+        rehearsalCategories: out.rehearsalCategories,
+        f0Cached,
+        multiStage: { stages: out.stages, continual: out.continual },
+      };
+    }
 
     const index: PretrainIndex = {
       size: pretrainSet.count,
@@ -234,6 +322,10 @@ export async function runExperiment(
       priorCorrect: f0.prior.priorCorrect,
       groups: pretrainSet.groups,
     };
+    if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group' && !index.groups)
+      throw new DataError(
+        `mix-cd's partition rule "group" needs a group column, but the pretrain set of ${config.scenarioFile ? `scenario file ${config.scenarioFile.path}` : `scenario ${config.scenario}`} (${source.origin}) has none; use a dataset with a group column (CSV "groupColumn", npy group file) or another --rule.`,
+      );
     const strategy = createStrategy(config.rehearsal, index, config.seed);
     const setup = seconds(started);
     observer.onPhase?.(

@@ -6,10 +6,12 @@ import path from 'node:path';
 import type { ModelSpec, RunConfig, ScenarioName } from '../../shared/config.js';
 import type { PriorPass } from './priorPass.js';
 import { errorMessage } from '../../shared/errors.js';
+import { scenarioKey } from '../data/scenarioFile.js';
 
 export interface F0Key {
   model: ModelSpec;
-  scenario: ScenarioName;
+  /** A built-in scenario's name, or `file:<hash>` of a scenario file's pretrain part (scenarioKey). */
+  scenario: ScenarioName | string;
   pretrain: RunConfig['pretrain'];
   dataFingerprint: string;
   /** Backends differ in float rounding, so f0 is per backend. */
@@ -74,13 +76,13 @@ function isStaleStaging(name: string): boolean {
 
 /** The key of the f0 a run starts from: everything that determines f0 and its prior pass. */
 export function f0KeyFor(
-  config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'>,
+  config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'> & Partial<Pick<RunConfig, 'scenarioFile'>>,
   dataFingerprint: string,
   backend: string,
 ): F0Key {
   return {
     model: config.model,
-    scenario: config.scenario,
+    scenario: config.scenarioFile ? scenarioKey(config.scenarioFile.spec) : config.scenario,
     pretrain: config.pretrain,
     dataFingerprint,
     backend,

@@ -60,6 +60,7 @@ export class RunRecorder {
   finished(result: ExperimentResult): void {
     const t0 = performance.now();
     this.history.saveSampleRehearsals(this.id, result.rehearsalCounts, result.rehearsalLog, result.rehearsalCategories);
+    if (result.multiStage) this.history.saveStages(this.id, result.multiStage.stages, result.multiStage.continual);
     const storeAtEnd = seconds(t0);
     this.history.finishRun(this.id, {
       status: result.status,

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { EvalPoint, BinTrace, RunStatus, RunSummary } from '../../shared/results.js';
 import type { RunListItem } from '../../shared/contract.js';
+import type { BinTrace, ContinualSummary, EvalPoint, RunStatus, RunSummary, StageFinal } from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { LATEST_SCHEMA_VERSION, inspectSchema, migrate } from './migrations.js';
 import { sqliteNativeBinding } from './nativeBinding.js';
@@ -101,6 +101,7 @@ export class History {
   private readonly telemetry: TelemetryStore;
   private readonly studies: StudiesStore;
   private readonly readRun: (id: number) => RunSummary | null;
+  private readonly insertStages: Database.Statement;
 
   /** Use openHistory(); the database must already be migrated. */
   constructor(
@@ -116,9 +117,20 @@ export class History {
     this.studies = new StudiesStore(db);
     if (readOnly) for (const id of this.runs.staleIds()) this.stale.add(id);
     // One read transaction, so a run's row and its series are from the same moment.
+    const selectStages = db.prepare<[number], { stages: string; continual: string }>(
+      'SELECT stages, continual FROM run_stages WHERE run_id = ?',
+    );
+    this.insertStages = db.prepare('INSERT INTO run_stages (run_id, stages, continual) VALUES (?, ?, ?)');
     this.readRun = db.transaction((id: number) => {
       const run = this.runs.get(id);
       if (run) run.series = this.series.get(id);
+      const staged = run ? selectStages.get(id) : undefined;
+      if (run && staged) {
+        const continual = JSON.parse(staged.continual) as ContinualSummary;
+        run.accuracyMatrix = continual.accuracyMatrix;
+        run.stages = JSON.parse(staged.stages) as StageFinal[];
+        run.continual = continual;
+      }
       return run;
     });
   }
@@ -172,6 +184,10 @@ export class History {
   }
   saveProbeCategories(runId: number, step: number, indices: Int32Array, categories: Uint8Array): void {
     this.telemetry.saveProbeCategories(runId, step, indices, categories);
+  }
+  /** A multi-stage run's stages and continual-learning summary (while it is running). */
+  saveStages(runId: number, stages: readonly StageFinal[], continual: ContinualSummary): void {
+    this.insertStages.run(runId, JSON.stringify(stages), JSON.stringify(continual));
   }
 
   // --- reading ---

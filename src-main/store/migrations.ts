@@ -200,11 +200,23 @@ const REHEARSAL_CATEGORIES = `ALTER TABLE sample_rehearsals ADD COLUMN log_categ
 // owner_start: the owner process's boot id and start time ("BOOT_ID/START_TICKS", see owner.ts), so
 // a new process that got the old PID (after a container restart) is not taken for the owner.
 const OWNER_START = `ALTER TABLE runs ADD COLUMN owner_start TEXT;`;
+// Multi-stage runs (scenario files with several stages): each stage's final values and the
+// continual-learning summary (accuracy matrix, forgetting, backward transfer, per-task retention
+// curves) as JSON, one row per run. Single-stage runs have no row.
+const RUN_STAGES = `
+CREATE TABLE run_stages (
+  run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  stages TEXT NOT NULL,
+  continual TEXT NOT NULL
+);
+${runDataTriggers('run_stages')}
+`;
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
   { version: 3, name: 'owner process start time', sql: OWNER_START },
+  { version: 4, name: 'multi-stage runs: stages and continual-learning summary', sql: RUN_STAGES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,98 @@
+// Multi-stage runs' accuracy matrices as tables (the export's `matrix-csv` / `matrix-md`): one row
+// per run and task, one column per stage, then the task's forgetting; pure, for the CLI and the page.
+import { stringify } from 'csv-stringify/browser/esm/sync';
+import type { RunSummary } from '../results.js';
+
+export interface MatrixRow {
+  run: number;
+  strategy: string;
+  budget: number;
+  seed: number;
+  task: string;
+  /** f0's accuracy on the task, then after each stage. */
+  f0: number;
+  afterStage: number[];
+  forgetting: number | null;
+}
+
+/** The rows of every multi-stage run among `runs` (others have no matrix and are skipped). */
+export function matrixRows(runs: readonly RunSummary[]): MatrixRow[] {
+  return runs.flatMap((r) =>
+    r.continual
+      ? r.continual.taskNames.map((task, i) => ({
+          run: r.id,
+          strategy: r.config.rehearsal.strategy,
+          budget: r.config.rehearsal.budget,
+          seed: r.config.seed,
+          task,
+          f0: r.continual!.initialAccuracy[i],
+          afterStage: r.continual!.accuracyMatrix[i],
+          forgetting: r.continual!.forgetting[i],
+        }))
+      : [],
+  );
+}
+
+const stageCount = (rows: MatrixRow[]) => Math.max(0, ...rows.map((r) => r.afterStage.length));
+
+export function matrixToCsv(runs: readonly RunSummary[]): string {
+  const rows = matrixRows(runs);
+  const stages = stageCount(rows);
+  const header = [
+    'run',
+    'strategy',
+    'budget',
+    'seed',
+    'task',
+    'f0',
+    ...Array.from({ length: stages }, (_, j) => `after stage ${j + 1}`),
+    'forgetting',
+  ];
+  const num = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
+  return stringify([
+    header,
+    ...rows.map((r) => [
+      r.run,
+      r.strategy,
+      r.budget,
+      r.seed,
+      r.task,
+      num(r.f0),
+      ...Array.from({ length: stages }, (_, j) => num(r.afterStage[j])),
+      num(r.forgetting),
+    ]),
+  ]);
+}
+
+export function matrixToMarkdown(runs: readonly RunSummary[], decimals = 3): string {
+  const rows = matrixRows(runs);
+  const stages = stageCount(rows);
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(decimals));
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [
+    line([
+      'run',
+      'strategy',
+      'r',
+      'seed',
+      'task',
+      'f0',
+      ...Array.from({ length: stages }, (_, j) => `after ${j + 1}`),
+      'forgetting',
+    ]),
+    line([':--', ':--', '--:', '--:', ':--', '--:', ...Array.from({ length: stages }, () => '--:'), '--:']),
+    ...rows.map((r) =>
+      line([
+        r.run,
+        r.strategy,
+        r.budget,
+        r.seed,
+        r.task,
+        f(r.f0),
+        ...Array.from({ length: stages }, (_, j) => f(r.afterStage[j])),
+        f(r.forgetting),
+      ]),
+    ),
+    '',
+  ].join('\n');
+}

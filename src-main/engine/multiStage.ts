@@ -1,0 +1,250 @@
+// Multi-stage finetuning (MIXCD.md, "Multi-stage"): pretrain, then stage 1, stage 2, ... Each
+// stage calls the ordinary finetune loop once, starting from the model the previous stage ended
+// with. Before each stage after the first, a prior pass of the starting model over the rehearsal
+// pool (P plus earlier stages' train sets) gives the stage's prior loss and correctness; it is
+// real inference and is counted as extra forward passes. Every task's test accuracy is taken at
+// every eval, giving the accuracy matrix and the retention curve of every earlier task.
+import type { RunConfig } from '../../shared/config.js';
+import { continualMeasures } from '../../shared/continual.js';
+import type { ContinualSummary, EvalPoint, StageFinal } from '../../shared/results.js';
+import { DataError, sampleSize, type ImageDataset } from '../data/dataset.js';
+import type { Scenario } from '../data/scenarios.js';
+import { createStrategy } from '../sampler/index.js';
+import type { PretrainIndex } from '../sampler/strategy.js';
+import { BatchBuilder } from './batches.js';
+import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
+import { accuracy, judge, judgeSubset, INFERENCE_CHUNK, ResidentDataset } from './inference.js';
+import type { Classifier } from './model.js';
+import type { PriorPass } from './priorPass.js';
+
+export interface MultiStageOutcome {
+  status: 'finished' | 'cancelled';
+  /** The stages' eval points on one step axis (stage s's step t is (s - 1) * steps + t). */
+  series: EvalPoint[];
+  stages: StageFinal[];
+  continual: ContinualSummary;
+  compute: { forwardPasses: number; backwardPasses: number; extraForwardPasses: number };
+  seconds: { train: number; evaluation: number; sampler: number; extraInference: number; observer: number };
+  /** Over P only (its indices are the same in every stage's pool), steps on the global axis. */
+  rehearsalCounts: Uint32Array;
+  rehearsalLog: Int32Array;
+  rehearsalCategories: Uint8Array;
+  verdicts: { rehearsed: number; damaged: number };
+}
+
+/** The rehearsal pool: P then the given train sets, with the source (0 = P, k = stage k) as group. */
+export function buildPool(pretrain: ImageDataset, earlier: ImageDataset[], names: string[]): ImageDataset {
+  const parts = [pretrain, ...earlier];
+  const count = parts.reduce((a, d) => a + d.count, 0);
+  const size = sampleSize(pretrain);
+  const floats = Boolean(pretrain.values);
+  const images = floats ? new Uint8Array(0) : new Uint8Array(count * size);
+  const values = floats ? new Float32Array(count * size) : undefined;
+  const labels = new Uint8Array(count);
+  const groups = new Uint16Array(count);
+  let at = 0;
+  parts.forEach((d, source) => {
+    if (values) values.set(d.values!, at * size);
+    else images.set(d.images, at * size);
+    labels.set(d.labels, at);
+    groups.fill(source, at, at + d.count);
+    at += d.count;
+  });
+  return { ...pretrain, count, images, values, labels, groups, groupNames: names.slice(0, parts.length) };
+}
+
+/** The strategy's view of the pool: bins over source x class x prior loss by default. */
+function poolIndex(config: RunConfig, pool: ImageDataset, prior: { loss: Float32Array; correct: Uint8Array }) {
+  const sources = pool.groupNames!.length;
+  const bySource = config.multiStage.bins === 'source-class-loss';
+  if (bySource && sources * pool.numClasses > 256)
+    throw new DataError(
+      `Bins over source x class need ${sources} sources x ${pool.numClasses} classes <= 256; set multiStage.bins to "rule" for this scenario.`,
+    );
+  // source x class as one label, so the class-loss rule gives source x class x loss-quantile bins.
+  const labels = bySource ? pool.labels.map((l, i) => pool.groups![i] * pool.numClasses + l) : pool.labels;
+  const index: PretrainIndex = {
+    size: pool.count,
+    numClasses: bySource ? sources * pool.numClasses : pool.numClasses,
+    labels,
+    priorLoss: prior.loss,
+    priorCorrect: prior.correct,
+    groups: pool.groups,
+  };
+  const rehearsal = bySource
+    ? { ...config.rehearsal, mixCd: { ...config.rehearsal.mixCd, rule: 'class-loss' as const } }
+    : config.rehearsal;
+  return { index, rehearsal };
+}
+
+export function runStages(inputs: {
+  config: RunConfig;
+  model: Classifier;
+  scenario: Scenario;
+  f0Prior: PriorPass;
+  pretrainTest: ResidentDataset;
+  firstStageTest: ResidentDataset;
+  observer: FinetuneObserver;
+  sources: ContinualSummary['sources'];
+}): MultiStageOutcome {
+  const { config, model, scenario, f0Prior, observer } = inputs;
+  const stages = scenario.stages!;
+  const P = scenario.pretrainTrain;
+  const steps = config.finetune.steps;
+  const taskNames = ['pretrain', ...stages.map((s) => s.name)];
+  const owned = stages.slice(1).map((s) => new ResidentDataset(s.test));
+  const taskTests = [inputs.pretrainTest, inputs.firstStageTest, ...owned];
+  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
+  const seconds = { train: 0, evaluation: 0, sampler: 0, extraInference: 0, observer: 0 };
+  const series: EvalPoint[] = [];
+  const stageFinals: StageFinal[] = [];
+  const taskSeries: ContinualSummary['taskSeries'] = [];
+  const matrix: number[][] = taskNames.map(() => []);
+  const counts = new Uint32Array(P.count);
+  const logs: Int32Array[] = [];
+  const categories: Uint8Array[] = [];
+  const verdicts = { rehearsed: 0, damaged: 0 };
+  let status: MultiStageOutcome['status'] = 'finished';
+  const taskAccuracies = () => taskTests.map((t) => accuracy(judge(model, t).correct));
+  try {
+    const initialAccuracy = taskAccuracies();
+    for (let s = 0; s < stages.length && status === 'finished'; s++) {
+      const stage = stages[s];
+      const earlier = config.multiStage.pool === 'all-earlier' ? stages.slice(0, s).map((x) => x.train) : [];
+      const pool = buildPool(P, earlier, taskNames);
+      // The stage's prior: f0's cached pass for stage 1 (the single-stage case), else the starting
+      // model over the pool (or over the earlier stages' part only, keeping f0's for P).
+      let prior: PriorPass;
+      let priorPasses = 0;
+      if (s === 0) prior = f0Prior;
+      else {
+        const t0 = performance.now();
+        const keepF0 = config.multiStage.prior === 'f0-for-pretrain';
+        const from = keepF0 ? P.count : 0;
+        const indices = Int32Array.from({ length: pool.count - from }, (_, i) => from + i);
+        const builder = new BatchBuilder(sampleSize(pool), Math.min(INFERENCE_CHUNK, Math.max(1, indices.length)));
+        const judged = indices.length
+          ? judgeSubset(model, pool, indices, builder)
+          : { correct: new Uint8Array(0), loss: new Float32Array(0) };
+        const loss = new Float32Array(pool.count);
+        const correct = new Uint8Array(pool.count);
+        if (keepF0) {
+          loss.set(f0Prior.priorLoss);
+          correct.set(f0Prior.priorCorrect);
+        }
+        loss.set(judged.loss, from);
+        correct.set(judged.correct, from);
+        priorPasses = indices.length;
+        compute.forwardPasses += priorPasses;
+        compute.extraForwardPasses += priorPasses;
+        seconds.extraInference += (performance.now() - t0) / 1000;
+        const t1 = performance.now();
+        const test = keepF0 ? f0Prior.testCorrect : judge(model, inputs.pretrainTest).correct;
+        const stageTest = judge(model, taskTests[s + 1]).correct;
+        seconds.evaluation += (performance.now() - t1) / 1000;
+        prior = {
+          priorLoss: loss,
+          priorCorrect: correct,
+          testCorrect: test,
+          pretrainTestAcc: accuracy(test),
+          finetuneTestAcc: accuracy(stageTest),
+          pretrainTrainAcc: accuracy(correct),
+        };
+      }
+      const { index, rehearsal } = poolIndex(config, pool, { loss: prior.priorLoss, correct: prior.priorCorrect });
+      const strategy = createStrategy(rehearsal, index, config.seed);
+      const offset = s * steps;
+      const stageScenario: Scenario = {
+        ...scenario,
+        pretrainTrain: pool,
+        finetuneTrain: stage.train,
+        finetuneTest: stage.test,
+      };
+      const result: FinetuneResult = finetune({
+        config: { ...config, rehearsal },
+        model,
+        scenario: stageScenario,
+        prior,
+        strategy,
+        pretrainTest: inputs.pretrainTest,
+        finetuneTest: taskTests[s + 1],
+        observer: {
+          shouldStop: observer.shouldStop,
+          onProgress: (p) =>
+            observer.onProgress?.({ step: offset + p.step, totalSteps: stages.length * steps, loss: p.loss }),
+          onEval: (point, trace, probe) => {
+            const accuracies = taskAccuracies();
+            taskSeries.push({ stage: s + 1, step: point.step, globalStep: offset + point.step, accuracy: accuracies });
+            // Stage s + 1's step 0 is stage s's last eval: one point per global step. Bins and the
+            // probe index the pool, which changes per stage: the history keeps stage 1's.
+            if (s > 0 && point.step === 0) return;
+            const global = { ...point, step: offset + point.step };
+            series.push(global);
+            observer.onEval?.(global, s === 0 ? trace : null, s === 0 ? probe : null);
+          },
+        },
+      });
+      if (result.status === 'cancelled') status = 'cancelled';
+      compute.forwardPasses += result.compute.forwardPasses;
+      compute.backwardPasses += result.compute.backwardPasses;
+      compute.extraForwardPasses += result.compute.extraForwardPasses;
+      for (const k of Object.keys(seconds) as (keyof typeof seconds)[]) seconds[k] += result.seconds[k];
+      verdicts.rehearsed += result.verdicts.rehearsed;
+      verdicts.damaged += result.verdicts.damaged;
+      for (let i = 0; i < P.count; i++) counts[i] += result.rehearsalCounts[i];
+      const log: number[] = [];
+      const cats: number[] = [];
+      for (let e = 0; e < result.rehearsalLog.length / 2; e++) {
+        const idx = result.rehearsalLog[2 * e + 1];
+        if (idx >= P.count) continue;
+        log.push(offset + result.rehearsalLog[2 * e], idx);
+        cats.push(result.rehearsalCategories[e]);
+      }
+      logs.push(Int32Array.from(log));
+      categories.push(Uint8Array.from(cats));
+      const last = result.series[result.series.length - 1];
+      const end = taskSeries[taskSeries.length - 1].accuracy;
+      end.forEach((a, i) => matrix[i].push(a));
+      stageFinals.push({
+        name: stage.name,
+        pretrainTestAcc: last.pretrainTestAcc,
+        finetuneTestAcc: last.finetuneTestAcc,
+        cdRate: last.cdRate,
+        rehearsalPrecision: result.verdicts.rehearsed ? result.verdicts.damaged / result.verdicts.rehearsed : null,
+        poolSize: pool.count,
+        priorPassForwardPasses: priorPasses,
+      });
+    }
+    // A cancelled run's matrix has the stages it finished (and the one it stopped in).
+    const measures = continualMeasures(initialAccuracy, matrix);
+    const joinedLog = new Int32Array(logs.reduce((a, l) => a + l.length, 0));
+    const joinedCats = new Uint8Array(joinedLog.length / 2);
+    let at = 0;
+    logs.forEach((l, k) => {
+      joinedLog.set(l, at);
+      joinedCats.set(categories[k], at / 2);
+      at += l.length;
+    });
+    return {
+      status,
+      series,
+      stages: stageFinals,
+      continual: {
+        taskNames,
+        initialAccuracy,
+        accuracyMatrix: matrix,
+        ...measures,
+        taskSeries,
+        sources: inputs.sources,
+      },
+      compute,
+      seconds,
+      rehearsalCounts: counts,
+      rehearsalLog: joinedLog,
+      rehearsalCategories: joinedCats,
+      verdicts,
+    };
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+}
