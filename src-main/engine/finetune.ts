@@ -20,7 +20,7 @@ import {
   type ResidentDataset,
 } from './inference.js';
 import type { Classifier } from './model.js';
-import { createOptimizer, disposeOptimizer } from './optimizer.js';
+import { disposeOptimizer, trainPlan, Updater } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
 import { trainStep } from './trainStep.js';
 
@@ -89,7 +89,14 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const order = new EpochOrder(finetuneSet.count, (a) => orderRng.shuffle(a));
   const batch = new BatchBuilder(featureSize, B + m);
   const inferBatch = new BatchBuilder(featureSize, Math.min(INFERENCE_CHUNK, pretrainSet.count));
-  const optimizer = createOptimizer(config.finetune.optimizer);
+  // Frozen layers, head lr and weight decay (optimizer.ts); frozen layers still run forward, and
+  // a backward pass is counted per sample as before (it stops early at the first trained layer).
+  const optimizer = new Updater(
+    model,
+    config.finetune.optimizer,
+    trainPlan(model, config.finetune),
+    config.finetune.headLr,
+  );
 
   const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
   const seconds = { train: 0, evaluation: 0, sampler: 0, extraInference: 0, observer: 0 };
