@@ -35,6 +35,11 @@ export const CONFIG_FLAGS = {
   refreshEvery: ['rehearsal', 'oracleCd', 'refreshEvery'],
   pool: ['rehearsal', 'oracleCd', 'pool'],
   poolFactor: ['rehearsal', 'lossBased', 'poolFactor'],
+  modelFile: ['model', 'path'],
+  trainLast: ['finetune', 'freeze', 'trainLast'],
+  freezeLayers: ['finetune', 'freeze', 'layers'],
+  headLr: ['finetune', 'headLr'],
+  weightDecay: ['finetune', 'optimizer', 'weightDecay'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -50,7 +55,10 @@ const STRING_FLAGS = new Set<ConfigFlag>([
   'rule',
   'candidates',
   'prior',
+  'modelFile',
 ]);
+/** Comma-separated names, kept as text. */
+const NAME_LIST_FLAGS = new Set<ConfigFlag>(['freezeLayers']);
 
 export function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -59,6 +67,7 @@ export function kebab(flag: string): string {
 /** Numbers where the text is a number; otherwise the text itself, so the schema can name it. */
 function coerce(flag: ConfigFlag, text: string): unknown {
   if (STRING_FLAGS.has(flag)) return text;
+  if (NAME_LIST_FLAGS.has(flag)) return text.split(',').map((part) => part.trim());
   if (LIST_FLAGS.has(flag)) return text.split(',').map((part) => coerceNumber(part.trim()));
   return coerceNumber(text);
 }
@@ -108,6 +117,11 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
   for (const flag of given) setPath(input, CONFIG_FLAGS[flag], coerce(flag, flags[flag]!));
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;
+  // --model-file: an imported f0 replaces whatever architecture the file or flags declared.
+  if (flags.modelFile !== undefined && model) {
+    for (const key of Object.keys(model)) if (key !== 'path') delete model[key];
+    model.arch = 'file';
+  }
   if (model && model.arch === undefined) model.arch = model.filters !== undefined ? 'cnn' : 'mlp';
   if (model?.arch === 'mlp') {
     delete model.filters;

@@ -38,9 +38,9 @@ const BEFORE = {
 
 describe('built-in architectures as layer specs', () => {
   for (const model of [
-    { arch: 'mlp', hidden: [32] },
-    { arch: 'cnn', filters: [4, 8] },
-  ] as const) {
+    { arch: 'mlp' as const, hidden: [32] },
+    { arch: 'cnn' as const, filters: [4, 8] },
+  ]) {
     it(`${model.arch}: same f0 key, same f0 and same run numbers as before specs`, async () => {
       const context = new ExperimentContext({ loadData: () => source });
       const config = smallConfig({ model, rehearsal: { strategy: 'mix-cd' }, finetune: { steps: 20 } });

@@ -1,0 +1,592 @@
+// Bring your own model: a TensorFlow.js LayersModel on disk (model.json + weight shards) read
+// and written by our own tf.io IOHandler (no network, no tfjs-node), mapped onto the declared
+// layer specs the engine builds (model.ts). An imported f0 is then the same kind of classifier as
+// one pretrained here, so the prior pass and the finetune loop treat both alike, and an exported
+// model re-imported gives the very same numbers.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ModelSpec } from '../../shared/config.js';
+import { ACTIVATIONS, layerSpecSchema, type ActivationName, type LayerSpec } from '../../shared/modelSpec.js';
+import { buildClassifier, ModelSpecError, type Classifier, type InputShape } from './model.js';
+
+/** A model file that is not a trainable LayersModel: one sentence naming the file and why. */
+export class ModelFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelFileError';
+  }
+}
+
+const WEIGHTS_FILE = 'group1-shard1of1.bin';
+const CONVERT = 'convert it with `tensorflowjs_converter --input_format keras model.h5 out/` and pass out/model.json';
+
+/** tf.io's artifacts, with the weights as one buffer. */
+type Artifacts = Omit<tf.io.ModelArtifacts, 'weightData'> & {
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+};
+
+/**
+ * A tf.io.IOHandler over a model.json on disk: `load` for tf.loadLayersModel (and our importer),
+ * `save` for model.save(). Every problem is one ModelFileError sentence naming the file.
+ */
+export function fileIO(modelJson: string): tf.io.IOHandler {
+  return {
+    load: async () => readArtifacts(modelJson),
+    save: async (artifacts) => {
+      writeArtifacts(modelJson, artifacts as Artifacts);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  };
+}
+
+function readArtifacts(file: string): Artifacts {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.h5') || lower.endsWith('.hdf5') || lower.endsWith('.keras')) {
+    throw new ModelFileError(`${file} is a Keras file, not a TensorFlow.js LayersModel: ${CONVERT}.`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ModelFileError(
+      `Cannot read model file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code === 'EISDIR' ? 'it is a folder (pass its model.json)' : (error as Error).message}.`,
+    );
+  }
+  // HDF5 and zip (Keras 3 .keras) signatures, whatever the file is called.
+  if (
+    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])) ||
+    bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))
+  ) {
+    throw new ModelFileError(`${file} is a Keras file (HDF5 or zip), not a TensorFlow.js LayersModel: ${CONVERT}.`);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelFileError(
+      `${file} is not valid JSON (${(error as Error).message}): pass the model.json of a TensorFlow.js LayersModel.`,
+    );
+  }
+  const topology = json.modelTopology as Record<string, unknown> | undefined;
+  if (
+    json.format === 'graph-model' ||
+    (topology && (Array.isArray(topology.node) || 'versions' in topology || 'library' in topology))
+  ) {
+    throw new ModelFileError(
+      `${file} is a TensorFlow.js GraphModel, which TensorFlow.js can only run, not train: convert the original model with tensorflowjs_converter --output_format tfjs_layers_model.`,
+    );
+  }
+  if (!topology || typeof topology !== 'object') {
+    throw new ModelFileError(`${file} has no modelTopology: it is not the model.json of a TensorFlow.js LayersModel.`);
+  }
+  const manifest = json.weightsManifest as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] | undefined;
+  if (!Array.isArray(manifest) || !manifest.length) {
+    throw new ModelFileError(
+      `${file} has no weightsManifest: a topology without weights is an architecture; declare it as model arch "layers" to pretrain it here.`,
+    );
+  }
+  const dir = path.dirname(file);
+  const buffers: Buffer[] = [];
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  let needed = 0;
+  for (const group of manifest) {
+    for (const spec of group.weights ?? []) {
+      if (spec.dtype !== undefined && spec.dtype !== 'float32') {
+        throw new ModelFileError(
+          `${file}: weight ${spec.name} is ${spec.dtype}; only float32 weights can be trained here (convert without quantization).`,
+        );
+      }
+      if ((spec as { quantization?: unknown }).quantization) {
+        throw new ModelFileError(
+          `${file}: weight ${spec.name} is quantized; only float32 weights can be trained here (convert without --quantize_*).`,
+        );
+      }
+      needed += spec.shape.reduce((a, b) => a * b, 1) * 4;
+      weightSpecs.push(spec);
+    }
+    for (const shard of group.paths ?? []) {
+      const shardPath = path.join(dir, shard);
+      if (!existsSync(shardPath)) {
+        throw new ModelFileError(`${file} lists the weight shard ${shard}, which is missing from ${dir}.`);
+      }
+      buffers.push(readFileSync(shardPath));
+    }
+  }
+  const weightData = Buffer.concat(buffers);
+  if (weightData.byteLength !== needed) {
+    throw new ModelFileError(
+      `${file}: the weight shards hold ${weightData.byteLength} bytes but the manifest needs ${needed}: a shard is ${weightData.byteLength < needed ? 'truncated' : 'too long'} (copy the model folder again).`,
+    );
+  }
+  return {
+    modelTopology: topology as tf.io.ModelJSON['modelTopology'],
+    format: json.format as string | undefined,
+    generatedBy: json.generatedBy as string | undefined,
+    convertedBy: json.convertedBy as string | null | undefined,
+    weightSpecs,
+    weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
+  };
+}
+
+function writeArtifacts(file: string, artifacts: Artifacts): void {
+  const dir = path.dirname(file);
+  // Written beside, then renamed: an interrupted export never leaves a half model that loads.
+  const staging = `${dir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(path.join(staging, WEIGHTS_FILE), new Uint8Array(artifacts.weightData));
+  const json = {
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy ?? 'mix-cd workbench',
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs }],
+  };
+  writeFileSync(path.join(staging, path.basename(file)), JSON.stringify(json));
+  if (existsSync(dir)) {
+    // Replace only our own files: the folder may hold other things of the user's.
+    for (const name of [path.basename(file), WEIGHTS_FILE]) {
+      rmSync(path.join(dir, name), { force: true });
+      renameSync(path.join(staging, name), path.join(dir, name));
+    }
+    rmSync(staging, { recursive: true, force: true });
+  } else {
+    mkdirSync(path.dirname(dir), { recursive: true });
+    renameSync(staging, dir);
+  }
+}
+
+// ---- topology <-> layer specs ----
+
+/** Weight names of a layer, in Keras's order (the order of BuiltLayer.weights). */
+function weightNames(layer: LayerSpec): string[] {
+  const bias = 'useBias' in layer && layer.useBias ? ['bias'] : [];
+  switch (layer.type) {
+    case 'dense':
+    case 'conv2d':
+      return ['kernel', ...bias];
+    case 'depthwiseConv2d':
+      return ['depthwise_kernel', ...bias];
+    case 'separableConv2d':
+      return ['depthwise_kernel', 'pointwise_kernel', ...bias];
+    case 'batchNorm':
+      return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
+    default:
+      return [];
+  }
+}
+
+const pair = (n: number) => [n, n];
+
+function kerasLayer(layer: LayerSpec, name: string): { class_name: string; config: Record<string, unknown> } {
+  const common = { name, trainable: true, dtype: 'float32' };
+  switch (layer.type) {
+    case 'dense':
+      return {
+        class_name: 'Dense',
+        config: { ...common, units: layer.units, activation: layer.activation, use_bias: layer.useBias },
+      };
+    case 'conv2d':
+      return {
+        class_name: 'Conv2D',
+        config: {
+          ...common,
+          filters: layer.filters,
+          kernel_size: pair(layer.kernelSize),
+          strides: pair(layer.strides),
+          padding: layer.padding,
+          data_format: 'channels_last',
+          dilation_rate: [1, 1],
+          activation: layer.activation,
+          use_bias: layer.useBias,
+        },
+      };
+    case 'depthwiseConv2d':
+      return {
+        class_name: 'DepthwiseConv2D',
+        config: {
+          ...common,
+          kernel_size: pair(layer.kernelSize),
+          strides: pair(layer.strides),
+          padding: layer.padding,
+          depth_multiplier: layer.depthMultiplier,
+          data_format: 'channels_last',
+          dilation_rate: [1, 1],
+          activation: layer.activation,
+          use_bias: layer.useBias,
+        },
+      };
+    case 'separableConv2d':
+      return {
+        class_name: 'SeparableConv2D',
+        config: {
+          ...common,
+          filters: layer.filters,
+          kernel_size: pair(layer.kernelSize),
+          strides: pair(layer.strides),
+          padding: layer.padding,
+          depth_multiplier: layer.depthMultiplier,
+          data_format: 'channels_last',
+          dilation_rate: [1, 1],
+          activation: layer.activation,
+          use_bias: layer.useBias,
+        },
+      };
+    case 'maxPool2d':
+    case 'avgPool2d':
+      return {
+        class_name: layer.type === 'maxPool2d' ? 'MaxPooling2D' : 'AveragePooling2D',
+        config: {
+          ...common,
+          pool_size: pair(layer.poolSize),
+          strides: pair(layer.strides ?? layer.poolSize),
+          padding: layer.padding,
+          data_format: 'channels_last',
+        },
+      };
+    case 'batchNorm':
+      return {
+        class_name: 'BatchNormalization',
+        config: { ...common, axis: -1, momentum: layer.momentum, epsilon: layer.epsilon, center: true, scale: true },
+      };
+    case 'dropout':
+      return { class_name: 'Dropout', config: { ...common, rate: layer.rate } };
+    case 'flatten':
+      return { class_name: 'Flatten', config: { ...common, data_format: 'channels_last' } };
+    case 'activation':
+      return { class_name: 'Activation', config: { ...common, activation: layer.activation } };
+  }
+}
+
+/**
+ * The classifier as a Keras Sequential LayersModel taking [n, height, width, channels] images
+ * (a flatten first when the model starts with a dense layer), with its current weights.
+ */
+export function modelArtifacts(model: Classifier): Artifacts {
+  const { height, width, channels } = model.input;
+  const layers: { class_name: string; config: Record<string, unknown> }[] = [
+    {
+      class_name: 'InputLayer',
+      config: { name: 'input', batch_input_shape: [null, height, width, channels], dtype: 'float32', sparse: false },
+    },
+  ];
+  if (model.layers[0]?.spec.type === 'dense' || model.layers[0]?.spec.type === 'batchNorm') {
+    layers.push({ class_name: 'Flatten', config: { name: 'input_flatten', trainable: true, dtype: 'float32' } });
+  }
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Float32Array[] = [];
+  for (const layer of model.layers) {
+    layers.push(kerasLayer(layer.spec, layer.name));
+    weightNames(layer.spec).forEach((w, i) => {
+      const v = layer.weights[i];
+      weightSpecs.push({ name: `${layer.name}/${w}`, shape: v.shape, dtype: 'float32' });
+      parts.push(v.dataSync() as Float32Array);
+    });
+  }
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  const all = new Float32Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
+  }
+  return {
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: 'mixcd', layers },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
+    format: 'layers-model',
+    generatedBy: 'mix-cd workbench',
+    weightSpecs,
+    weightData: all.buffer,
+  };
+}
+
+/** Write the classifier to dir/model.json + its weight shard (a LayersModel tf.loadLayersModel reads). */
+export function saveModel(model: Classifier, dir: string): string {
+  const file = path.join(path.resolve(dir), 'model.json');
+  writeArtifacts(file, modelArtifacts(model));
+  return file;
+}
+
+export interface ImportedModel {
+  file: string;
+  layers: LayerSpec[];
+  /** The input per sample the model declares: [features], [h, w] or [h, w, c]. */
+  inputShape: number[];
+  /** Per layer, per weight (Keras order), the weight's values and shape. */
+  weights: { values: Float32Array; shape: number[]; name: string }[][];
+  /** SHA-256 of the topology and the weights: what the f0 cache keys an imported f0 by. */
+  fingerprint: string;
+}
+
+type KerasLayer = { class_name: string; config: Record<string, unknown>; inbound_nodes?: unknown[]; name?: string };
+
+function kerasLayers(file: string, topology: Record<string, unknown>): KerasLayer[] {
+  const root = (topology.model_config as Record<string, unknown> | undefined) ?? topology;
+  const className = root.class_name as string;
+  const config = root.config as Record<string, unknown> | unknown[];
+  const layers = (Array.isArray(config) ? config : (config?.layers as KerasLayer[] | undefined)) as
+    KerasLayer[] | undefined;
+  if (!Array.isArray(layers)) throw new ModelFileError(`${file}: modelTopology lists no layers.`);
+  if (className === 'Sequential') return layers;
+  if (className === 'Functional' || className === 'Model') {
+    // Only a chain: each layer's one input is the layer before it.
+    layers.forEach((layer, i) => {
+      if (i === 0) return;
+      const inbound = JSON.stringify(layer.inbound_nodes ?? []);
+      const prev = (layers[i - 1].name ?? layers[i - 1].config.name) as string;
+      const names = [...inbound.matchAll(/"([^"]+)"/g)]
+        .map((m) => m[1])
+        .filter((n) => layers.some((l) => (l.name ?? l.config.name) === n));
+      if (names.length !== 1 || names[0] !== prev) {
+        throw new ModelFileError(
+          `${file}: layer ${String(layer.config.name)} does not simply follow ${prev} (branches or several inputs); only a chain of layers can be trained here.`,
+        );
+      }
+    });
+    return layers;
+  }
+  throw new ModelFileError(`${file}: a ${className} model is not a Sequential or Functional LayersModel.`);
+}
+
+function square(file: string, name: string, what: string, value: unknown): number {
+  const v = Array.isArray(value) ? value : [value, value];
+  if (v.length !== 2 || v[0] !== v[1] || !Number.isInteger(v[0])) {
+    throw new ModelFileError(
+      `${file}: layer ${name} has ${what} ${JSON.stringify(value)}; only square ones can be trained here.`,
+    );
+  }
+  return v[0] as number;
+}
+
+function activationOf(file: string, name: string, value: unknown): ActivationName {
+  const a = (value ?? 'linear') as string;
+  if (!(ACTIVATIONS as readonly string[]).includes(a)) {
+    throw new ModelFileError(
+      `${file}: layer ${name} uses activation ${JSON.stringify(value)}, which cannot be trained here (supported: ${ACTIVATIONS.join(', ')}).`,
+    );
+  }
+  return a as ActivationName;
+}
+
+/** One Keras layer as a layer spec (null for layers that only declare the input). */
+function toLayerSpec(file: string, layer: KerasLayer, index: number): LayerSpec | { input: number[] } | null {
+  const c = layer.config;
+  const name = String(c.name ?? layer.name ?? `layer_${index + 1}`);
+  const batchShape = (c.batch_input_shape ?? c.batch_shape) as (number | null)[] | undefined;
+  const unsupported = (why: string): never => {
+    throw new ModelFileError(`${file}: layer ${name} (${layer.class_name}) cannot be trained here: ${why}.`);
+  };
+  if (c.data_format && c.data_format !== 'channels_last') unsupported('only channels_last data is supported');
+  const dilation = c.dilation_rate;
+  if (dilation !== undefined && JSON.stringify(dilation) !== '[1,1]' && dilation !== 1)
+    unsupported('dilation is not supported');
+  const padding = c.padding === undefined ? 'valid' : c.padding;
+  if (padding !== 'same' && padding !== 'valid') unsupported(`padding ${JSON.stringify(padding)} is not supported`);
+  let spec: unknown;
+  switch (layer.class_name) {
+    case 'InputLayer':
+      return batchShape ? { input: batchShape.slice(1) as number[] } : unsupported('it has no input shape');
+    case 'Reshape':
+      return { input: c.target_shape as number[] };
+    case 'Dense':
+      spec = {
+        type: 'dense',
+        name,
+        units: c.units,
+        activation: activationOf(file, name, c.activation),
+        useBias: c.use_bias ?? true,
+      };
+      break;
+    case 'Conv2D':
+      if ((c.groups ?? 1) !== 1) unsupported('grouped convolution is not supported');
+      spec = {
+        type: 'conv2d',
+        name,
+        filters: c.filters,
+        kernelSize: square(file, name, 'kernel_size', c.kernel_size),
+        strides: square(file, name, 'strides', c.strides ?? 1),
+        padding,
+        activation: activationOf(file, name, c.activation),
+        useBias: c.use_bias ?? true,
+      };
+      break;
+    case 'DepthwiseConv2D':
+    case 'SeparableConv2D':
+      spec = {
+        type: layer.class_name === 'DepthwiseConv2D' ? 'depthwiseConv2d' : 'separableConv2d',
+        name,
+        ...(layer.class_name === 'SeparableConv2D' ? { filters: c.filters } : {}),
+        kernelSize: square(file, name, 'kernel_size', c.kernel_size),
+        strides: square(file, name, 'strides', c.strides ?? 1),
+        depthMultiplier: c.depth_multiplier ?? 1,
+        padding,
+        activation: activationOf(file, name, c.activation),
+        useBias: c.use_bias ?? true,
+      };
+      break;
+    case 'MaxPooling2D':
+    case 'AveragePooling2D':
+      spec = {
+        type: layer.class_name === 'MaxPooling2D' ? 'maxPool2d' : 'avgPool2d',
+        name,
+        poolSize: square(file, name, 'pool_size', c.pool_size ?? 2),
+        strides: c.strides == null ? undefined : square(file, name, 'strides', c.strides),
+        padding,
+      };
+      break;
+    case 'BatchNormalization': {
+      const axis = Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1);
+      if (axis !== -1 && axis !== 3 && axis !== 1) unsupported('only batch norm over the channels is supported');
+      if (c.center === false || c.scale === false) unsupported('batch norm without center or scale is not supported');
+      spec = { type: 'batchNorm', name, momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3 };
+      break;
+    }
+    case 'Dropout':
+      spec = { type: 'dropout', name, rate: c.rate };
+      break;
+    case 'Flatten':
+      spec = { type: 'flatten', name };
+      break;
+    case 'Activation':
+      spec = { type: 'activation', name, activation: activationOf(file, name, c.activation) };
+      break;
+    case 'Softmax':
+      spec = { type: 'activation', name, activation: 'softmax' };
+      break;
+    case 'ReLU':
+      spec = { type: 'activation', name, activation: 'relu' };
+      break;
+    default:
+      return unsupported(
+        'supported layers are Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, AveragePooling2D, BatchNormalization, Dropout, Flatten, Activation, Softmax, ReLU, Reshape and InputLayer',
+      );
+  }
+  const parsed = layerSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    unsupported(`its ${issue.path.join('.') || 'config'} is not valid (${issue.message})`);
+  }
+  return parsed.data as LayerSpec;
+}
+
+/** Read and check a LayersModel file; everything but the data-dependent checks (see toClassifier). */
+export async function readModelFile(file: string): Promise<ImportedModel> {
+  const resolved = path.resolve(file);
+  const artifacts = readArtifacts(resolved);
+  const raw = kerasLayers(resolved, artifacts.modelTopology as Record<string, unknown>);
+  const layers: LayerSpec[] = [];
+  let inputShape: number[] | null = null;
+  raw.forEach((layer, i) => {
+    const batchShape = (layer.config.batch_input_shape ?? layer.config.batch_shape) as number[] | undefined;
+    if (batchShape && !inputShape) inputShape = batchShape.slice(1);
+    const spec = toLayerSpec(resolved, layer, i);
+    if (!spec) return;
+    if ('input' in spec) {
+      if (layers.length) {
+        throw new ModelFileError(`${resolved}: a Reshape after the first layers cannot be trained here.`);
+      }
+      if (layer.class_name === 'InputLayer' || !inputShape) inputShape = spec.input;
+      return;
+    }
+    layers.push(spec);
+  });
+  if (!inputShape) throw new ModelFileError(`${resolved}: the model declares no input shape (batch_input_shape).`);
+  // The weights by name, layer by layer, in Keras's order.
+  const offsets = new Map<string, { offset: number; spec: tf.io.WeightsManifestEntry }>();
+  let offset = 0;
+  for (const spec of artifacts.weightSpecs) {
+    offsets.set(spec.name, { offset, spec });
+    offset += spec.shape.reduce((a, b) => a * b, 1) * 4;
+  }
+  const find = (name: string) =>
+    offsets.get(name) ?? [...offsets.entries()].find(([n]) => n.endsWith(`/${name}`))?.[1] ?? null;
+  const weights = layers.map((layer) =>
+    weightNames(layer).map((w) => {
+      const name = `${layer.name}/${w}`;
+      const hit = find(name);
+      if (!hit) throw new ModelFileError(`${resolved}: the weights manifest has no ${name} for layer ${layer.name}.`);
+      const size = hit.spec.shape.reduce((a, b) => a * b, 1);
+      return {
+        name,
+        shape: hit.spec.shape,
+        values: new Float32Array(artifacts.weightData.slice(hit.offset, hit.offset + size * 4)),
+      };
+    }),
+  );
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ layers, inputShape }))
+    .update(new Uint8Array(artifacts.weightData))
+    .digest('hex');
+  return { file: resolved, layers, inputShape, weights, fingerprint };
+}
+
+/**
+ * The imported model as a classifier for this data, with its own weights. One sentence when
+ * the input shape or the class count does not fit, or a weight has the wrong shape.
+ */
+export function toClassifier(
+  imported: ImportedModel,
+  spec: ModelSpec,
+  input: InputShape,
+  numClasses: number,
+): Classifier {
+  const { file, inputShape } = imported;
+  const features = input.height * input.width * input.channels;
+  const fits =
+    (inputShape.length === 1 && inputShape[0] === features) ||
+    (inputShape.length === 2 &&
+      input.channels === 1 &&
+      inputShape[0] === input.height &&
+      inputShape[1] === input.width) ||
+    (inputShape.length === 3 &&
+      inputShape[0] === input.height &&
+      inputShape[1] === input.width &&
+      inputShape[2] === input.channels);
+  if (!fits) {
+    throw new ModelFileError(
+      `${file} takes inputs of shape ${inputShape.join('x')}, but the data's images are ${input.height}x${input.width}x${input.channels}: use a model made for this data.`,
+    );
+  }
+  let model: Classifier;
+  try {
+    model = buildClassifier(spec, imported.layers, input, numClasses, 0);
+  } catch (error) {
+    if (error instanceof ModelSpecError) throw new ModelFileError(`${file}: ${error.message}`);
+    throw error;
+  }
+  const flat: Float32Array[] = [];
+  try {
+    model.layers.forEach((layer, l) => {
+      layer.weights.forEach((v, i) => {
+        const w = imported.weights[l][i];
+        if (w.shape.join(',') !== v.shape.join(',')) {
+          throw new ModelFileError(
+            `${file}: weight ${w.name} has shape [${w.shape.join(', ')}] but its layer needs [${v.shape.join(', ')}] here.`,
+          );
+        }
+        flat.push(w.values);
+      });
+    });
+    model.setWeights(flat);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/** Copy a LayersModel (model.json + shards) to dir, re-checked on the way; `missing` when absent. */
+export function copyModel(modelJson: string, dir: string, missing: () => never): string {
+  if (!existsSync(modelJson)) missing();
+  const file = path.join(path.resolve(dir), 'model.json');
+  writeArtifacts(file, readArtifacts(modelJson));
+  return file;
+}
