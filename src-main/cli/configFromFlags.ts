@@ -2,6 +2,7 @@
 // schema decides. Errors name the flag the user typed, the value, and what is allowed.
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import { readModelSpec } from '../engine/kerasTopology.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -36,6 +37,7 @@ export const CONFIG_FLAGS = {
   pool: ['rehearsal', 'oracleCd', 'pool'],
   poolFactor: ['rehearsal', 'lossBased', 'poolFactor'],
   modelFile: ['model', 'path'],
+  modelSpec: ['model', 'layers'],
   trainLast: ['finetune', 'freeze', 'trainLast'],
   freezeLayers: ['finetune', 'freeze', 'layers'],
   headLr: ['finetune', 'headLr'],
@@ -67,6 +69,8 @@ export function kebab(flag: string): string {
 /** Numbers where the text is a number; otherwise the text itself, so the schema can name it. */
 function coerce(flag: ConfigFlag, text: string): unknown {
   if (STRING_FLAGS.has(flag)) return text;
+  // A declared architecture from a file: layer specs, or a model.json topology (weights unused).
+  if (flag === 'modelSpec') return readModelSpec(text);
   if (NAME_LIST_FLAGS.has(flag)) return text.split(',').map((part) => part.trim());
   if (LIST_FLAGS.has(flag)) return text.split(',').map((part) => coerceNumber(part.trim()));
   return coerceNumber(text);
@@ -118,6 +122,10 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;
   // --model-file: an imported f0 replaces whatever architecture the file or flags declared.
+  if (flags.modelSpec !== undefined && model) {
+    for (const key of Object.keys(model)) if (key !== 'layers') delete model[key];
+    model.arch = 'layers';
+  }
   if (flags.modelFile !== undefined && model) {
     for (const key of Object.keys(model)) if (key !== 'path') delete model[key];
     model.arch = 'file';

@@ -96,6 +96,8 @@ function addRunFlags(command: Command): Command {
     pool: 'oracle-cd: candidate pool size (0 = all candidates)',
     poolFactor: 'loss-based: score a random pool of c * m samples',
     modelFile: 'use this TensorFlow.js LayersModel (PATH/model.json + weight shards) as f0 instead of pretraining one',
+    modelSpec:
+      'declared architecture to pretrain: a JSON list of layer specs, or a model.json topology (weights unused)',
     trainLast: 'finetune only the last K weighted layers (the rest stay frozen as in f0)',
     freezeLayers: 'comma-separated layer names to keep frozen while finetuning',
     headLr: 'learning rate of the head (the last weighted layer); --lr applies to the rest',

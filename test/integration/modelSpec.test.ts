@@ -3,12 +3,17 @@
 // same generated data); a declared list of the same layers trains to the same numbers; a CNN spec
 // with batch norm and separable convolutions trains on wasm.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { ExperimentContext, runExperiment } from '../../src-main/engine/experiment.js';
 import { f0KeyFor, f0KeyHash } from '../../src-main/engine/f0Cache.js';
 import { builtinLayers, createClassifier } from '../../src-main/engine/model.js';
+import { modelArtifacts } from '../../src-main/engine/modelFile.js';
+import { configFromFlags } from '../../src-main/cli/configFromFlags.js';
 import { syntheticSource, smallConfig } from '../helpers/syntheticData.js';
 
 const source = syntheticSource();
@@ -115,5 +120,25 @@ describe('built-in architectures as layer specs', () => {
     expect(build([{ type: 'dense', units: 10, activation: 'relu' }])).toThrow(/not a softmax or logits/);
     expect(() => parseRunConfig({ model: { arch: 'layers', layers: [{ type: 'lstm' }] } })).toThrow(/model\.layers\.0/);
     expect(() => builtinLayers({ arch: 'file', path: 'x/model.json' }, 10)).toThrow(/model\.json/);
+  });
+
+  it('a model.json topology without weights works as a spec (--model-spec): same layers, same initial weights', () => {
+    const input = { height: 12, width: 12, channels: 1 };
+    for (const model of [parseRunConfig({ model: { arch: 'cnn', filters: [4, 8] } }).model, parseRunConfig({}).model]) {
+      const builtin = createClassifier(model, input, 10, 3);
+      const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'mixcd-spec-')), 'model.json');
+      writeFileSync(file, JSON.stringify({ modelTopology: modelArtifacts(builtin).modelTopology }));
+      const config = configFromFlags({ modelSpec: file });
+      expect(config.model.arch).toBe('layers');
+      const declared = createClassifier(config.model, input, 10, 3);
+      expect(declared.getWeights()).toEqual(builtin.getWeights());
+      builtin.dispose();
+      declared.dispose();
+    }
+    const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'mixcd-spec-')), 'x.json');
+    writeFileSync(bad, '{"foo": 1}');
+    expect(() => configFromFlags({ modelSpec: bad })).toThrow(
+      /x\.json is neither a list of layer specs nor a LayersModel topology/,
+    );
   });
 });
