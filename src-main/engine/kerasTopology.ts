@@ -1,7 +1,9 @@
 // A Keras/TensorFlow.js LayersModel topology (the modelTopology of a model.json) as the workbench's
 // declared layer specs. No tfjs here: the CLI reads a topology as a spec (--model-spec) without
 // loading the engine.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATIONS, layerSpecSchema, type ActivationName, type LayerSpec } from '../../shared/modelSpec.js';
 
 /** A model file that is not a trainable LayersModel: one sentence naming the file and why. */
@@ -206,4 +208,112 @@ export function readModelSpec(file: string): LayerSpec[] {
     throw new ModelFileError(`${file} is neither a list of layer specs nor a LayersModel topology (modelTopology).`);
   }
   return topologyLayers(file, topology).layers;
+}
+
+const CONVERT = 'convert it with `tensorflowjs_converter --input_format keras model.h5 out/` and pass out/model.json';
+
+/** tf.io's artifacts, with the weights as one buffer. */
+export type Artifacts = Omit<tf.io.ModelArtifacts, 'weightData'> & {
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+};
+
+/** Read a LayersModel's model.json and shards, or one sentence naming the file and why not. */
+export function readArtifacts(file: string): Artifacts {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.h5') || lower.endsWith('.hdf5') || lower.endsWith('.keras')) {
+    throw new ModelFileError(`${file} is a Keras file, not a TensorFlow.js LayersModel: ${CONVERT}.`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ModelFileError(
+      `Cannot read model file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code === 'EISDIR' ? 'it is a folder (pass its model.json)' : (error as Error).message}.`,
+    );
+  }
+  // HDF5 and zip (Keras 3 .keras) signatures, whatever the file is called.
+  if (
+    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])) ||
+    bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))
+  ) {
+    throw new ModelFileError(`${file} is a Keras file (HDF5 or zip), not a TensorFlow.js LayersModel: ${CONVERT}.`);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelFileError(
+      `${file} is not valid JSON (${(error as Error).message}): pass the model.json of a TensorFlow.js LayersModel.`,
+    );
+  }
+  const topology = json.modelTopology as Record<string, unknown> | undefined;
+  if (
+    json.format === 'graph-model' ||
+    (topology && (Array.isArray(topology.node) || 'versions' in topology || 'library' in topology))
+  ) {
+    throw new ModelFileError(
+      `${file} is a TensorFlow.js GraphModel, which TensorFlow.js can only run, not train: convert the original model with tensorflowjs_converter --output_format tfjs_layers_model.`,
+    );
+  }
+  if (!topology || typeof topology !== 'object') {
+    throw new ModelFileError(`${file} has no modelTopology: it is not the model.json of a TensorFlow.js LayersModel.`);
+  }
+  const manifest = json.weightsManifest as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] | undefined;
+  if (!Array.isArray(manifest) || !manifest.length) {
+    throw new ModelFileError(
+      `${file} has no weightsManifest: a topology without weights is an architecture; pass it as --model-spec to pretrain it here.`,
+    );
+  }
+  const dir = path.dirname(file);
+  const buffers: Buffer[] = [];
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  let needed = 0;
+  for (const group of manifest) {
+    for (const spec of group.weights ?? []) {
+      if (spec.dtype !== undefined && spec.dtype !== 'float32') {
+        throw new ModelFileError(
+          `${file}: weight ${spec.name} is ${spec.dtype}; only float32 weights can be trained here (convert without quantization).`,
+        );
+      }
+      if ((spec as { quantization?: unknown }).quantization) {
+        throw new ModelFileError(
+          `${file}: weight ${spec.name} is quantized; only float32 weights can be trained here (convert without --quantize_*).`,
+        );
+      }
+      needed += spec.shape.reduce((a, b) => a * b, 1) * 4;
+      weightSpecs.push(spec);
+    }
+    for (const shard of group.paths ?? []) {
+      const shardPath = path.join(dir, shard);
+      if (!existsSync(shardPath)) {
+        throw new ModelFileError(`${file} lists the weight shard ${shard}, which is missing from ${dir}.`);
+      }
+      buffers.push(readFileSync(shardPath));
+    }
+  }
+  const weightData = Buffer.concat(buffers);
+  if (weightData.byteLength !== needed) {
+    throw new ModelFileError(
+      `${file}: the weight shards hold ${weightData.byteLength} bytes but the manifest needs ${needed}: a shard is ${weightData.byteLength < needed ? 'truncated' : 'too long'} (copy the model folder again).`,
+    );
+  }
+  return {
+    modelTopology: topology as tf.io.ModelJSON['modelTopology'],
+    format: json.format as string | undefined,
+    generatedBy: json.generatedBy as string | undefined,
+    convertedBy: json.convertedBy as string | null | undefined,
+    weightSpecs,
+    weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
+  };
+}
+
+/**
+ * The checks that need no data and no tfjs (the host runs them before queueing a run): the file
+ * is a LayersModel whose layers can be trained here, with all its weights.
+ */
+export function checkModelFile(file: string): void {
+  const resolved = path.resolve(file);
+  topologyLayers(resolved, readArtifacts(resolved).modelTopology as Record<string, unknown>);
 }
