@@ -4,7 +4,7 @@
 // one pretrained here, so the prior pass and the finetune loop treat both alike, and an exported
 // model re-imported gives the very same numbers.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../../shared/config.js';
