@@ -288,6 +288,9 @@ async function studyCommand(
   const mode = progressMode(options);
   const runs: RunSummary[] = [];
   try {
+    // A model file or declared spec that cannot work: one sentence, and no empty study stored.
+    const { checkModel } = await import('../engine/experiment.js');
+    await checkModel(base, new ExperimentContext({ cacheDir: cacheDir(file) }));
     const studyId = history.createStudy(
       options.name ??
         `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,

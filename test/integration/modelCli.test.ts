@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openHistory } from '../../src-main/store/database.js';
 import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -97,5 +98,15 @@ describe('model import and export on the command line', () => {
     expect(result.stderr).toContain(file);
     expect(result.stderr).toMatch(/GraphModel.*--output_format tfjs_layers_model/);
     expect(JSON.parse(mixcd(['runs', '--json']).stdout).length).toBe(before);
+    // A study: the same sentence, and no empty study left behind.
+    const study = mixcd(['study', ...short, '--data-dir', dataDir, '--model-file', file, '--seeds', '1']);
+    expect(study.code).toBe(2);
+    expect(study.stderr).toMatch(/GraphModel/);
+    const history = openHistory(db);
+    try {
+      expect(history.listStudies()).toEqual([]);
+    } finally {
+      history.close();
+    }
   });
 });
