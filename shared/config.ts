@@ -2,6 +2,7 @@
 // Everything that changes a run's numbers lives here, so a stored config re-runs exactly.
 import { z } from 'zod';
 import { scenarioSpecSchema } from './scenarioFile.js';
+import { fileModelSchema, layersModelSchema } from './modelSpec.js';
 
 export const SCENARIOS = ['rot90', 'permute', 'split'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -15,7 +16,7 @@ export type BackendRequest = (typeof BACKENDS)[number];
 export const PARTITION_RULES = ['prior-loss', 'class', 'class-loss', 'group'] as const;
 export type PartitionRule = (typeof PARTITION_RULES)[number];
 
-export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 const positiveInt = z.number().int().positive();
@@ -38,7 +39,8 @@ export const cnnSchema = z
   })
   .strict();
 
-export const modelSchema = z.discriminatedUnion('arch', [mlpSchema, cnnSchema]);
+/** mlp and cnn are shorthands for two declared layer lists (builtinLayers in the engine). */
+export const modelSchema = z.discriminatedUnion('arch', [mlpSchema, cnnSchema, layersModelSchema, fileModelSchema]);
 export type ModelSpec = z.infer<typeof modelSchema>;
 
 export const optimizerSchema = z
@@ -47,6 +49,12 @@ export const optimizerSchema = z
     lr: z.number().positive().max(10),
     /** Used by `momentum` only (PyTorch's SGD momentum: v = mu v + g; w -= lr v). */
     momentum: z.number().min(0).max(0.9999).default(0.9),
+    /**
+     * Weight decay lambda. sgd/momentum/adam: L2, lambda * w added to the gradient (PyTorch's
+     * weight_decay); adamw: decoupled, w -= lr * lambda * w before the Adam step (PyTorch's AdamW).
+     * Optional (no default) so that stored configs and f0 cache keys stay as they were.
+     */
+    weightDecay: z.number().min(0).max(1).optional(),
   })
   .strict();
 export type OptimizerSpec = z.infer<typeof optimizerSchema>;
@@ -134,6 +142,19 @@ export const finetuneSchema = z
     batchSize: positiveInt.max(65536).default(128),
     optimizer: optimizerSchema.default({ name: 'momentum', lr: 0.01, momentum: 0.9 }),
     evalEvery: positiveInt.default(100),
+    /**
+     * Layers that stay as in f0 during finetuning: all but the last `trainLast` weighted layers
+     * and/or the layers named in `layers`. Frozen layers still run forward (and counted so).
+     */
+    freeze: z
+      .object({
+        trainLast: z.number().int().min(0).max(64).optional(),
+        layers: z.array(z.string().min(1)).max(64).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Learning rate of the head (the last weighted layer); the optimizer's lr elsewhere. */
+    headLr: z.number().positive().max(10).optional(),
   })
   .strict();
 

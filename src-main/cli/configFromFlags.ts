@@ -13,6 +13,7 @@ import {
 } from '../../shared/config.js';
 import { DataError } from '../data/dataset.js';
 import { findScenarioFile, readScenarioFile } from '../data/scenarioFile.js';
+import { readModelSpec } from '../engine/kerasTopology.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -46,6 +47,12 @@ export const CONFIG_FLAGS = {
   refreshEvery: ['rehearsal', 'oracleCd', 'refreshEvery'],
   pool: ['rehearsal', 'oracleCd', 'pool'],
   poolFactor: ['rehearsal', 'lossBased', 'poolFactor'],
+  modelFile: ['model', 'path'],
+  modelSpec: ['model', 'layers'],
+  trainLast: ['finetune', 'freeze', 'trainLast'],
+  freezeLayers: ['finetune', 'freeze', 'layers'],
+  headLr: ['finetune', 'headLr'],
+  weightDecay: ['finetune', 'optimizer', 'weightDecay'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -62,7 +69,10 @@ const STRING_FLAGS = new Set<ConfigFlag>([
   'rule',
   'candidates',
   'prior',
+  'modelFile',
 ]);
+/** Comma-separated names, kept as text. */
+const NAME_LIST_FLAGS = new Set<ConfigFlag>(['freezeLayers']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -75,6 +85,9 @@ export function kebab(flag: string): string {
 /** Numbers where the text is a number; otherwise the text itself, so the schema can name it. */
 function coerce(flag: ConfigFlag, text: string): unknown {
   if (STRING_FLAGS.has(flag)) return text;
+  // A declared architecture from a file: layer specs, or a model.json topology (weights unused).
+  if (flag === 'modelSpec') return readModelSpec(text);
+  if (NAME_LIST_FLAGS.has(flag)) return text.split(',').map((part) => part.trim());
   if (LIST_FLAGS.has(flag)) return text.split(',').map((part) => coerceNumber(part.trim()));
   return coerceNumber(text);
 }
@@ -162,6 +175,15 @@ export function configFromObject(
   for (const flag of given) setPath(input, CONFIG_FLAGS[flag], coerce(flag, flags[flag]!));
   // Switching --model without its sizes: drop the other architecture's fields.
   const model = input.model as Record<string, unknown> | undefined;
+  // --model-file: an imported f0 replaces whatever architecture the file or flags declared.
+  if (flags.modelSpec !== undefined && model) {
+    for (const key of Object.keys(model)) if (key !== 'layers') delete model[key];
+    model.arch = 'layers';
+  }
+  if (flags.modelFile !== undefined && model) {
+    for (const key of Object.keys(model)) if (key !== 'path') delete model[key];
+    model.arch = 'file';
+  }
   if (model && model.arch === undefined) model.arch = model.filters !== undefined ? 'cnn' : 'mlp';
   if (model?.arch === 'mlp') {
     delete model.filters;

@@ -132,6 +132,13 @@ function addRunFlags(command: Command): Command {
     refreshEvery: 'oracle-cd: refresh the true CD set every R steps',
     pool: 'oracle-cd: candidate pool size (0 = all candidates)',
     poolFactor: 'loss-based: score a random pool of c * m samples',
+    modelFile: 'use this TensorFlow.js LayersModel (PATH/model.json + weight shards) as f0 instead of pretraining one',
+    modelSpec:
+      'declared architecture to pretrain: a JSON list of layer specs, or a model.json topology (weights unused)',
+    trainLast: 'finetune only the last K weighted layers (the rest stay frozen as in f0)',
+    freezeLayers: 'comma-separated layer names to keep frozen while finetuning',
+    headLr: 'learning rate of the head (the last weighted layer); --lr applies to the rest',
+    weightDecay: 'weight decay: L2 for sgd/momentum/adam, decoupled for adamw',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     // The default is shown, not set: a commander default would override the --config file.
@@ -260,7 +267,8 @@ function stagesSeriesTable(run: RunSummary): string {
 }
 
 async function runCommand(
-  options: Record<string, unknown> & CommonOptions & { config?: string; preset?: string; study?: string },
+  options: Record<string, unknown> &
+    CommonOptions & { config?: string; preset?: string; study?: string; saveModel?: string; keepModel?: boolean },
 ): Promise<number> {
   if (options.config && isStudyFile(readConfigFile(options.config)))
     throw new UsageError(
@@ -281,12 +289,21 @@ async function runCommand(
   const interrupt = cancelOnInterrupt();
   try {
     const context = new ExperimentContext({ cacheDir: cacheDir(file) });
+    const { saveModel } = await import('../engine/modelFile.js');
+    let runId = 0;
     const run = await recordRun(
       history,
       config,
       context,
-      combineObservers(progress.observer, { shouldStop: interrupt.requested }),
-      { studyId },
+      combineObservers(progress.observer, {
+        shouldStop: interrupt.requested,
+        // The final weights are kept only when asked (disk is the user's).
+        onFinalModel: (model) => {
+          if (options.saveModel) saveModel(model, options.saveModel);
+          if (options.keepModel) saveModel(model, keptModelDir(file, runId));
+        },
+      }),
+      { studyId, onCreated: (id) => (runId = id) },
     );
     progress.stop();
     if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
@@ -357,6 +374,35 @@ function refuseSingleRunFlags(options: Record<string, unknown>): void {
   }
 }
 
+/** Where `run --keep-model` keeps a run's final model (beside the history). */
+function keptModelDir(dbFile: string, runId: number): string {
+  return path.join(path.dirname(dbFile), 'models', `run-${runId}`);
+}
+
+async function exportModelCommand(idText: string, dir: string, options: CommonOptions & { f0?: boolean }) {
+  const id = parseId(idText);
+  const file = historyPath(options);
+  const run = withHistory(options, (history) => history.getRun(id));
+  if (!run) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+  const modelFile = await import('../engine/modelFile.js');
+  let written: string;
+  if (options.f0) {
+    const { ExperimentContext, exportF0 } = await import('../engine/experiment.js');
+    const context = new ExperimentContext({ cacheDir: cacheDir(file) });
+    // f0 is keyed by the backend the run used.
+    const backend = (BACKENDS as readonly string[]).includes(run.backend) ? run.backend : run.config.backend;
+    written = await exportF0({ ...run.config, backend: backend as RunConfig['backend'] }, context, dir);
+  } else {
+    const kept = path.join(keptModelDir(file, id), 'model.json');
+    written = modelFile.copyModel(kept, dir, () => {
+      throw new UsageError(
+        `Run ${id} kept no final model: re-run it with --keep-model (or --save-model DIR), or export its f0 with --f0.`,
+      );
+    });
+  }
+  if (!options.quiet) process.stdout.write(`Wrote ${written}\n`);
+}
+
 function parseJobs(text: unknown): number {
   const jobs = text === undefined ? 1 : Number(text);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
@@ -399,6 +445,9 @@ async function studyCommand(
   configs.forEach(refuseUnavailable);
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
+  // A model file or declared spec that cannot work: one sentence, and no empty study stored.
+  const { checkModel } = await import('../engine/experiment.js');
+  await checkModel(base, new ExperimentContext({ cacheDir: cacheDir(file) }));
   const history = openHistory(file);
   history.markInterruptedRuns();
   const interrupt = cancelOnInterrupt();
@@ -486,7 +535,9 @@ export function buildProgram(): Command {
     program
       .command('run')
       .description('run one finetuning experiment and store it in the history')
-      .addOption(new Option('--study <id>', 'store the run as part of this study').hideHelp()),
+      .addOption(new Option('--study <id>', 'store the run as part of this study').hideHelp())
+      .option('--save-model <dir>', 'write the finetuned model to DIR as a TensorFlow.js LayersModel')
+      .option('--keep-model', 'keep the finetuned model beside the history for `mixcd export-model`'),
   ).action(async (options) => {
     process.exitCode = await runCommand(options);
   });
@@ -650,6 +701,17 @@ export function buildProgram(): Command {
   defineDatasetsCommand(program.command('datasets'));
 
   defineScenariosCommand(program.command('scenarios'));
+  program
+    .command('export-model')
+    .description("write a run's final model (kept with --keep-model), or its f0, as a TensorFlow.js LayersModel")
+    .argument('<id>', 'run id (see `mixcd runs`)')
+    .argument('<dir>', 'folder to write model.json and its weight file into')
+    .option('--f0', "write the run's f0 (from the f0 cache) instead of its finetuned model")
+    .option('--db <file>', 'history database')
+    .option('-q, --quiet', 'print nothing')
+    .action(async (idText: string, dir: string, options) => {
+      await exportModelCommand(idText, dir, options);
+    });
 
   return program;
 }
@@ -670,6 +732,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
     if (error instanceof HistoryError && error.code === 'missing') return EXIT_USAGE;
+    // A model file that is not a trainable LayersModel, or a declared model that does not fit the data.
+    if (error instanceof Error && (error.name === 'ModelFileError' || error.name === 'ModelSpecError'))
+      return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

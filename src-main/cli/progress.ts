@@ -86,7 +86,7 @@ export function createProgress(mode: 'bar' | 'lines' | 'quiet', label = ''): Pro
 
 /** Merge observers: each event goes to all that handle it. */
 export function combineObservers(...observers: ExperimentObserver[]): ExperimentObserver {
-  const keys = ['onStart', 'onPhase', 'onPretrainProgress', 'onProgress', 'onEval'] as const;
+  const keys = ['onStart', 'onPhase', 'onPretrainProgress', 'onProgress', 'onEval', 'onFinalModel'] as const;
   const combined: ExperimentObserver = {};
   for (const key of keys) {
     const handlers = observers.map((o) => o[key]).filter((h): h is NonNullable<typeof h> => typeof h === 'function');

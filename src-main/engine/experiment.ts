@@ -25,6 +25,7 @@ import { F0Cache, f0KeyFor, f0KeyHash, type CachedF0, type F0Key } from './f0Cac
 import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
 import { ResidentDataset } from './inference.js';
 import { createClassifier, describeModel, type Classifier } from './model.js';
+import { readModelFile, saveModel, toClassifier, type ImportedModel } from './modelFile.js';
 import { pretrain, type PretrainProgress } from './pretrain.js';
 import { priorPass } from './priorPass.js';
 
@@ -60,6 +61,8 @@ export interface ExperimentObserver extends FinetuneObserver {
   onStart?(info: { backend: BackendInfo; dataFingerprint: string; f0Key: string; model: string }): void;
   onPhase?(phase: Phase, message: string): void;
   onPretrainProgress?(p: PretrainProgress): void;
+  /** The finetuned model before it is released (e.g. to save it); not called for a cancelled run. */
+  onFinalModel?(model: Classifier): void;
 }
 
 export interface ExperimentResult {
@@ -93,6 +96,10 @@ export class ExperimentContext {
   private readonly f0s = new Map<string, CachedF0>();
   private readonly disk: F0Cache | null;
   private readonly loadData: DataLoader;
+
+  get cacheDir(): string | null {
+    return this.disk?.dir ?? null;
+  }
 
   constructor(options: { cacheDir?: string | null; loadData?: DataLoader } = {}) {
     this.disk = options.cacheDir ? new F0Cache(options.cacheDir) : null;
@@ -191,8 +198,15 @@ interface Prepared {
  * Backend, data, scenario and f0 with its prior pass: pretrained here unless the context or
  * its disk cache has it. The caller disposes the returned tensors.
  */
-async function prepare(config: RunConfig, context: ExperimentContext, observer: ExperimentObserver): Promise<Prepared> {
+async function prepare(
+  config: RunConfig,
+  context: ExperimentContext,
+  observer: ExperimentObserver,
+  options: { cachedOnly?: boolean } = {},
+): Promise<Prepared> {
   const backend = await initBackend(config.backend);
+  // An imported f0 (--model-file) is read and checked before anything else is built.
+  const imported: ImportedModel | null = config.model.arch === 'file' ? await readModelFile(config.model.path) : null;
   observer.onPhase?.(
     'loading-data',
     config.scenarioFile
@@ -204,8 +218,10 @@ async function prepare(config: RunConfig, context: ExperimentContext, observer: 
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
   const modelName = describeModel(config.model, input, scenario.numClasses);
-  const key = f0KeyFor(config, source.fingerprint, backend.backend);
-  const model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
+  const key = f0KeyFor(config, source.fingerprint, backend.backend, imported?.fingerprint);
+  const model = imported
+    ? toClassifier(imported, config.model, input, scenario.numClasses)
+    : createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
   const pretrainTest = new ResidentDataset(scenario.pretrainTest);
   const finetuneTest = new ResidentDataset(scenario.finetuneTest);
   const dispose = () => {
@@ -216,11 +232,17 @@ async function prepare(config: RunConfig, context: ExperimentContext, observer: 
   try {
     let f0 = context.f0(key);
     const f0Cached = f0 !== null;
+    if (!f0 && options.cachedOnly && !imported) {
+      throw new Error(`f0 (${modelName}) is no longer in the f0 cache ${context.cacheDir ?? ''}.`);
+    }
     if (!f0) {
-      observer.onPhase?.('pretraining', `Pretraining f0 (${modelName}) for ${config.pretrain.epochs} epochs`);
-      const t0 = performance.now();
-      pretrain(model, pretrainSet, config.pretrain, observer.onPretrainProgress, observer.shouldStop);
-      const pretrainSeconds = seconds(t0);
+      let pretrainSeconds = 0;
+      if (!imported) {
+        observer.onPhase?.('pretraining', `Pretraining f0 (${modelName}) for ${config.pretrain.epochs} epochs`);
+        const t0 = performance.now();
+        pretrain(model, pretrainSet, config.pretrain, observer.onPretrainProgress, observer.shouldStop);
+        pretrainSeconds = seconds(t0);
+      }
       observer.onPhase?.('prior-pass', 'Prior pass: f0 over the pretrain set');
       const pretrainTrain = new ResidentDataset(pretrainSet);
       try {
@@ -342,6 +364,7 @@ export async function runExperiment(
       finetuneTest,
       observer,
     });
+    if (result.status === 'finished') observer.onFinalModel?.(model);
     const last = result.series[result.series.length - 1];
     const wall = seconds(started);
     return {
@@ -373,5 +396,32 @@ export async function runExperiment(
     };
   } finally {
     dispose();
+  }
+}
+
+/**
+ * Check that the configured model can be built for the data (an imported file is read in full
+ * and checked), before a run is stored: a bad model file is one sentence and nothing stored.
+ */
+export async function checkModel(config: RunConfig, context: ExperimentContext): Promise<void> {
+  if (config.model.arch !== 'file' && config.model.arch !== 'layers') return;
+  await initBackend(config.backend);
+  const imported = config.model.arch === 'file' ? await readModelFile(config.model.path) : null;
+  const { scenario } = context.scenario(config);
+  const set = scenario.pretrainTrain;
+  const input = { height: set.height, width: set.width, channels: set.channels };
+  const model = imported
+    ? toClassifier(imported, config.model, input, scenario.numClasses)
+    : createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
+  model.dispose();
+}
+
+/** Write f0 of this config (from the f0 cache, or the imported file) as a LayersModel in dir. */
+export async function exportF0(config: RunConfig, context: ExperimentContext, dir: string): Promise<string> {
+  const prepared = await prepare(config, context, {}, { cachedOnly: true });
+  try {
+    return saveModel(prepared.model, dir);
+  } finally {
+    prepared.dispose();
   }
 }

@@ -9,10 +9,12 @@ import { errorMessage } from '../../shared/errors.js';
 import { scenarioKey } from '../data/scenarioFile.js';
 
 export interface F0Key {
-  model: ModelSpec;
+  /** An imported f0 is keyed by its model file's fingerprint (topology and weights), not its path. */
+  model: ModelSpec | { arch: 'file'; fingerprint: string };
   /** A built-in scenario's name, or `file:<hash>` of a scenario file's pretrain part (scenarioKey). */
   scenario: ScenarioName | string;
-  pretrain: RunConfig['pretrain'];
+  /** Absent for an imported f0 (not pretrained here). */
+  pretrain?: RunConfig['pretrain'];
   dataFingerprint: string;
   /** Backends differ in float rounding, so f0 is per backend. */
   backend: string;
@@ -79,7 +81,19 @@ export function f0KeyFor(
   config: Pick<RunConfig, 'model' | 'scenario' | 'pretrain'> & Partial<Pick<RunConfig, 'scenarioFile'>>,
   dataFingerprint: string,
   backend: string,
+  /** The model file's fingerprint when config.model is an imported file. */
+  modelFingerprint?: string,
 ): F0Key {
+  if (config.model.arch === 'file') {
+    if (!modelFingerprint) throw new Error('An imported f0 is keyed by its model file fingerprint; none was given.');
+    return {
+      model: { arch: 'file', fingerprint: modelFingerprint },
+      scenario: config.scenario,
+      dataFingerprint,
+      backend,
+      engine: ENGINE_NUMERICS,
+    };
+  }
   return {
     model: config.model,
     scenario: config.scenarioFile ? scenarioKey(config.scenarioFile.spec) : config.scenario,

@@ -21,7 +21,7 @@ import {
   type ResidentDataset,
 } from './inference.js';
 import type { Classifier } from './model.js';
-import { createOptimizer, disposeOptimizer } from './optimizer.js';
+import { disposeOptimizer, trainPlan, Updater } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
 import { trainStep } from './trainStep.js';
 import { PhaseTimer } from './loop/phaseTimer.js';
@@ -69,7 +69,15 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const order = new EpochOrder(finetuneSet.count, (a) => orderRng.shuffle(a));
   const batch = new BatchBuilder(sampleSize(pretrainSet), B + m);
   const inferBatch = new BatchBuilder(sampleSize(pretrainSet), Math.min(INFERENCE_CHUNK, pretrainSet.count));
-  const optimizer = createOptimizer(config.finetune.optimizer);
+  // Frozen layers, head lr and weight decay (optimizer.ts); frozen layers still run forward, and
+  // a backward pass is counted per sample as before (it stops early at the first trained layer).
+  const optimizer = new Updater(
+    model,
+    config.finetune.optimizer,
+    trainPlan(model, config.finetune),
+    config.finetune.headLr,
+  );
+
   const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
   const series: EvalPoint[] = [];
   const timer = new PhaseTimer();

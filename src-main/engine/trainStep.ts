@@ -3,6 +3,7 @@
 // (before the update): no second inference.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from './model.js';
+import type { Updater } from './optimizer.js';
 
 export interface StepResult {
   /** Mean loss of the batch (a scalar tensor the caller owns; read it only when needed). */
@@ -17,7 +18,7 @@ export interface StepResult {
  */
 export function trainStep(
   model: Classifier,
-  optimizer: tf.Optimizer,
+  optimizer: tf.Optimizer | Updater,
   pixels: Float32Array,
   labels: Int32Array,
   verdictFrom: number,
@@ -28,19 +29,25 @@ export function trainStep(
     const x = tf.tensor2d(pixels, [n, pixels.length / n], 'float32');
     const y = tf.tensor1d(labels, 'int32');
     const oneHot = tf.oneHot(y, model.numClasses);
-    return optimizer.minimize(
-      () => {
-        const logits = model.logits(x);
-        if (verdictFrom < n) {
-          const tail = tf.slice(logits, [verdictFrom, 0], [n - verdictFrom, -1]);
-          misclassified = tf.keep(
-            tf.notEqual(tf.argMax(tail, 1), tf.slice(y, [verdictFrom], [n - verdictFrom])),
-          ) as tf.Tensor1D;
-        }
-        return tf.div(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), oneHot))), n) as tf.Scalar;
-      },
-      true,
-      model.variables,
+    const f = () => {
+      const logits = model.logits(x, true);
+      if (verdictFrom < n) {
+        const tail = tf.slice(logits, [verdictFrom, 0], [n - verdictFrom, -1]);
+        misclassified = tf.keep(
+          tf.notEqual(tf.argMax(tail, 1), tf.slice(y, [verdictFrom], [n - verdictFrom])),
+        ) as tf.Tensor1D;
+      }
+      return tf.div(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), oneHot))), n) as tf.Scalar;
+    };
+    // A plain optimizer (pretraining) trains every trainable weight; an Updater knows its own.
+    return (
+      optimizer instanceof tf.Optimizer
+        ? optimizer.minimize(
+            f,
+            true,
+            model.layers.flatMap((l) => l.trainable),
+          )
+        : optimizer.minimize(f, true)
     ) as tf.Scalar;
   });
   return { loss, misclassified };

@@ -2,6 +2,7 @@
 // scripts). It answers the host API (shared/contract.ts), keeps the run queue, runs each run in
 // a trainer process of its own and is the only writer of the history. No Electron import: a
 // shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
+import { checkModelFile, ModelFileError } from '../engine/kerasTopology.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +90,20 @@ export function defaultTrainerEntry(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const sibling = path.join(here, '../trainer/main.js');
   return existsSync(sibling) ? sibling : path.resolve(here, '../../dist/src-main/trainer/main.js');
+}
+
+/**
+ * An imported f0 that cannot be read or trained is refused before a run is stored (the checks
+ * that need the data run in the trainer, before it records anything).
+ */
+function checkModelFileOf(config: RunConfig): void {
+  if (config.model.arch !== 'file') return;
+  try {
+    checkModelFile(config.model.path);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw new RequestError(error.message, 'model.path');
+    throw error;
+  }
 }
 
 const notFound = (message: string, field = 'id') => new RequestError(message, field, null, 'not-found');
@@ -215,7 +230,10 @@ class WorkbenchHost implements Host {
     'inspect.sample': ({ id, index, partitionOf, step }) => this.inspector.sample(id, index, partitionOf, step),
     'inspect.study': ({ id }) => this.inspector.study(id),
     'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
-    'runs.start': ({ config }) => ({ runId: this.enqueue(config, null) }),
+    'runs.start': ({ config }) => {
+      checkModelFileOf(config);
+      return { runId: this.enqueue(config, null) };
+    },
     'runs.cancel': (params) => this.cancel(params.id),
     'runs.markInterrupted': ({ id }) => {
       if (this.jobs.has(id)) throw conflict(`Run ${id} is running in this workbench: cancel it (runs.cancel) instead.`);
@@ -240,6 +258,7 @@ class WorkbenchHost implements Host {
           `studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: shorten strategies, budgets or seeds.`,
           'seeds',
         );
+      checkModelFileOf(base);
       const configs = expandGrid(base, grid);
       const studyId = this.history.createStudy(
         name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`,

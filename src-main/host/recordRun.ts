@@ -2,7 +2,7 @@
 // the host runs experiments in trainer processes and records their messages the same way).
 import type { RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
-import { runExperiment, type ExperimentContext, type ExperimentObserver } from '../engine/experiment.js';
+import { checkModel, runExperiment, type ExperimentContext, type ExperimentObserver } from '../engine/experiment.js';
 import type { History } from '../store/database.js';
 import { RunRecorder } from './recorder.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -20,6 +20,8 @@ export async function recordRun(
   observer: ExperimentObserver = {},
   options: RecordOptions = {},
 ): Promise<RunSummary> {
+  // A model file or declared spec that cannot work is refused before anything is stored.
+  await checkModel(config, context);
   const recorder = RunRecorder.create(history, config, options.studyId ?? null);
   options.onCreated?.(recorder.id);
   try {

@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilterWasm } from './conv2dBackpropFilter.js';
 import { makeConv2dBackpropInputWasm } from './conv2dBackpropInput.js';
 import { makeBatchMatMulWasm } from './batchMatMul.js';
+import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwiseBackprop.js';
 
 const WASM = 'wasm';
 
@@ -69,6 +70,9 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
  */
 export function registerWasmTrainingKernels(): void {
   registerIfMissing('Conv2DBackpropFilter', conv2dBackpropFilterWasm);
+  // Depthwise and separable conv layers (declared architectures) train with these.
+  registerIfMissing('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInputWasm);
+  registerIfMissing('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilterWasm);
   if (REPLACE_STOCK_BACKPROP_INPUT) replace('Conv2DBackpropInput', backpropInputKernel);
   replace('BatchMatMul', batchMatMulKernel);
 }
