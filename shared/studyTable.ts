@@ -30,7 +30,7 @@ export function meanSd(values: number[]): MeanSd {
   return { mean, sd, n };
 }
 
-const STRATEGY_ORDER: StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based'];
+const STRATEGY_ORDER: StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'];
 
 /** Finished runs grouped by (strategy, budget); `none` is one group whatever its budget. */
 export function studyTable(runs: RunSummary[]): StudyCell[] {

@@ -48,7 +48,7 @@ export const METRIC_DECIMALS: Record<PivotMetric, number> = {
   wallSeconds: 1,
 };
 
-export const STRATEGY_ORDER: readonly StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based'];
+export const STRATEGY_ORDER: readonly StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'];
 
 export class PivotError extends Error {
   constructor(message: string) {
@@ -127,6 +127,7 @@ const STRATEGY_SETTINGS: Record<string, StrategyName> = {
   'rehearsal.mixCd': 'mix-cd',
   'rehearsal.oracleCd': 'oracle-cd',
   'rehearsal.lossBased': 'loss-based',
+  'rehearsal.mir': 'mir',
 };
 
 /** The settings a run's numbers depend on, besides the seed, strategy and budget (the table's axes). */
@@ -136,6 +137,7 @@ function groupSettings(run: RunSummary): Map<string, string> {
   const kept = new Map<string, string>();
   for (const [key, value] of all) {
     if (key === 'seed' || key === 'rehearsal.strategy' || key === 'rehearsal.budget') continue;
+    if (key === 'rehearsal.computeBudget') continue; // equal-compute studies: the budget axis itself
     const owner = Object.keys(STRATEGY_SETTINGS).find((prefix) => key.startsWith(`${prefix}.`));
     if (owner && STRATEGY_SETTINGS[owner] !== run.config.rehearsal.strategy) continue;
     kept.set(key, value);

@@ -2,6 +2,7 @@
 // schema decides. Errors name the flag the user typed, the value, and what is allowed.
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import { resolveRehearsal } from '../../shared/computeBudget.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -35,6 +36,8 @@ export const CONFIG_FLAGS = {
   refreshEvery: ['rehearsal', 'oracleCd', 'refreshEvery'],
   pool: ['rehearsal', 'oracleCd', 'pool'],
   poolFactor: ['rehearsal', 'lossBased', 'poolFactor'],
+  computeBudget: ['rehearsal', 'computeBudget'],
+  mirPoolFactor: ['rehearsal', 'mir', 'poolFactor'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -114,8 +117,14 @@ export function configFromFlags(flags: Partial<Record<ConfigFlag, string>>, file
     delete model.kernelSize;
   }
   if (model?.arch === 'cnn') delete model.hidden;
+  // --compute-budget R without --budget: the nominal ratio is R too (tables group runs by it).
+  const rehearsal = input.rehearsal as Record<string, unknown> | undefined;
+  if (rehearsal && rehearsal.computeBudget !== undefined && rehearsal.budget === undefined)
+    rehearsal.budget = rehearsal.computeBudget;
   try {
-    return parseRunConfig(input);
+    const config = parseRunConfig(input);
+    resolveRehearsal(config); // a compute budget no m >= 1 fits: one sentence, before anything runs
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const flag = given.find(

@@ -11,6 +11,7 @@ import {
   STRATEGIES,
   type RunConfig,
 } from '../../shared/config.js';
+import { resolveRehearsal } from '../../shared/computeBudget.js';
 import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
@@ -95,6 +96,8 @@ function addRunFlags(command: Command): Command {
     refreshEvery: 'oracle-cd: refresh the true CD set every R steps',
     pool: 'oracle-cd: candidate pool size (0 = all candidates)',
     poolFactor: 'loss-based: score a random pool of c * m samples',
+    computeBudget: 'equal compute: resolve m per strategy so each step costs what random mixing costs at r = R',
+    mirPoolFactor: 'mir: score a random pool of c * m samples before and after a virtual SGD step',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     command.addOption(new Option(`--${kebab(flag)} <value>`, help[flag]));
@@ -226,6 +229,7 @@ async function studyCommand(
       config?: string;
       strategies?: string;
       budgets?: string;
+      computeBudgets?: string;
       seeds?: string;
       name?: string;
       jobs?: string;
@@ -234,6 +238,7 @@ async function studyCommand(
   const base: RunConfig = configFromFlags(flagValues(options), options.config);
   const grid = parseGrid(options, base);
   const configs = expandGrid(base, grid);
+  for (const config of configs) resolveRehearsal(config); // a compute budget that fits no m: say so before running
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   const history = openHistory(file);
@@ -244,7 +249,7 @@ async function studyCommand(
   try {
     const studyId = history.createStudy(
       options.name ??
-        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenario}: ${grid.strategies.join(', ')} x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
     // One context: every run of the study starts from the same f0 and prior pass.
@@ -325,6 +330,10 @@ export function buildProgram(): Command {
       .description('run strategies x budgets x seeds from one f0, store them as one study, print the table')
       .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')}`, 'none,random,mix-cd')
       .option('--budgets <list>', 'comma-separated rehearsal ratios r')
+      .option(
+        '--compute-budgets <list>',
+        "comma-separated compute budgets R (equal compute: each strategy at random's cost at r = R)",
+      )
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
       .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1'),

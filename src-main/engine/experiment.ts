@@ -3,6 +3,7 @@
 // same code serves the CLI, a trainer process and tests.
 import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
+import { computeUnits, forwardFlopsPerSample, resolveRehearsal } from '../../shared/computeBudget.js';
 import type { ComputeCounts, EvalPoint, RunStatus, TimeBreakdown } from '../../shared/results.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
@@ -232,7 +233,9 @@ export async function runExperiment(
       priorCorrect: f0.prior.priorCorrect,
       groups: pretrainSet.groups,
     };
-    const strategy = createStrategy(config.rehearsal, index, config.seed);
+    // Equal-compute runs: m and the scored pools resolved from rehearsal.computeBudget.
+    const resolved = resolveRehearsal(config);
+    const strategy = createStrategy(resolved.rehearsal, index, config.seed);
     const setup = seconds(started);
     observer.onPhase?.(
       'finetuning',
@@ -249,6 +252,8 @@ export async function runExperiment(
       observer,
     });
     const last = result.series[result.series.length - 1];
+    const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
+    const flopsPerSample = forwardFlopsPerSample(config.model, input, scenario.numClasses);
     const wall = seconds(started);
     return {
       status: result.status,
@@ -263,7 +268,28 @@ export async function runExperiment(
         rehearsalPrecision: result.verdicts.rehearsed ? result.verdicts.damaged / result.verdicts.rehearsed : null,
       },
       series: result.series,
-      compute: { ...result.compute, wallSeconds: wall },
+      compute: {
+        ...result.compute,
+        wallSeconds: wall,
+        units: computeUnits(result.compute),
+        flops: computeUnits(result.compute) * flopsPerSample,
+        forwardFlopsPerSample: flopsPerSample,
+        priorPassForwardPasses: pretrainSet.count,
+        resolved: {
+          computeBudget: resolved.computeBudget,
+          m: resolved.m,
+          // oracle-cd over all candidates: the number scored per refresh.
+          pool:
+            resolved.pool === 0 && config.rehearsal.strategy === 'oracle-cd'
+              ? result.compute.extraForwardPasses /
+                Math.max(1, Math.ceil(config.finetune.steps / config.rehearsal.oracleCd.refreshEvery))
+              : resolved.pool,
+          unitsPerStep: config.finetune.steps
+            ? computeUnits(result.compute) / config.finetune.steps
+            : resolved.unitsPerStep,
+          referenceUnitsPerStep: resolved.referenceUnitsPerStep,
+        },
+      },
       timing: {
         setup,
         train: result.seconds.train,

@@ -3,7 +3,7 @@
 // step's own forward pass tells the strategy which of those f_t misclassified.
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config.js';
-import { rehearsalBudget } from '../../shared/config.js';
+import { resolveRehearsal, computeUnits } from '../../shared/computeBudget.js';
 import type { BinTrace, ComputeCounts, EvalPoint } from '../../shared/results.js';
 import { CATEGORY_CODE, UNKNOWN_CATEGORY, categoryOf } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
@@ -23,6 +23,7 @@ import type { Classifier } from './model.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
 import { trainStep } from './trainStep.js';
+import { VirtualStep } from './virtualStep.js';
 
 export interface ProbeSnapshot {
   step: number;
@@ -79,7 +80,8 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const pretrainSet = scenario.pretrainTrain;
   const finetuneSet = scenario.finetuneTrain;
   const B = config.finetune.batchSize;
-  const m = rehearsalBudget(config);
+  // m per strategy: round(r B), or resolved from rehearsal.computeBudget (equal compute).
+  const m = resolveRehearsal(config).m;
   const steps = config.finetune.steps;
   const evalEvery = config.finetune.evalEvery;
   const delay = config.rehearsal.feedbackDelay;
@@ -91,7 +93,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const inferBatch = new BatchBuilder(featureSize, Math.min(INFERENCE_CHUNK, pretrainSet.count));
   const optimizer = createOptimizer(config.finetune.optimizer);
 
-  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
+  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0, probeForwardPasses: 0 };
   const seconds = { train: 0, evaluation: 0, sampler: 0, extraInference: 0, observer: 0 };
   const rehearsalCounts = new Uint32Array(pretrainSet.count);
   let rehearsalLog = new Int32Array(Math.max(0, 2 * m * steps));
@@ -116,6 +118,14 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     seconds.extraInference += (performance.now() - t0) / 1000;
     return { misclassified, loss: verdicts.loss };
   };
+
+  // MIR: a virtual SGD step on the finetune batch; its scoring passes count as extra inference.
+  const virtual = strategy.needsInterference
+    ? new VirtualStep(model, config.finetune.optimizer.lr, pretrainSet, inferBatch, (samples) => {
+        compute.extraForwardPasses += samples;
+        compute.forwardPasses += samples;
+      })
+    : null;
 
   const deliver = (step: number, indices: Int32Array, flags: Uint8Array) => {
     const t0 = performance.now();
@@ -153,6 +163,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
       finetuneTestAcc: accuracy(fin.correct),
       cdRate: collateralDamageRate(prior.testCorrect, pre.correct),
       rehearsalPrecision: rehearsedSinceEval ? damagedSinceEval / rehearsedSinceEval : null,
+      computeUnits: computeUnits(compute),
     };
     rehearsedSinceEval = 0;
     damagedSinceEval = 0;
@@ -161,6 +172,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     if (probeIndices.length) {
       // Diagnostic only: not counted as budget or compute.
       const verdicts = judgeSubset(model, pretrainSet, probeIndices, inferBatch);
+      compute.probeForwardPasses += probeIndices.length;
       const categories = new Uint8Array(probeIndices.length);
       for (let j = 0; j < probeIndices.length; j++) {
         categories[j] = CATEGORY_CODE[categoryOf(prior.priorCorrect[probeIndices[j]] === 1, verdicts.correct[j] === 1)];
@@ -202,14 +214,23 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
         flushPending(); // the last step's verdicts are computed already: keep them
         break;
       }
+      batch.reset().add(finetuneSet, order.next(B));
+      if (virtual) {
+        const tv = performance.now();
+        const ft = batch.view();
+        virtual.prepare(ft.pixels, ft.labels);
+        seconds.train += (performance.now() - tv) / 1000;
+      }
       const t0 = performance.now();
       const extraBefore = seconds.extraInference;
-      const rehearsal = m > 0 ? strategy.select(step, m, infer) : new Int32Array(0);
+      const rehearsal = m > 0 ? strategy.select(step, m, infer, virtual?.interference) : new Int32Array(0);
       seconds.sampler += (performance.now() - t0) / 1000 - (seconds.extraInference - extraBefore);
 
       const t1 = performance.now();
-      const view = batch.reset().add(finetuneSet, order.next(B)).add(pretrainSet, rehearsal).view();
-      const { loss, misclassified } = trainStep(model, optimizer, view.pixels, view.labels, B);
+      const view = batch.add(pretrainSet, rehearsal).view();
+      const { loss, misclassified } = virtual
+        ? virtual.trainStep(optimizer, view.pixels, view.labels, B)
+        : trainStep(model, optimizer, view.pixels, view.labels, B);
       compute.forwardPasses += view.count;
       compute.backwardPasses += view.count;
       seconds.train += (performance.now() - t1) / 1000;
@@ -249,6 +270,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     }
   } finally {
     if (pending) (pending as { flags: tf.Tensor1D }).flags.dispose();
+    virtual?.dispose();
     disposeOptimizer(optimizer);
   }
   if (logLength < rehearsalLog.length) {

@@ -197,9 +197,16 @@ ${runDataTriggers('probe_categories')}
 // (255: its verdict never arrived). NULL for runs recorded before it existed.
 const REHEARSAL_CATEGORIES = `ALTER TABLE sample_rehearsals ADD COLUMN log_categories BLOB;`;
 
+// Compute at equal cost (issue 16): per run, the compute summary beside the pass counts (units,
+// FLOPs, prior pass and probe reported apart, the resolved m and pools of a compute budget) as
+// JSON; per eval point, the compute units spent up to it. NULL for runs recorded before.
+const COMPUTE_UNITS = `ALTER TABLE runs ADD COLUMN compute_json TEXT;
+ALTER TABLE eval_points ADD COLUMN compute_units REAL;`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
+  { version: 3, name: 'compute units', sql: COMPUTE_UNITS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

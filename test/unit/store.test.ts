@@ -119,7 +119,7 @@ describe('opening and migrations', () => {
     raw.prepare(`UPDATE runs SET status = 'finished' WHERE id = 7`).run();
     raw.close();
     const h = historyAt('v1.db');
-    expect(h.db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 2 });
+    expect(h.db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: LATEST_SCHEMA_VERSION });
     expect(h.getSampleRehearsals(7)).toEqual({
       counts: Uint32Array.of(1, 0),
       log: Int32Array.of(0, 0),
@@ -472,7 +472,7 @@ describe('integrity', () => {
     expect(() => raw.prepare(`DELETE FROM eval_points WHERE run_id = ?`).run(id)).toThrow(
       /finished runs are never altered/,
     );
-    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL)`).run(id)).toThrow(
+    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL, NULL)`).run(id)).toThrow(
       /only be added to a running run/,
     );
     expect(() =>
