@@ -7,7 +7,7 @@ import { fileModelSchema, layersModelSchema } from './modelSpec.js';
 export const SCENARIOS = ['rot90', 'permute', 'split'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-export const STRATEGIES = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based'] as const;
+export const STRATEGIES = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -105,12 +105,22 @@ export const oracleCdSchema = z
     refreshEvery: positiveInt.default(10),
     /** 0: all candidates; otherwise a fixed random pool of this many candidates. */
     pool: z.number().int().min(0).default(0),
+    /** With a pool: draw a fresh random pool at every refresh instead of one fixed for the run. */
+    freshPool: z.boolean().default(false),
   })
   .strict();
 
 export const lossBasedSchema = z
   .object({
     /** Pool of c * m random samples scored by f_t (extra inference, counted). */
+    poolFactor: z.number().min(1).max(1000).default(4),
+  })
+  .strict();
+
+/** MIR, maximally interfered retrieval (Aljundi et al. 2019). */
+export const mirSchema = z
+  .object({
+    /** Pool of c * m random candidates scored before and after a virtual SGD step (2 c m extra forward passes). */
     poolFactor: z.number().min(1).max(1000).default(4),
   })
   .strict();
@@ -125,6 +135,13 @@ export const rehearsalSchema = z
     mixCd: mixCdSchema.default(mixCdSchema.parse({})),
     oracleCd: oracleCdSchema.default(oracleCdSchema.parse({})),
     lossBased: lossBasedSchema.default(lossBasedSchema.parse({})),
+    mir: mirSchema.default(mirSchema.parse({})),
+    /**
+     * Compare at equal compute: when set, m (and the scored pools of loss-based, MIR and oracle-cd)
+     * is resolved per strategy so that the compute units per step equal random mixing's at
+     * r = computeBudget (shared/computeBudget.ts). `budget` is then only the nominal ratio.
+     */
+    computeBudget: z.number().min(0).max(10).optional(),
     /**
      * Diagnostic only (not budget, not compute): size of a fixed random subset of the pretrain set
      * whose category (CD, unforgotten, ...) is measured at every eval. The sample inspector reads
@@ -203,6 +220,7 @@ export type MixCdConfig = z.infer<typeof mixCdSchema>;
 export type OracleCdConfig = z.infer<typeof oracleCdSchema>;
 export type LossBasedConfig = z.infer<typeof lossBasedSchema>;
 export type RehearsalConfig = z.infer<typeof rehearsalSchema>;
+export type MirConfig = z.infer<typeof mirSchema>;
 
 export const DEFAULT_RUN_CONFIG: RunConfig = runConfigSchema.parse({});
 

@@ -14,6 +14,7 @@ export const STRATEGY_SETTINGS: Readonly<Record<string, StrategyName>> = {
   'rehearsal.mixCd': 'mix-cd',
   'rehearsal.oracleCd': 'oracle-cd',
   'rehearsal.lossBased': 'loss-based',
+  'rehearsal.mir': 'mir',
 };
 
 function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {

@@ -26,6 +26,20 @@ export interface EvalPoint {
   cdRate: number;
   /** Share of samples rehearsed since the previous eval that were CD when rehearsed (null: none rehearsed). */
   rehearsalPrecision: number | null;
+  /** Compute units spent up to this step (forward 1, backward 2, extra inference 1; shared/computeBudget.ts). */
+  computeUnits?: number;
+}
+
+/** What a run's compute budget resolved to (shared/computeBudget.ts). */
+export interface ResolvedBudget {
+  /** The requested compute budget R (random mixing's r), or null for a run at a plain budget. */
+  computeBudget: number | null;
+  /** Rehearsed samples per step. */
+  m: number;
+  /** Scored candidates per step (loss-based, MIR) or per refresh (oracle-cd); null: none. */
+  pool: number | null;
+  unitsPerStep: number;
+  referenceUnitsPerStep: number;
 }
 
 export interface ComputeCounts {
@@ -35,6 +49,16 @@ export interface ComputeCounts {
   /** Forward sample-passes a strategy spent outside the training step (oracle-cd, loss-based). */
   extraForwardPasses: number;
   wallSeconds: number;
+  /** forwardPasses x 1 + backwardPasses x 2 (extra inference is in forwardPasses). */
+  units?: number;
+  /** Units as FLOPs: units x the forward FLOPs of one sample, from the layer shapes. */
+  flops?: number;
+  forwardFlopsPerSample?: number;
+  /** Reported apart, not counted in units: the probe's forward passes (diagnostic), f0's prior pass (once per f0). */
+  probeForwardPasses?: number;
+  priorPassForwardPasses?: number;
+  /** The rehearsal count and pools the run used (equal-compute runs: resolved from rehearsal.computeBudget). */
+  resolved?: ResolvedBudget;
 }
 
 /** Where a run's time went, in seconds. */

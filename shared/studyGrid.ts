@@ -6,6 +6,8 @@ export interface StudyGrid {
   strategies: StrategyName[];
   budgets: number[];
   seeds: number[];
+  /** Equal compute: each budget is a compute budget R (rehearsal.computeBudget), resolved per strategy. */
+  matched?: boolean;
 }
 
 /** The configs of a study; `none` runs once per seed (it has no budget). */
@@ -15,7 +17,10 @@ export function expandGrid(base: RunConfig, grid: StudyGrid): RunConfig[] {
     const budgets = strategy === 'none' ? [0] : grid.budgets;
     for (const budget of budgets) {
       for (const seed of grid.seeds) {
-        configs.push(parseRunConfig({ ...base, seed, rehearsal: { ...base.rehearsal, strategy, budget } }));
+        const computeBudget = grid.matched && strategy !== 'none' ? budget : base.rehearsal.computeBudget;
+        configs.push(
+          parseRunConfig({ ...base, seed, rehearsal: { ...base.rehearsal, strategy, budget, computeBudget } }),
+        );
       }
     }
   }

@@ -37,7 +37,7 @@ export function meanSd(values: number[]): MeanSd {
   return { mean, sd, n };
 }
 
-const STRATEGY_ORDER: StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based'];
+const STRATEGY_ORDER: StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'];
 
 /**
  * Finished runs grouped by every setting but the seed (shared/grouping.ts), so a study's cells are

@@ -9,6 +9,7 @@ const SHADES: Record<StrategyName, readonly string[]> = {
   'mix-cd': ['#3ba272', '#1f6f47', '#7fcf9f', '#0f4a2c'],
   'oracle-cd': ['#ee6666', '#b03a3a', '#f4a3a3', '#7a1f1f'],
   'loss-based': ['#fc8452', '#c75a2a', '#fdb48f', '#8a3a14'],
+  mir: ['#9a60b4', '#6b3a82', '#c9a3db', '#43205a'],
 };
 
 /** A strategy's own colour (its first shade). */

@@ -49,7 +49,7 @@ export const METRIC_DECIMALS: Record<PivotMetric, number> = {
   wallSeconds: 1,
 };
 
-export const STRATEGY_ORDER: readonly StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based'];
+export const STRATEGY_ORDER: readonly StrategyName[] = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'];
 
 export class PivotError extends Error {
   constructor(message: string) {
@@ -119,6 +119,7 @@ function groupSettings(run: RunSummary): Map<string, string> {
   const kept = runSettings(run.config);
   kept.delete('rehearsal.strategy');
   kept.delete('rehearsal.budget');
+  kept.delete('rehearsal.computeBudget'); // equal-compute studies: the budget axis itself
   return kept;
 }
 

@@ -14,6 +14,7 @@ import {
 import { DataError } from '../data/dataset.js';
 import { findScenarioFile, readScenarioFile } from '../data/scenarioFile.js';
 import { readModelSpec } from '../engine/kerasTopology.js';
+import { resolveRehearsal } from '../../shared/computeBudget.js';
 
 /** Flag name -> path in the config, for every flag that sets a config field. */
 export const CONFIG_FLAGS = {
@@ -53,6 +54,8 @@ export const CONFIG_FLAGS = {
   freezeLayers: ['finetune', 'freeze', 'layers'],
   headLr: ['finetune', 'headLr'],
   weightDecay: ['finetune', 'optimizer', 'weightDecay'],
+  computeBudget: ['rehearsal', 'computeBudget'],
+  mirPoolFactor: ['rehearsal', 'mir', 'poolFactor'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -204,8 +207,14 @@ export function configFromObject(
       throw error;
     }
   }
+  // --compute-budget R without --budget: the nominal ratio is R too (tables group runs by it).
+  const rehearsal = input.rehearsal as Record<string, unknown> | undefined;
+  if (rehearsal && rehearsal.computeBudget !== undefined && rehearsal.budget === undefined)
+    rehearsal.budget = rehearsal.computeBudget;
   try {
-    return parseRunConfig(input);
+    const config = parseRunConfig(input);
+    resolveRehearsal(config); // a compute budget no m >= 1 fits: one sentence, before anything runs
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const flag = given.find(

@@ -11,6 +11,14 @@ import { ConfigsExportError, configsExport } from '../../shared/export/configs.j
 import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
 import { errorMessage } from '../../shared/errors.js';
+import {
+  DEFAULT_KEEP,
+  FRONTIER_FORMATS,
+  FrontierUsageError,
+  parseFrontierMetric,
+  parseKeep,
+  renderFrontier,
+} from './frontier.js';
 
 import { matrixToCsv, matrixToMarkdown } from '../../shared/export/accuracyMatrix.js';
 
@@ -33,6 +41,9 @@ export interface ExportOptions {
   format?: string;
   out?: string;
   db?: string;
+  /** The equal-compute frontier instead of the pivot (formats csv, md, latex, json, svg, png). */
+  frontier?: boolean;
+  keep?: string;
 }
 
 class ExportUsageError extends Error {}
@@ -48,7 +59,7 @@ function parseId(text: string, flag: string): number {
 }
 
 /** Writes via a temporary file in the same folder and a rename, so readers never see half a file. */
-function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string | Buffer): void {
   const target = path.resolve(file);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   try {
@@ -81,6 +92,41 @@ function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_
   }
 }
 
+/** The runs named by --study or --runs (sorted by id); one sentence when an id is unknown. */
+function loadRuns(options: ExportOptions, withSeries: boolean): RunSummary[] {
+  if ((options.study === undefined) === (options.runs === undefined)) {
+    throw new ExportUsageError('Give either --study ID or --runs 1,2,3 (exactly one of them) to say what to export.');
+  }
+  const studyId = options.study === undefined ? null : parseId(options.study, '--study');
+  const runIds =
+    options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
+
+  const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
+  const history = openHistoryReadOnly(file);
+  let runs: RunSummary[];
+  try {
+    if (studyId !== null) {
+      if (!history.getStudy(studyId))
+        throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
+      const listed = history.listRuns({ studyId });
+      runs = withSeries ? listed.map((r) => history.getRun(r.id)!) : listed;
+    } else {
+      const found = runIds.map((id) => history.getRun(id));
+      const missing = runIds.filter((_, i) => !found[i]);
+      if (missing.length) {
+        throw new ExportUsageError(
+          `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`,
+        );
+      }
+      runs = found as RunSummary[];
+    }
+  } finally {
+    history.close();
+  }
+  runs.sort((a, b) => a.id - b.id);
+  return runs;
+}
+
 /** Runs the export; returns the exit code (0 done, 1 writing failed, 2 wrong command line). */
 export function exportCommand(options: ExportOptions): number {
   try {
@@ -91,37 +137,7 @@ export function exportCommand(options: ExportOptions): number {
     const metric = options.metric ?? 'pretrainTestAcc';
     if (!isPivotMetric(metric))
       throw new ExportUsageError(`--metric "${metric}" is not valid: give one of ${PIVOT_METRICS.join(', ')}.`);
-    if ((options.study === undefined) === (options.runs === undefined)) {
-      throw new ExportUsageError('Give either --study ID or --runs 1,2,3 (exactly one of them) to say what to export.');
-    }
-    const studyId = options.study === undefined ? null : parseId(options.study, '--study');
-    const runIds =
-      options.runs === undefined ? [] : [...new Set(options.runs.split(',').map((part) => parseId(part, '--runs')))];
-
-    const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
-    const history = openHistoryReadOnly(file);
-    let runs: RunSummary[];
-    try {
-      if (studyId !== null) {
-        if (!history.getStudy(studyId))
-          throw new ExportUsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
-        const listed = history.listRuns({ studyId });
-        runs =
-          format === 'series-csv' || format.startsWith('matrix') ? listed.map((r) => history.getRun(r.id)!) : listed;
-      } else {
-        const found = runIds.map((id) => history.getRun(id));
-        const missing = runIds.filter((_, i) => !found[i]);
-        if (missing.length) {
-          throw new ExportUsageError(
-            `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`,
-          );
-        }
-        runs = found as RunSummary[];
-      }
-    } finally {
-      history.close();
-    }
-    runs.sort((a, b) => a.id - b.id);
+    const runs = loadRuns(options, format === 'series-csv' || format.startsWith('matrix'));
     const text = render(format as ExportFormat, runs, metric);
     if (options.out) writeAtomically(options.out, text);
     else process.stdout.write(text);
@@ -133,6 +149,30 @@ export function exportCommand(options: ExportOptions): number {
     const usage =
       error instanceof ExportUsageError || error instanceof PivotError || error instanceof ConfigsExportError;
     return usage || missing ? 2 : 1;
+  }
+}
+
+/** `mixcd export --frontier`: returns the exit code (0 done, 1 writing or rendering failed, 2 wrong command line). */
+export async function frontierExportCommand(options: ExportOptions): Promise<number> {
+  try {
+    const format = options.format ?? 'md';
+    if (!(FRONTIER_FORMATS as readonly string[]).includes(format)) {
+      throw new ExportUsageError(
+        `--format "${format}" is not valid with --frontier: give one of ${FRONTIER_FORMATS.join(', ')}.`,
+      );
+    }
+    if (format === 'png' && !options.out) throw new ExportUsageError('--format png needs --out FILE.png.');
+    const metric = parseFrontierMetric(options.metric);
+    const keep = parseKeep(options.keep);
+    const runs = loadRuns(options, false);
+    const result = await renderFrontier(format as (typeof FRONTIER_FORMATS)[number], runs, metric, keep);
+    if (options.out) writeAtomically(options.out, result);
+    else process.stdout.write(result);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`mixcd: ${message}\n`);
+    return error instanceof ExportUsageError || error instanceof FrontierUsageError ? 2 : 1;
   }
 }
 
@@ -148,7 +188,20 @@ export function defineExportCommand(command: Command): Command {
     .option('--format <name>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'csv')
     .option('--out <file>', 'write to this file (replaced atomically) instead of stdout')
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
-    .action((options: ExportOptions) => {
-      process.exitCode = exportCommand(options);
+    .option(
+      '--frontier',
+      'the equal-compute frontier: compute needed to keep X% of f0 (csv, md, latex, json) or its figure (svg, png)',
+    )
+    .option('--keep <list>', `with --frontier: fractions of f0's accuracy to keep (default ${DEFAULT_KEEP.join(',')})`)
+    .action(async (options: ExportOptions & { metric?: string; format?: string }, command: Command) => {
+      // --metric and --format default for the pivot; with --frontier only explicit values count.
+      const explicit = (name: string) => command.getOptionValueSource(name) === 'cli';
+      process.exitCode = options.frontier
+        ? await frontierExportCommand({
+            ...options,
+            metric: explicit('metric') ? options.metric : undefined,
+            format: explicit('format') ? options.format : 'md',
+          })
+        : exportCommand(options);
     });
 }

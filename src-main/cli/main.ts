@@ -16,6 +16,7 @@ import {
   normaliseRunConfig,
   type RunConfig,
 } from '../../shared/config.js';
+import { resolveRehearsal } from '../../shared/computeBudget.js';
 import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
@@ -139,6 +140,8 @@ function addRunFlags(command: Command): Command {
     freezeLayers: 'comma-separated layer names to keep frozen while finetuning',
     headLr: 'learning rate of the head (the last weighted layer); --lr applies to the rest',
     weightDecay: 'weight decay: L2 for sgd/momentum/adam, decoupled for adamw',
+    computeBudget: 'equal compute: resolve m per strategy so each step costs what random mixing costs at r = R',
+    mirPoolFactor: 'mir: score a random pool of c * m samples before and after a virtual SGD step',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     // The default is shown, not set: a commander default would override the --config file.
@@ -417,6 +420,7 @@ async function studyCommand(
       preset?: string;
       strategies?: string;
       budgets?: string;
+      computeBudgets?: string;
       seeds?: string;
       name?: string;
       jobs?: string;
@@ -443,6 +447,7 @@ async function studyCommand(
   );
   const configs = expandGrid(base, grid);
   configs.forEach(refuseUnavailable);
+  for (const config of configs) resolveRehearsal(config); // a compute budget that fits no m: say so before running
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   // A model file or declared spec that cannot work: one sentence, and no empty study stored.
@@ -456,7 +461,7 @@ async function studyCommand(
   const createStudy = () =>
     history.createStudy(
       options.name ??
-        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
   try {
@@ -549,6 +554,10 @@ export function buildProgram(): Command {
       // No commander default: a study file's grid must be able to fill it (parseGrid defaults it).
       .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')} (default: none,random,mix-cd)`)
       .option('--budgets <list>', 'comma-separated rehearsal ratios r')
+      .option(
+        '--compute-budgets <list>',
+        "comma-separated compute budgets R (equal compute: each strategy at random's cost at r = R)",
+      )
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
       .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1'),

@@ -18,7 +18,7 @@ function list(text: string, flag: string): string[] {
 }
 
 export function parseGrid(
-  options: { strategies?: string; budgets?: string; seeds?: string },
+  options: { strategies?: string; budgets?: string; computeBudgets?: string; seeds?: string },
   base: RunConfig,
 ): StudyGrid {
   const strategies = list(options.strategies ?? 'none,random,mix-cd', 'strategies').map((s) => {
@@ -41,6 +41,16 @@ export function parseGrid(
       }
       return v;
     });
+  if (options.computeBudgets !== undefined) {
+    if (options.budgets !== undefined)
+      throw new ConfigError('--budgets and --compute-budgets exclude each other: give one of them.', 'budgets');
+    return {
+      strategies,
+      budgets: numbers(options.computeBudgets, 'compute-budgets', false),
+      seeds: numbers(options.seeds ?? String(base.seed), 'seeds', true),
+      matched: true,
+    };
+  }
   return {
     strategies,
     budgets: numbers(options.budgets ?? String(base.rehearsal.budget), 'budgets', false),

@@ -14,6 +14,7 @@ import type {
 } from '../../shared/results.js';
 import { runStages } from './multiStage.js';
 import { DataError, type ImageDataset } from '../data/dataset.js';
+import { computeUnits, forwardFlopsPerSample, resolveRehearsal } from '../../shared/computeBudget.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type FileStamp } from '../data/fingerprintMemo.js';
 import { buildScenario, type Scenario } from '../data/scenarios.js';
@@ -348,7 +349,9 @@ export async function runExperiment(
       throw new DataError(
         `mix-cd's partition rule "group" needs a group column, but the pretrain set of ${config.scenarioFile ? `scenario file ${config.scenarioFile.path}` : `scenario ${config.scenario}`} (${source.origin}) has none; use a dataset with a group column (CSV "groupColumn", npy group file) or another --rule.`,
       );
-    const strategy = createStrategy(config.rehearsal, index, config.seed);
+    // Equal-compute runs: m and the scored pools resolved from rehearsal.computeBudget.
+    const resolved = resolveRehearsal(config);
+    const strategy = createStrategy(resolved.rehearsal, index, config.seed);
     const setup = seconds(started);
     observer.onPhase?.(
       'finetuning',
@@ -366,6 +369,8 @@ export async function runExperiment(
     });
     if (result.status === 'finished') observer.onFinalModel?.(model);
     const last = result.series[result.series.length - 1];
+    const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
+    const flopsPerSample = forwardFlopsPerSample(config.model, input, scenario.numClasses);
     const wall = seconds(started);
     return {
       status: result.status,
@@ -380,7 +385,29 @@ export async function runExperiment(
         rehearsalPrecision: result.verdicts.rehearsed ? result.verdicts.damaged / result.verdicts.rehearsed : null,
       },
       series: result.series,
-      compute: { ...result.compute, wallSeconds: wall },
+      compute: {
+        ...result.compute,
+        wallSeconds: wall,
+        units: computeUnits(result.compute),
+        ...(flopsPerSample === undefined
+          ? {}
+          : { flops: computeUnits(result.compute) * flopsPerSample, forwardFlopsPerSample: flopsPerSample }),
+        priorPassForwardPasses: pretrainSet.count,
+        resolved: {
+          computeBudget: resolved.computeBudget,
+          m: resolved.m,
+          // oracle-cd over all candidates: the number scored per refresh.
+          pool:
+            resolved.pool === 0 && config.rehearsal.strategy === 'oracle-cd'
+              ? result.compute.extraForwardPasses /
+                Math.max(1, Math.ceil(config.finetune.steps / config.rehearsal.oracleCd.refreshEvery))
+              : resolved.pool,
+          unitsPerStep: config.finetune.steps
+            ? computeUnits(result.compute) / config.finetune.steps
+            : resolved.unitsPerStep,
+          referenceUnitsPerStep: resolved.referenceUnitsPerStep,
+        },
+      },
       timing: {
         setup,
         train: result.seconds.train,

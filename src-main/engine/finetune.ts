@@ -5,7 +5,7 @@
 // (loop/rehearsalLedger), the probe's diagnostics (loop/probeDiagnostic) and the hand-over of the
 // verdicts, now or one step late (loop/verdictFeedback).
 import type { RunConfig } from '../../shared/config.js';
-import { rehearsalBudget } from '../../shared/config.js';
+import { computeUnits, resolveRehearsal } from '../../shared/computeBudget.js';
 import type { ComputeCounts, EvalPoint, BinTrace } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
 import { sampleSize } from '../data/dataset.js';
@@ -28,6 +28,7 @@ import { PhaseTimer } from './loop/phaseTimer.js';
 import { ProbeDiagnostic, type ProbeSnapshot } from './loop/probeDiagnostic.js';
 import { RehearsalLedger, type LedgerRecord } from './loop/rehearsalLedger.js';
 import { VerdictFeedback } from './loop/verdictFeedback.js';
+import { VirtualStep } from './virtualStep.js';
 
 export type { ProbeSnapshot } from './loop/probeDiagnostic.js';
 
@@ -64,7 +65,8 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const { config, model, scenario, prior, strategy, observer } = inputs;
   const { pretrainTrain: pretrainSet, finetuneTrain: finetuneSet } = scenario;
   const { batchSize: B, steps, evalEvery } = config.finetune;
-  const m = rehearsalBudget(config);
+  // m per strategy: round(r B), or resolved from rehearsal.computeBudget (equal compute).
+  const m = resolveRehearsal(config).m;
   const orderRng = new Rng(config.seed, 0x0bde);
   const order = new EpochOrder(finetuneSet.count, (a) => orderRng.shuffle(a));
   const batch = new BatchBuilder(sampleSize(pretrainSet), B + m);
@@ -78,7 +80,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     config.finetune.headLr,
   );
 
-  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
+  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0, probeForwardPasses: 0 };
   const series: EvalPoint[] = [];
   const timer = new PhaseTimer();
   const ledger = new RehearsalLedger(pretrainSet.count, m, steps, prior.priorCorrect);
@@ -97,6 +99,14 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
       return { misclassified: correct.map((c) => (c ? 0 : 1)), loss };
     });
 
+  // MIR: a virtual SGD step on the finetune batch; its scoring passes count as extra inference.
+  const virtual = strategy.needsInterference
+    ? new VirtualStep(model, config.finetune.optimizer.lr, pretrainSet, inferBatch, (samples) => {
+        compute.extraForwardPasses += samples;
+        compute.forwardPasses += samples;
+      })
+    : null;
+
   const evaluate = (step: number) => {
     const { point, measured } = timer.time('evaluation', () => {
       const pre = judge(model, inputs.pretrainTest);
@@ -107,8 +117,12 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
         finetuneTestAcc: accuracy(fin.correct),
         cdRate: collateralDamageRate(prior.testCorrect, pre.correct),
         rehearsalPrecision: ledger.takePrecision(),
+        computeUnits: computeUnits(compute),
       };
-      return { point, measured: probe.measure(model, step) };
+      const measured = probe.measure(model, step);
+      // Diagnostic only: reported apart, never in the run's compute units.
+      if (measured) compute.probeForwardPasses += measured.snapshot.indices.length;
+      return { point, measured };
     });
     const trace = timer.time('sampler', () => ProbeDiagnostic.annotate(strategy.trace?.(step) ?? null, measured));
     series.push(point);
@@ -124,12 +138,20 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
         feedback.flush(); // the last step's verdicts are computed already: keep them
         break;
       }
-      const rehearsal = m > 0 ? timer.time('sampler', () => strategy.select(step, m, infer)) : new Int32Array(0);
+      batch.reset().add(finetuneSet, order.next(B));
+      if (virtual) {
+        const finetuneHalf = batch.view();
+        timer.time('train', () => virtual.prepare(finetuneHalf.pixels, finetuneHalf.labels));
+      }
+      const rehearsal =
+        m > 0 ? timer.time('sampler', () => strategy.select(step, m, infer, virtual?.interference)) : new Int32Array(0);
       const { loss, misclassified } = timer.time('train', () => {
-        const view = batch.reset().add(finetuneSet, order.next(B)).add(pretrainSet, rehearsal).view();
+        const view = batch.add(pretrainSet, rehearsal).view();
         compute.forwardPasses += view.count;
         compute.backwardPasses += view.count;
-        return trainStep(model, optimizer, view.pixels, view.labels, B);
+        return virtual
+          ? virtual.trainStep(optimizer, view.pixels, view.labels, B)
+          : trainStep(model, optimizer, view.pixels, view.labels, B);
       });
       ledger.rehearsed(step, rehearsal);
       if (misclassified) feedback.push(step, rehearsal, misclassified);
@@ -146,6 +168,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     }
   } finally {
     feedback.dispose();
+    virtual?.dispose();
     disposeOptimizer(optimizer);
   }
   return { status, series, compute, seconds: timer.seconds, ...ledger.finish() };

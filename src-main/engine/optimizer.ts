@@ -111,6 +111,18 @@ export class Updater {
       return this.groups[0].optimizer.minimize(f, returnCost, this.variables);
     }
     const { value, grads } = tf.variableGrads(f, this.variables);
+    this.applyGradients(grads);
+    tf.dispose(grads);
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /**
+   * Applies gradients computed elsewhere (MIR's combined step): each group's own optimizer, weight
+   * decay as in minimize; gradients of frozen variables are ignored. The caller owns `grads`.
+   */
+  applyGradients(grads: tf.NamedTensorMap): void {
     for (const group of this.groups) {
       const named: tf.NamedTensorMap = {};
       for (const v of group.variables) {
@@ -129,10 +141,6 @@ export class Updater {
       group.optimizer.applyGradients(named);
       for (const v of group.variables) if (named[v.name] && named[v.name] !== grads[v.name]) named[v.name].dispose();
     }
-    tf.dispose(grads);
-    if (returnCost) return value;
-    value.dispose();
-    return null;
   }
 
   dispose(): void {

@@ -21,9 +21,10 @@ const STRATEGY_DESCRIPTIONS: Record<StrategyName, string> = {
     'every R steps run f_t over the candidates and rehearse uniformly from the true collateral damage set (extra forward passes, counted; the upper reference)',
   'loss-based':
     'rehearse the m highest-loss samples of a random pool of c * m scored by f_t (c * m extra forward passes per step, counted)',
+  mir: 'maximally interfered retrieval: rehearse the m of a random pool of c * m whose loss rises most under a virtual SGD step on the finetune batch (2 c m extra forward passes per step, counted)',
 };
 
-const EXTRA_INFERENCE: ReadonlySet<StrategyName> = new Set(['oracle-cd', 'loss-based']);
+const EXTRA_INFERENCE: ReadonlySet<StrategyName> = new Set(['oracle-cd', 'loss-based', 'mir']);
 
 const PARTITION_RULE_DESCRIPTIONS: Record<PartitionRule, string> = {
   'prior-loss': 'K equal-count bins of the prior loss l0',

@@ -8,13 +8,14 @@ import { createRandom } from './random.js';
 import { createMixCd } from './mixCd.js';
 import { createOracleCd } from './oracleCd.js';
 import { createLossBased } from './lossBased.js';
+import { createMir } from './mir.js';
 
-export type { PretrainIndex, RehearsalStrategy, InferFn, Inference } from './strategy.js';
+export type { PretrainIndex, RehearsalStrategy, InferFn, Inference, InterferenceFn } from './strategy.js';
 export type { Partition, CandidateRule } from './partition.js';
 export type { MixCdStrategy } from './mixCd.js';
 export type { ExtraInferenceStrategy } from './oracleCd.js';
 export { buildPartition, candidateIndices } from './partition.js';
-export { createNone, createRandom, createMixCd, createOracleCd, createLossBased };
+export { createNone, createRandom, createMixCd, createOracleCd, createLossBased, createMir };
 
 export function createStrategy(rehearsal: RehearsalConfig, index: PretrainIndex, seed: number): RehearsalStrategy {
   switch (rehearsal.strategy) {
@@ -29,6 +30,8 @@ export function createStrategy(rehearsal: RehearsalConfig, index: PretrainIndex,
       return createOracleCd(index, rehearsal.oracleCd, seed, rehearsal.mixCd.candidates);
     case 'loss-based':
       return createLossBased(index, rehearsal.lossBased, seed, rehearsal.mixCd.candidates);
+    case 'mir':
+      return createMir(index, rehearsal.mir, seed, rehearsal.mixCd.candidates);
     default: {
       const unknown: never = rehearsal.strategy;
       throw new Error(`Unknown rehearsal strategy ${JSON.stringify(unknown)}.`);

@@ -6,10 +6,13 @@ import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';
 import { candidateIndices, type CandidateRule } from './partition.js';
 import { contains } from './drawDistinct.js';
 import { Rng } from './rng.js';
+import { DistinctPool } from './distinctPool.js';
 
 export const ORACLE_CD_STREAM = 0x0c1;
 /** The fixed pool is drawn once from its own stream, so it does not depend on the draws. */
 export const ORACLE_POOL_STREAM = 0x0c2;
+/** Fresh pools (one per refresh) come from a third stream. */
+export const ORACLE_FRESH_POOL_STREAM = 0x0c3;
 
 /** A strategy that pays for inference outside the training step. */
 export interface ExtraInferenceStrategy extends RehearsalStrategy {
@@ -33,6 +36,15 @@ export function createOracleCd(
   // With a pool, the scored set is fixed for the run; without, it is rebuilt at each refresh
   // (an O(N) pass next to an O(N) inference) so that no 4-byte-per-sample list is kept.
   let pool: Int32Array | null = null;
+  // A fresh pool per refresh (equal-compute runs): pool.length candidates drawn anew each time.
+  const fresh =
+    config.freshPool && config.pool > 0
+      ? {
+          all: candidateIndices(index, candidates),
+          rng: new Rng(seed, ORACLE_FRESH_POOL_STREAM),
+          drawer: new DistinctPool(),
+        }
+      : null;
   if (config.pool > 0) {
     const all = candidateIndices(index, candidates);
     if (config.pool < all.length) {
@@ -53,6 +65,10 @@ export function createOracleCd(
   let extra = 0;
 
   function refresh(infer: InferFn): void {
+    if (fresh && pool && pool.length < fresh.all.length) {
+      fresh.drawer.draw(fresh.rng, fresh.all.length, pool.length, pool);
+      for (let j = 0; j < pool.length; j++) pool[j] = fresh.all[pool[j]];
+    }
     const scored = pool ?? candidateIndices(index, candidates);
     if (scored.length === 0) {
       cdSet = new Int32Array(0);

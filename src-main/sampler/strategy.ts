@@ -31,13 +31,23 @@ export interface Inference {
  */
 export type InferFn = (indices: Int32Array) => Inference;
 
+/**
+ * MIR's capability (Aljundi et al. 2019): for each given pretrain sample, how much its loss rises
+ * when f_t takes one virtual SGD step on this step's finetune batch (loss after - loss before).
+ * Supplied by the engine (engine/virtualStep.ts), which restores the weights afterwards and counts
+ * 2 forward passes per sample (before and after) as extra inference.
+ */
+export type InterferenceFn = (indices: Int32Array) => Float32Array;
+
 export interface RehearsalStrategy {
   readonly name: StrategyName;
   /**
    * The m pretrain sample indices to rehearse at finetune step `step` (0-based), distinct within
    * the step. May call `infer` (oracle-cd, loss-based); mix-cd, random and none never do.
    */
-  select(step: number, m: number, infer: InferFn): Int32Array;
+  select(step: number, m: number, infer: InferFn, interference?: InterferenceFn): Int32Array;
+  /** True for strategies that call `interference` (the engine then prepares the virtual step). */
+  readonly needsInterference?: boolean;
   /**
    * The training forward pass's verdict on the samples returned by `select` for `step`, in the
    * same order: 1 where f_t (before the step's update) misclassified it. Possibly delivered one

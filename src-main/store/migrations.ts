@@ -211,12 +211,18 @@ CREATE TABLE run_stages (
 );
 ${runDataTriggers('run_stages')}
 `;
+// Compute at equal cost (issue 16): per run, the compute summary beside the pass counts (units,
+// FLOPs, prior pass and probe reported apart, the resolved m and pools of a compute budget) as
+// JSON; per eval point, the compute units spent up to it. NULL for runs recorded before.
+const COMPUTE_UNITS = `ALTER TABLE runs ADD COLUMN compute_json TEXT;
+ALTER TABLE eval_points ADD COLUMN compute_units REAL;`;
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
   { version: 3, name: 'owner process start time', sql: OWNER_START },
   { version: 4, name: 'multi-stage runs: stages and continual-learning summary', sql: RUN_STAGES },
+  { version: 5, name: 'compute units', sql: COMPUTE_UNITS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

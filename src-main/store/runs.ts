@@ -12,6 +12,7 @@ import {
   type TimeBreakdown,
 } from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
+import { computeUnits } from '../../shared/computeBudget.js';
 
 export const TERMINAL_STATUSES = ['finished', 'failed', 'cancelled'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
@@ -72,6 +73,7 @@ interface RunRow {
   backward_passes: number | null;
   extra_forward_passes: number | null;
   timing_json: string | null;
+  compute_json: string | null;
   prior_pretrain_acc: number | null;
   prior_finetune_acc: number | null;
   final_pretrain_acc: number | null;
@@ -81,7 +83,7 @@ interface RunRow {
 }
 
 const SUMMARY_COLUMNS = `id, study_id, created_at, started_at, finished_at, status, config_json, backend, device,
-  data_fingerprint, error, wall_seconds, forward_passes, backward_passes, extra_forward_passes, timing_json,
+  data_fingerprint, error, wall_seconds, forward_passes, backward_passes, extra_forward_passes, timing_json, compute_json,
   prior_pretrain_acc, prior_finetune_acc, final_pretrain_acc, final_finetune_acc, final_cd_rate,
   final_rehearsal_precision`;
 
@@ -114,6 +116,9 @@ function toSummary(row: RunRow): RunSummary {
       backwardPasses: row.backward_passes ?? 0,
       extraForwardPasses: row.extra_forward_passes ?? 0,
       wallSeconds: row.wall_seconds ?? 0,
+      // Units follow from the stored counts (forward 1, backward 2), also for runs recorded before they were stored.
+      units: computeUnits({ forwardPasses: row.forward_passes ?? 0, backwardPasses: row.backward_passes ?? 0 }),
+      ...(row.compute_json !== null ? (JSON.parse(row.compute_json) as Partial<ComputeCounts>) : {}),
     },
     error: row.error,
     createdAt: row.created_at,
@@ -122,6 +127,19 @@ function toSummary(row: RunRow): RunSummary {
   };
   if (row.timing_json !== null) summary.timing = JSON.parse(row.timing_json) as TimeBreakdown;
   return summary;
+}
+
+/** The compute fields beyond the pass counts, as stored JSON (units are re-derived on read). */
+function computeExtras(c: ComputeCounts): string | null {
+  const extras: Partial<ComputeCounts> = {};
+  for (const key of ['flops', 'forwardFlopsPerSample', 'probeForwardPasses', 'priorPassForwardPasses'] as const) {
+    if (c[key] !== undefined) {
+      checkCount(c[key], key);
+      extras[key] = c[key];
+    }
+  }
+  if (c.resolved) extras.resolved = c.resolved;
+  return Object.keys(extras).length ? JSON.stringify(extras) : null;
 }
 
 function checkId(id: number, what = 'run'): void {
@@ -167,7 +185,7 @@ export class RunsStore {
       WHERE id = @id`);
     this.updateFinish = db.prepare(`UPDATE runs SET status = @status, finished_at = @finishedAt, error = @error,
       exit_code = @exitCode, wall_seconds = @wallSeconds, forward_passes = @forwardPasses,
-      backward_passes = @backwardPasses, extra_forward_passes = @extraForwardPasses, timing_json = @timing,
+      backward_passes = @backwardPasses, extra_forward_passes = @extraForwardPasses, timing_json = @timing, compute_json = @computeJson,
       prior_pretrain_acc = @priorPretrain, prior_finetune_acc = @priorFinetune, final_pretrain_acc = @finalPretrain,
       final_finetune_acc = @finalFinetune, final_cd_rate = @finalCd, final_rehearsal_precision = @finalPrecision
       WHERE id = @id`);
@@ -293,6 +311,7 @@ export class RunsStore {
       backwardPasses: c.backwardPasses,
       extraForwardPasses: c.extraForwardPasses,
       timing: input.timing ? JSON.stringify(input.timing) : null,
+      computeJson: computeExtras(c),
       priorPretrain: input.prior?.pretrainTestAcc ?? null,
       priorFinetune: input.prior?.finetuneTestAcc ?? null,
       finalPretrain: input.final?.pretrainTestAcc ?? null,

@@ -10,6 +10,7 @@ interface PointRow {
   finetune_test_acc: number;
   cd_rate: number;
   rehearsal_precision: number | null;
+  compute_units: number | null;
 }
 
 function checkPoint(runId: number, p: EvalPoint): void {
@@ -43,13 +44,22 @@ export class SeriesStore {
     private readonly runs: RunsStore,
   ) {
     this.insert = db.prepare(`INSERT INTO eval_points (run_id, step, pretrain_test_acc, finetune_test_acc, cd_rate,
-      rehearsal_precision) VALUES (?, ?, ?, ?, ?, ?)`);
-    this.select = db.prepare(`SELECT step, pretrain_test_acc, finetune_test_acc, cd_rate, rehearsal_precision
+      rehearsal_precision, compute_units) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.select =
+      db.prepare(`SELECT step, pretrain_test_acc, finetune_test_acc, cd_rate, rehearsal_precision, compute_units
       FROM eval_points WHERE run_id = ? ORDER BY step`);
     this.appendTx = db.transaction((runId: number, points: readonly EvalPoint[]) => {
       for (const p of points) {
         try {
-          this.insert.run(runId, p.step, p.pretrainTestAcc, p.finetuneTestAcc, p.cdRate, p.rehearsalPrecision);
+          this.insert.run(
+            runId,
+            p.step,
+            p.pretrainTestAcc,
+            p.finetuneTestAcc,
+            p.cdRate,
+            p.rehearsalPrecision,
+            p.computeUnits ?? null,
+          );
         } catch (err) {
           if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
             throw new HistoryError(`Run ${runId} already has an eval point at step ${p.step}.`, 'duplicate');
@@ -73,6 +83,7 @@ export class SeriesStore {
       finetuneTestAcc: r.finetune_test_acc,
       cdRate: r.cd_rate,
       rehearsalPrecision: r.rehearsal_precision,
+      ...(r.compute_units !== null ? { computeUnits: r.compute_units } : {}),
     }));
   }
 }

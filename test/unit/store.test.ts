@@ -492,7 +492,7 @@ describe('integrity', () => {
     expect(() => raw.prepare(`DELETE FROM eval_points WHERE run_id = ?`).run(id)).toThrow(
       /finished runs are never altered/,
     );
-    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL)`).run(id)).toThrow(
+    expect(() => raw.prepare(`INSERT INTO eval_points VALUES (?, 999, 1, 1, 0, NULL, NULL)`).run(id)).toThrow(
       /only be added to a running run/,
     );
     expect(() =>
