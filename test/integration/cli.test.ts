@@ -179,7 +179,7 @@ describe('mixcd errors', () => {
   it('names the flag, the value and what is allowed, with exit code 2', () => {
     bad(['run', '--strategy', 'magic'], /--strategy.*"magic".*"none", "random", "mix-cd", "oracle-cd", "loss-based"/);
     bad(['run', '--budget', 'lots'], /--budget.*"lots".*number/);
-    bad(['run', '--steps', '-5'], /--steps.*-5.*>=0/);
+    bad(['run', '--steps', '-5'], /--steps.*-5.*>=1/);
     bad(['run', '--scenario', 'rot45'], /--scenario.*"rot45".*"rot90", "permute", "split"/);
     bad(['run', '--hidden', '256,x'], /--hidden.*"x"|model\.hidden/);
     bad(['run', '--no-such-flag'], /unknown option '--no-such-flag'/);
