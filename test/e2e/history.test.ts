@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunConfigInput } from '../../shared/config.js';
+import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.js';
+import type { StudyFile } from '../../shared/export/configs.js';
+import { expandGrid } from '../../shared/studyGrid.js';
 import type { RunSummary } from '../../shared/results.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
@@ -247,9 +249,13 @@ describe('history and export views in browser mode', () => {
       ),
     ).toBe(true);
 
-    const configs = JSON.parse((await downloaded(page, 'download-configs')).text) as { id: number; config: unknown }[];
-    expect(configs.map((c) => c.id).sort()).toEqual([...runIds].sort());
-    for (const c of configs) expect(c.config).toEqual(study.runs.find((r) => r.id === c.id)!.config);
+    // Re-runnable (issue 11): a study file `mixcd study --config` takes, expanding to exactly these runs.
+    const studyFile = JSON.parse((await downloaded(page, 'download-configs')).text) as StudyFile;
+    expect(studyFile.grid).toEqual({ strategies: ['random', 'mix-cd'], budgets: [0.25], seeds: [1] });
+    const key = (c: RunConfig) => `${c.rehearsal.strategy}/${c.rehearsal.budget}/${c.seed}`;
+    expect(expandGrid(parseRunConfig(studyFile.base), studyFile.grid).map(key).sort()).toEqual(
+      study.runs.map((r) => key(r.config)).sort(),
+    );
 
     expect(problems).toEqual([]);
   }, 300_000);
