@@ -35,6 +35,8 @@ export const CONFIG_FLAGS = {
   refreshEvery: ['rehearsal', 'oracleCd', 'refreshEvery'],
   pool: ['rehearsal', 'oracleCd', 'pool'],
   poolFactor: ['rehearsal', 'lossBased', 'poolFactor'],
+  f0Backend: ['f0Backend'],
+  allowSoftwareAdapter: ['allowSoftwareAdapter'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -50,7 +52,10 @@ const STRING_FLAGS = new Set<ConfigFlag>([
   'rule',
   'candidates',
   'prior',
+  'f0Backend',
 ]);
+/** Flags without a value (present = true). */
+export const BOOLEAN_FLAGS = new Set<ConfigFlag>(['allowSoftwareAdapter']);
 
 export function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -59,6 +64,7 @@ export function kebab(flag: string): string {
 /** Numbers where the text is a number; otherwise the text itself, so the schema can name it. */
 function coerce(flag: ConfigFlag, text: string): unknown {
   if (STRING_FLAGS.has(flag)) return text;
+  if (BOOLEAN_FLAGS.has(flag)) return text === 'true';
   if (LIST_FLAGS.has(flag)) return text.split(',').map((part) => coerceNumber(part.trim()));
   return coerceNumber(text);
 }

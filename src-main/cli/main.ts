@@ -15,7 +15,7 @@ import type { RunSummary } from '../../shared/results.js';
 import { RequestError } from '../../shared/contract.js';
 import { DataError } from '../data/dataset.js';
 import { defaultHistoryPath, openHistory, type History } from '../store/database.js';
-import { CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
+import { BOOLEAN_FLAGS, CONFIG_FLAGS, configFromFlags, kebab, type ConfigFlag } from './configFromFlags.js';
 import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
 import { runInChildren } from './parallelRuns.js';
@@ -95,9 +95,12 @@ function addRunFlags(command: Command): Command {
     refreshEvery: 'oracle-cd: refresh the true CD set every R steps',
     pool: 'oracle-cd: candidate pool size (0 = all candidates)',
     poolFactor: 'loss-based: score a random pool of c * m samples',
+    f0Backend: 'start from the f0 this backend pretrained (pretrained there first if missing), e.g. wasm',
+    allowSoftwareAdapter: 'webgpu may use a software adapter (llvmpipe; slow, for tests)',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
-    command.addOption(new Option(`--${kebab(flag)} <value>`, help[flag]));
+    if (BOOLEAN_FLAGS.has(flag)) command.addOption(new Option(`--${kebab(flag)}`, help[flag]));
+    else command.addOption(new Option(`--${kebab(flag)} <value>`, help[flag]));
   }
   return command
     .option('--config <file>', 'JSON run config (flags override it)')
@@ -110,6 +113,7 @@ function flagValues(options: Record<string, unknown>): Partial<Record<ConfigFlag
   const out: Partial<Record<ConfigFlag, string>> = {};
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     if (typeof options[flag] === 'string') out[flag] = options[flag] as string;
+    if (options[flag] === true && BOOLEAN_FLAGS.has(flag)) out[flag] = 'true';
   }
   return out;
 }
@@ -456,6 +460,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mixcd: ${message}\n`);
     if (error instanceof ConfigError || error instanceof UsageError) return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
+    // A backend asked for by name that cannot run here (e.g. --backend webgpu without a GPU): usage.
+    if (error instanceof Error && error.name === 'BackendError' && (error as { unavailable?: boolean }).unavailable) {
+      return EXIT_USAGE;
+    }
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_FAILED;

@@ -11,6 +11,8 @@ import { buildScenario, type Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { initBackend, type BackendInfo } from './backend.js';
+import { resolveBackendDefaults } from './backendDefaults.js';
+import { pretrainOnBackend } from './f0Backend.js';
 import { F0Cache, f0KeyFor, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
 import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
 import { ResidentDataset } from './inference.js';
@@ -46,7 +48,14 @@ export const loadConfiguredData: DataLoader = (config) => {
 export type Phase = 'loading-data' | 'pretraining' | 'prior-pass' | 'finetuning';
 
 export interface ExperimentObserver extends FinetuneObserver {
-  onStart?(info: { backend: BackendInfo; dataFingerprint: string; f0Key: string; model: string }): void;
+  onStart?(info: {
+    backend: BackendInfo;
+    dataFingerprint: string;
+    f0Key: string;
+    model: string;
+    /** The config as run: backend-dependent defaults resolved (what the history should store). */
+    config: RunConfig;
+  }): void;
   onPhase?(phase: Phase, message: string): void;
   onPretrainProgress?(p: PretrainProgress): void;
 }
@@ -154,13 +163,36 @@ interface Prepared {
  * its disk cache has it. The caller disposes the returned tensors.
  */
 async function prepare(config: RunConfig, context: ExperimentContext, observer: ExperimentObserver): Promise<Prepared> {
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config.backend, { allowSoftwareAdapter: config.allowSoftwareAdapter });
   observer.onPhase?.('loading-data', `Loading ${config.dataset} for scenario ${config.scenario}`);
   const { scenario, source } = context.scenario(config);
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
   const modelName = describeModel(config.model, input, scenario.numClasses);
-  const key = f0KeyFor(config, source.fingerprint, backend.backend);
+  // --f0-backend: f0 and its prior pass as another backend made them (see f0Backend.ts).
+  const f0Backend = config.f0Backend ?? backend.backend;
+  const key = f0KeyFor(config, source.fingerprint, f0Backend);
+  if (f0Backend !== backend.backend && !context.f0(key)) {
+    observer.onPhase?.('pretraining', `Pretraining f0 on the ${f0Backend} backend (--f0-backend)`);
+    const made = await pretrainOnBackend(f0Backend, () => {
+      const t0 = performance.now();
+      const f0Model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
+      const sets = [scenario.pretrainTrain, scenario.pretrainTest, scenario.finetuneTest].map(
+        (s) => new ResidentDataset(s),
+      );
+      try {
+        pretrain(f0Model, pretrainSet, config.pretrain, observer.onPretrainProgress, observer.shouldStop);
+        const pretrainSeconds = seconds(t0);
+        observer.onPhase?.('prior-pass', `Prior pass: f0 over the pretrain set on ${f0Backend}`);
+        const prior = priorPass(f0Model, sets[0], sets[1], sets[2]);
+        return { weights: f0Model.getWeights(), prior, pretrainSeconds };
+      } finally {
+        f0Model.dispose();
+        sets.forEach((s) => s.dispose());
+      }
+    });
+    context.rememberF0(key, made);
+  }
   const model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
   const pretrainTest = new ResidentDataset(scenario.pretrainTest);
   const finetuneTest = new ResidentDataset(scenario.finetuneTest);
@@ -222,7 +254,8 @@ export async function runExperiment(
     await prepare(config, context, observer);
   const pretrainSet = scenario.pretrainTrain;
   try {
-    observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
+    config = resolveBackendDefaults(config, backend.backend);
+    observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName, config });
 
     const index: PretrainIndex = {
       size: pretrainSet.count,

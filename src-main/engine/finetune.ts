@@ -82,7 +82,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const m = rehearsalBudget(config);
   const steps = config.finetune.steps;
   const evalEvery = config.finetune.evalEvery;
-  const delay = config.rehearsal.feedbackDelay;
+  const delay = config.rehearsal.feedbackDelay ?? 0; // resolved per backend by runExperiment
   const featureSize = sampleSize(pretrainSet);
 
   const orderRng = new Rng(config.seed, 0x0bde);
