@@ -123,6 +123,12 @@ async function inspector(): Promise<void> {
   for (const line of await benchInspector()) console.log(line);
 }
 
+async function gpu(): Promise<void> {
+  heading('WebGPU beside wasm: per-step time (MLP, CNN) and one rot90 run, adapter named');
+  const { benchGpu } = await import('./gpu.js');
+  benchGpu();
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   training,
   kernels,
@@ -132,6 +138,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   renderer,
   finetune: finetuneRun,
   inspector,
+  gpu,
 };
 
 const program = new Command('bench')
