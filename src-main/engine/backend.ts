@@ -71,9 +71,10 @@ async function tryTensorflow(options: BackendOptions, auto: boolean): Promise<Ba
   return { backend: 'tensorflow', device, notes: [] };
 }
 
-async function tryWebGpu(options: BackendOptions): Promise<BackendInfo | string> {
+async function tryWebGpu(options: BackendOptions, auto: boolean): Promise<BackendInfo | string> {
   const adapter = await setUpWebGpu({ allowSoftware: options.allowSoftwareAdapter === true });
-  if (typeof adapter === 'string') return adapter;
+  // auto never takes a software adapter, flag or not: do not suggest the flag there.
+  if (typeof adapter === 'string') return auto ? adapter.replace(/ \(a software adapter needs [^)]*\)$/, '') : adapter;
   try {
     if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend did not initialise';
   } catch (error) {
