@@ -148,6 +148,15 @@ export async function setUpWebGpu(options: { allowSoftware: boolean }): Promise<
     return refused.join('; ') + (options.allowSoftware ? '' : ' (a software adapter needs --allow-software-adapter)');
   }
 
+  let loopWhile: (pred: () => boolean) => void;
+  try {
+    if (simulatedMissing('deasync')) throw Object.assign(new Error('simulated'), { code: 'MODULE_NOT_FOUND' });
+    loopWhile = (require('deasync') as { loopWhile(pred: () => boolean): void }).loopWhile;
+  } catch (error) {
+    return isModuleMissing(error)
+      ? 'the optional npm package deasync is not installed (synchronous read-backs need it)'
+      : `deasync failed to load: ${(error as Error).message.split('\n')[0]}`;
+  }
   try {
     if (simulatedMissing('@tensorflow/tfjs-backend-webgpu')) {
       throw Object.assign(new Error('simulated'), { code: 'ERR_MODULE_NOT_FOUND' });
@@ -166,7 +175,7 @@ export async function setUpWebGpu(options: { allowSoftware: boolean }): Promise<
     const { WebGPUBackend } = (await importOptional('@tensorflow/tfjs-backend-webgpu')) as {
       WebGPUBackend: { prototype: WebGpuBackendInternals };
     };
-    enableSyncReadBack(WebGPUBackend.prototype);
+    enableSyncReadBack(WebGPUBackend.prototype, loopWhile);
   } catch (error) {
     return isModuleMissing(error)
       ? 'the optional npm package @tensorflow/tfjs-backend-webgpu is not installed'
@@ -195,8 +204,7 @@ interface WebGpuBackendInternals {
  * the event loop. So: copy to a staging buffer, start the map, and turn the event loop (deasync)
  * until Dawn reports the buffer mapped. The copy is the same one tfjs's async read makes.
  */
-function enableSyncReadBack(proto: WebGpuBackendInternals): void {
-  const loopWhile = (require('deasync') as { loopWhile(pred: () => boolean): void }).loopWhile;
+function enableSyncReadBack(proto: WebGpuBackendInternals, loopWhile: (pred: () => boolean) => void): void {
   const original = proto.readSync;
   proto.readSync = function readSync(this: WebGpuBackendInternals, dataId: object) {
     const data = this.tensorMap.get(dataId);
