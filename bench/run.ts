@@ -129,6 +129,12 @@ async function data(): Promise<void> {
   for (const line of await benchData()) console.log(line);
 }
 
+async function gpu(): Promise<void> {
+  heading('WebGPU beside wasm: per-step time (MLP, CNN) and one rot90 run, adapter named');
+  const { benchGpu } = await import('./gpu.js');
+  benchGpu();
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   training,
   kernels,
@@ -139,6 +145,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   finetune: finetuneRun,
   inspector,
   data,
+  gpu,
 };
 
 const program = new Command('bench')

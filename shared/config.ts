@@ -10,7 +10,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export const STRATEGIES = ['none', 'random', 'mix-cd', 'oracle-cd', 'loss-based', 'mir'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKENDS)[number];
 
 export const PARTITION_RULES = ['prior-loss', 'class', 'class-loss', 'group'] as const;
@@ -130,8 +130,12 @@ export const rehearsalSchema = z
     strategy: z.enum(STRATEGIES).default('random'),
     /** Rehearsal ratio r = m / B; m = round(r * B) pretrain samples join every finetune batch. */
     budget: z.number().min(0).max(10).default(0.1),
-    /** Hand the sampler each step's outcome this many steps late (1 avoids a GPU sync point). */
-    feedbackDelay: z.number().int().min(0).max(1).default(0),
+    /**
+     * Hand the sampler each step's outcome this many steps late (1 avoids a GPU sync point).
+     * Unset = the backend's default (1 on GPU backends, 0 on CPU ones), written into the stored
+     * config once the backend is known (resolveBackendDefaults), so a re-run is exact.
+     */
+    feedbackDelay: z.number().int().min(0).max(1).optional(),
     mixCd: mixCdSchema.default(mixCdSchema.parse({})),
     oracleCd: oracleCdSchema.default(oracleCdSchema.parse({})),
     lossBased: lossBasedSchema.default(lossBasedSchema.parse({})),
@@ -211,6 +215,14 @@ export const runConfigSchema = z
     /** Seed of the finetune run: batch order, rehearsal draws. */
     seed: z.number().int().min(0).default(1),
     backend: z.enum(BACKENDS).default('auto'),
+    /**
+     * Start from the f0 (and prior pass) pretrained on this backend instead of the run's own,
+     * pretraining it there first if the cache lacks it: a slow backend (webgpu on a software
+     * adapter) can finetune from the f0 wasm made. Unset = the run's backend.
+     */
+    f0Backend: z.enum(BACKENDS).exclude(['auto']).optional(),
+    /** webgpu may use a software adapter (llvmpipe, SwiftShader): for tests, never chosen by auto. */
+    allowSoftwareAdapter: z.boolean().optional(),
   })
   .strict();
 

@@ -56,6 +56,8 @@ export const CONFIG_FLAGS = {
   weightDecay: ['finetune', 'optimizer', 'weightDecay'],
   computeBudget: ['rehearsal', 'computeBudget'],
   mirPoolFactor: ['rehearsal', 'mir', 'poolFactor'],
+  f0Backend: ['f0Backend'],
+  allowSoftwareAdapter: ['allowSoftwareAdapter'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -73,7 +75,10 @@ const STRING_FLAGS = new Set<ConfigFlag>([
   'candidates',
   'prior',
   'modelFile',
+  'f0Backend',
 ]);
+/** Flags without a value (present = true). */
+export const BOOLEAN_FLAGS = new Set<ConfigFlag>(['allowSoftwareAdapter']);
 /** Comma-separated names, kept as text. */
 const NAME_LIST_FLAGS = new Set<ConfigFlag>(['freezeLayers']);
 
@@ -91,6 +96,7 @@ function coerce(flag: ConfigFlag, text: string): unknown {
   // A declared architecture from a file: layer specs, or a model.json topology (weights unused).
   if (flag === 'modelSpec') return readModelSpec(text);
   if (NAME_LIST_FLAGS.has(flag)) return text.split(',').map((part) => part.trim());
+  if (BOOLEAN_FLAGS.has(flag)) return text === 'true';
   if (LIST_FLAGS.has(flag)) return text.split(',').map((part) => coerceNumber(part.trim()));
   return coerceNumber(text);
 }

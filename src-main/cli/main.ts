@@ -23,6 +23,7 @@ import { DataError } from '../data/dataset.js';
 import { HistoryError } from '../store/errors.js';
 import { defaultHistoryPath, openHistory, openHistoryReadOnly, type History } from '../store/database.js';
 import {
+  BOOLEAN_FLAGS,
   CONFIG_FLAGS,
   configFromFlags,
   configFromObject,
@@ -142,9 +143,15 @@ function addRunFlags(command: Command): Command {
     weightDecay: 'weight decay: L2 for sgd/momentum/adam, decoupled for adamw',
     computeBudget: 'equal compute: resolve m per strategy so each step costs what random mixing costs at r = R',
     mirPoolFactor: 'mir: score a random pool of c * m samples before and after a virtual SGD step',
+    f0Backend: 'start from the f0 this backend pretrained (pretrained there first if missing), e.g. wasm',
+    allowSoftwareAdapter: 'webgpu may use a software adapter (llvmpipe; slow, for tests)',
   };
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     // The default is shown, not set: a commander default would override the --config file.
+    if (BOOLEAN_FLAGS.has(flag)) {
+      command.addOption(new Option(`--${kebab(flag)}`, help[flag]));
+      continue;
+    }
     const fallback = defaultOf(flag);
     command.addOption(
       new Option(
@@ -168,6 +175,7 @@ function flagValues(options: Record<string, unknown>): Partial<Record<ConfigFlag
   const out: Partial<Record<ConfigFlag, string>> = {};
   for (const flag of Object.keys(CONFIG_FLAGS) as ConfigFlag[]) {
     if (typeof options[flag] === 'string') out[flag] = options[flag] as string;
+    if (options[flag] === true && BOOLEAN_FLAGS.has(flag)) out[flag] = 'true';
   }
   return out;
 }
@@ -745,6 +753,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof Error && (error.name === 'ModelFileError' || error.name === 'ModelSpecError'))
       return EXIT_USAGE;
     if (error instanceof RequestError && error.code !== 'failed') return EXIT_USAGE;
+    // A backend asked for by name that cannot run here (e.g. --backend webgpu without a GPU): usage.
+    if (error instanceof Error && error.name === 'BackendError' && (error as { unavailable?: boolean }).unavailable) {
+      return EXIT_USAGE;
+    }
     if (error instanceof DataError || (error instanceof Error && error.name === 'BackendError')) return EXIT_FAILED;
     if (process.env.MIXCD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_FAILED;

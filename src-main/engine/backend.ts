@@ -1,5 +1,6 @@
 // The one place that picks the tfjs backend: the native TensorFlow binding
-// (@tensorflow/tfjs-node-gpu, CUDA where present) when it loads, else wasm, else plain cpu.
+// (@tensorflow/tfjs-node-gpu) when it loads and sees a CUDA GPU, else WebGPU on a hardware
+// adapter (the npm `webgpu` package, see webgpu.ts), else wasm, else plain cpu.
 // Every run records the backend and the device it really used.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,10 +12,14 @@ import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendRequest } from '../../shared/config.js';
 import { registerWasmTrainingKernels } from './kernels/registerWasmKernels.js';
+import { setUpWebGpu, type AdapterChoice } from './webgpu.js';
 
 const require = createRequire(import.meta.url);
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+/** Backends that run on a GPU, where every read-back is a sync point. */
+export const GPU_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu'];
 
 export interface BackendInfo {
   backend: BackendName;
@@ -22,18 +27,33 @@ export interface BackendInfo {
   device: string;
   /** Why a preferred backend was not used (empty when the first choice worked). */
   notes: string[];
+  /** webgpu only: the adapter (vendor, device, driver; software or not). */
+  adapter?: AdapterChoice;
+}
+
+export interface BackendOptions {
+  /** webgpu may run on a software adapter (forced --backend webgpu only; auto never does). */
+  allowSoftwareAdapter?: boolean;
 }
 
 let active: BackendInfo | null = null;
 
 export class BackendError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The backend asked for by name cannot run here (a usage error: exit code 2). */
+    readonly unavailable = false,
+  ) {
     super(message);
     this.name = 'BackendError';
   }
 }
 
-async function tryTensorflow(): Promise<BackendInfo | string> {
+export function isGpuBackend(name: string): boolean {
+  return (GPU_BACKENDS as readonly string[]).includes(name);
+}
+
+async function tryTensorflow(options: BackendOptions, auto: boolean): Promise<BackendInfo | string> {
   try {
     require('@tensorflow/tfjs-node-gpu');
   } catch (error) {
@@ -46,7 +66,21 @@ async function tryTensorflow(): Promise<BackendInfo | string> {
   const native = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
   // libtensorflow 2.x needs CUDA 11.2 + cuDNN 8.1; with anything else it silently runs on the CPU.
   const device = native.isUsingGpuDevice ? 'GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow; no usable CUDA GPU)';
+  // Chosen by auto only for the GPU: on the CPU, wasm (or a WebGPU adapter) is the better pick.
+  if (auto && !native.isUsingGpuDevice) return 'libtensorflow loaded but sees no usable CUDA GPU';
   return { backend: 'tensorflow', device, notes: [] };
+}
+
+async function tryWebGpu(options: BackendOptions, auto: boolean): Promise<BackendInfo | string> {
+  const adapter = await setUpWebGpu({ allowSoftware: options.allowSoftwareAdapter === true });
+  // auto never takes a software adapter, flag or not: do not suggest the flag there.
+  if (typeof adapter === 'string') return auto ? adapter.replace(/ \(a software adapter needs [^)]*\)$/, '') : adapter;
+  try {
+    if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend did not initialise';
+  } catch (error) {
+    return `the webgpu backend failed: ${(error as Error).message}`;
+  }
+  return { backend: 'webgpu', device: `WebGPU, ${adapter.label}`, notes: [], adapter };
 }
 
 async function tryWasm(): Promise<BackendInfo | string> {
@@ -68,8 +102,9 @@ async function tryCpu(): Promise<BackendInfo | string> {
   return { backend: 'cpu', device: 'CPU (plain JavaScript)', notes: [] };
 }
 
-const attempts: Record<BackendName, () => Promise<BackendInfo | string>> = {
+const attempts: Record<BackendName, (options: BackendOptions, auto: boolean) => Promise<BackendInfo | string>> = {
   tensorflow: tryTensorflow,
+  webgpu: tryWebGpu,
   wasm: tryWasm,
   cpu: tryCpu,
 };
@@ -79,7 +114,7 @@ const attempts: Record<BackendName, () => Promise<BackendInfo | string>> = {
  * that cannot start is an error, not a silent fallback. Once chosen, the backend is fixed for
  * the process: a trainer runs one backend.
  */
-export async function initBackend(request: BackendRequest): Promise<BackendInfo> {
+export async function initBackend(request: BackendRequest, options: BackendOptions = {}): Promise<BackendInfo> {
   if (active) {
     if (request === 'auto' || request === active.backend) return active;
     throw new BackendError(
@@ -87,12 +122,20 @@ export async function initBackend(request: BackendRequest): Promise<BackendInfo>
     );
   }
   tf.enableProdMode();
-  const order: BackendName[] = request === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [request];
+  const auto = request === 'auto';
+  const order: BackendName[] = auto ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [request];
+  // auto takes a hardware adapter only: a software one is slower than wasm.
+  const effective = auto ? { ...options, allowSoftwareAdapter: false } : options;
   const notes: string[] = [];
   for (const name of order) {
-    const outcome = await attempts[name]();
+    const outcome = await attempts[name](effective, auto);
     if (typeof outcome !== 'string') {
       active = { ...outcome, notes };
+      if (auto && !GPU_BACKENDS.includes(name)) {
+        // One line, so a user expecting the GPU learns why it is not used.
+        const why = notes.find((n) => n.startsWith('webgpu:')) ?? notes[notes.length - 1];
+        if (why) console.warn(`mixcd: no GPU backend (${why}); training on ${name}.`);
+      }
       return active;
     }
     notes.push(`${name}: ${outcome}`);
@@ -101,7 +144,25 @@ export async function initBackend(request: BackendRequest): Promise<BackendInfo>
     request === 'auto'
       ? `No tfjs backend could start (${notes.join('; ')}).`
       : `The ${request} backend cannot start here: ${notes[0].replace(/^\w+: /, '')}. Use --backend auto to pick one that works.`,
+    request !== 'auto',
   );
+}
+
+/**
+ * Run `work` on another backend of this process, then switch back to the active one: --f0-backend
+ * pretrains f0 on wasm inside a webgpu run. `work` must leave no tensors behind (it returns plain
+ * arrays), so nothing moves between the backends.
+ */
+export async function onBackend<T>(name: Exclude<BackendRequest, 'auto'>, work: () => T): Promise<T> {
+  if (!active) throw new BackendError('onBackend: initialise the run backend first.');
+  if (name === active.backend) return work();
+  const outcome = await attempts[name]({}, false);
+  if (typeof outcome === 'string') throw new BackendError(`The ${name} backend cannot start here: ${outcome}.`, true);
+  try {
+    return work();
+  } finally {
+    await tf.setBackend(active.backend);
+  }
 }
 
 export function activeBackend(): BackendInfo | null {

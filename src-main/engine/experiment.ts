@@ -22,6 +22,8 @@ import { loadFileScenario, type FileScenarioData } from '../data/scenarioFile.js
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { initBackend, type BackendInfo } from './backend.js';
+import { resolveBackendDefaults } from './backendDefaults.js';
+import { pretrainOnBackend } from './f0Backend.js';
 import { F0Cache, f0KeyFor, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
 import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
 import { ResidentDataset } from './inference.js';
@@ -59,7 +61,14 @@ export const loadConfiguredData: DataLoader = (config) => {
 export type Phase = RunPhase;
 
 export interface ExperimentObserver extends FinetuneObserver {
-  onStart?(info: { backend: BackendInfo; dataFingerprint: string; f0Key: string; model: string }): void;
+  onStart?(info: {
+    backend: BackendInfo;
+    dataFingerprint: string;
+    f0Key: string;
+    model: string;
+    /** The config as run: backend-dependent defaults resolved (what the history should store). */
+    config: RunConfig;
+  }): void;
   onPhase?(phase: Phase, message: string): void;
   onPretrainProgress?(p: PretrainProgress): void;
   /** The finetuned model before it is released (e.g. to save it); not called for a cancelled run. */
@@ -205,7 +214,7 @@ async function prepare(
   observer: ExperimentObserver,
   options: { cachedOnly?: boolean } = {},
 ): Promise<Prepared> {
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config.backend, { allowSoftwareAdapter: config.allowSoftwareAdapter });
   // An imported f0 (--model-file) is read and checked before anything else is built.
   const imported: ImportedModel | null = config.model.arch === 'file' ? await readModelFile(config.model.path) : null;
   observer.onPhase?.(
@@ -219,7 +228,30 @@ async function prepare(
   const pretrainSet = scenario.pretrainTrain;
   const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
   const modelName = describeModel(config.model, input, scenario.numClasses);
-  const key = f0KeyFor(config, source.fingerprint, backend.backend, imported?.fingerprint);
+  // --f0-backend: f0 and its prior pass as another backend made them (see f0Backend.ts).
+  const f0Backend = config.f0Backend ?? backend.backend;
+  const key = f0KeyFor(config, source.fingerprint, f0Backend, imported?.fingerprint);
+  if (!imported && f0Backend !== backend.backend && !context.f0(key)) {
+    observer.onPhase?.('pretraining', `Pretraining f0 on the ${f0Backend} backend (--f0-backend)`);
+    const made = await pretrainOnBackend(f0Backend, () => {
+      const t0 = performance.now();
+      const f0Model = createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
+      const sets = [scenario.pretrainTrain, scenario.pretrainTest, scenario.finetuneTest].map(
+        (s) => new ResidentDataset(s),
+      );
+      try {
+        pretrain(f0Model, pretrainSet, config.pretrain, observer.onPretrainProgress, observer.shouldStop);
+        const pretrainSeconds = seconds(t0);
+        observer.onPhase?.('prior-pass', `Prior pass: f0 over the pretrain set on ${f0Backend}`);
+        const prior = priorPass(f0Model, sets[0], sets[1], sets[2]);
+        return { weights: f0Model.getWeights(), prior, pretrainSeconds };
+      } finally {
+        f0Model.dispose();
+        sets.forEach((s) => s.dispose());
+      }
+    });
+    context.rememberF0(key, made);
+  }
   const model = imported
     ? toClassifier(imported, config.model, input, scenario.numClasses)
     : createClassifier(config.model, input, scenario.numClasses, config.pretrain.seed);
@@ -289,7 +321,8 @@ export async function runExperiment(
     await prepare(config, context, observer);
   const pretrainSet = scenario.pretrainTrain;
   try {
-    observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName });
+    config = resolveBackendDefaults(config, backend.backend);
+    observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName, config });
     if (scenario.stages && scenario.stages.length > 1) {
       const setup = seconds(started);
       observer.onPhase?.(

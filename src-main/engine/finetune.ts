@@ -85,7 +85,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
   const timer = new PhaseTimer();
   const ledger = new RehearsalLedger(pretrainSet.count, m, steps, prior.priorCorrect);
   const probe = new ProbeDiagnostic(pretrainSet, config.rehearsal.probe, prior.priorCorrect, strategy, inferBatch);
-  const feedback = new VerdictFeedback(config.rehearsal.feedbackDelay, timer, (step, indices, misclassified) => {
+  const feedback = new VerdictFeedback(config.rehearsal.feedbackDelay ?? 0, timer, (step, indices, misclassified) => {
     timer.time('sampler', () => strategy.observe(step, indices, misclassified));
     ledger.judge(indices, misclassified);
   });

@@ -53,19 +53,16 @@ export function judge(model: Classifier, data: ResidentDataset, withLoss = false
   const loss = withLoss ? new Float32Array(data.count) : undefined;
   for (let start = 0; start < data.count; start += INFERENCE_CHUNK) {
     const size = Math.min(INFERENCE_CHUNK, data.count - start);
-    const { hits, losses } = tf.tidy(() => {
+    const result = tf.tidy(() => {
       const x = tf.slice(data.x, [start, 0], [size, -1]);
       const y = tf.slice(data.y, [start], [size]);
       const logits = model.logits(x);
       const hit = tf.equal(tf.argMax(logits, 1), y);
-      return withLoss
-        ? { hits: hit, losses: perSampleLoss(logits, y, model.numClasses) }
-        : { hits: hit, losses: undefined };
-    }) as { hits: tf.Tensor; losses?: tf.Tensor };
-    correct.set(hits.dataSync() as Uint8Array, start);
-    if (loss && losses) loss.set(losses.dataSync() as Float32Array, start);
-    hits.dispose();
-    losses?.dispose();
+      return withLoss ? hitsAndLosses(hit, perSampleLoss(logits, y, model.numClasses)) : hit;
+    });
+    if (loss) readHitsAndLosses(result, correct, loss, start);
+    else correct.set(result.dataSync() as Uint8Array, start);
+    result.dispose();
   }
   return { correct, loss };
 }
@@ -82,18 +79,31 @@ export function judgeSubset(
   for (let start = 0; start < indices.length; start += INFERENCE_CHUNK) {
     const part = indices.subarray(start, Math.min(indices.length, start + INFERENCE_CHUNK));
     const view = builder.reset().add(data, part).view();
-    const [hits, losses] = tf.tidy(() => {
+    const both = tf.tidy(() => {
       const x = tf.tensor2d(view.pixels, [view.count, builder.featureSize], 'float32');
       const y = tf.tensor1d(view.labels, 'int32');
       const logits = model.logits(x);
-      return [tf.equal(tf.argMax(logits, 1), y), perSampleLoss(logits, y, model.numClasses)];
+      return hitsAndLosses(tf.equal(tf.argMax(logits, 1), y), perSampleLoss(logits, y, model.numClasses));
     });
-    correct.set(hits.dataSync() as Uint8Array, start);
-    loss.set(losses.dataSync() as Float32Array, start);
-    hits.dispose();
-    losses.dispose();
+    readHitsAndLosses(both, correct, loss, start);
+    both.dispose();
   }
   return { correct, loss };
+}
+
+/**
+ * Hits and losses of a batch as one [2, n] float tensor, so a batch costs one read-back (on a
+ * GPU each read is a sync point). 0/1 and float32 losses are exact in float32: same numbers.
+ */
+function hitsAndLosses(hits: tf.Tensor, losses: tf.Tensor): tf.Tensor2D {
+  return tf.stack([tf.cast(hits, 'float32'), losses]) as tf.Tensor2D;
+}
+
+function readHitsAndLosses(both: tf.Tensor, correct: Uint8Array, loss: Float32Array, start: number): void {
+  const values = both.dataSync() as Float32Array;
+  const n = values.length / 2;
+  for (let i = 0; i < n; i++) correct[start + i] = values[i];
+  loss.set(values.subarray(n), start);
 }
 
 export function accuracy(correct: Uint8Array): number {

@@ -346,8 +346,8 @@ class WorkbenchHost implements Host {
   private onTrainerMessage(job: Job, message: Exclude<TrainerToHost, { type: 'finished' | 'failed' }>): void {
     switch (message.type) {
       case 'started': {
-        const { backend, device, dataFingerprint, f0Key, f0Cached } = message;
-        job.recorder.started({ backend, device, dataFingerprint });
+        const { backend, device, dataFingerprint, f0Key, f0Cached, config } = message;
+        job.recorder.started({ backend, device, dataFingerprint, config });
         this.emit('run.started', { runId: job.runId, backend, device, dataFingerprint, f0Key, f0Cached });
         this.f0Ready.add(job.f0Group); // f0 is in the cache now: the group's other runs may go
         this.queue.pump();

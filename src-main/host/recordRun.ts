@@ -32,6 +32,7 @@ export async function recordRun(
           backend: info.backend.backend,
           device: info.backend.device,
           dataFingerprint: info.dataFingerprint,
+          config: info.config,
         });
         observer.onStart?.(info);
       },

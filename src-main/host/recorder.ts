@@ -11,6 +11,8 @@ export interface StartedInfo {
   backend: string;
   device: string;
   dataFingerprint: string;
+  /** The config as run (backend-dependent defaults resolved); replaces the stored request. */
+  config?: RunConfig;
 }
 
 export interface ProbeCategoriesSnapshot {

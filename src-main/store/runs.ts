@@ -32,6 +32,8 @@ export interface StartInfo {
   dataFingerprint: string;
   /** Defaults to the run's existing start time, else now. */
   startedAt?: Date | string;
+  /** The config as run, with backend-dependent defaults resolved; replaces the stored one. */
+  config?: RunConfig;
 }
 
 export interface FinishInput {
@@ -156,6 +158,7 @@ export { processAlive } from './owner.js';
 
 export class RunsStore {
   private readonly insertRun: Database.Statement;
+  private readonly updateConfig: Database.Statement;
   private readonly statusOf: Database.Statement<[number], { status: RunStatus; started_at: string | null }>;
   private readonly updateRunning: Database.Statement;
   private readonly updateFinish: Database.Statement;
@@ -190,6 +193,7 @@ export class RunsStore {
       final_finetune_acc = @finalFinetune, final_cd_rate = @finalCd, final_rehearsal_precision = @finalPrecision
       WHERE id = @id`);
     this.selectRun = db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`);
+    this.updateConfig = db.prepare('UPDATE runs SET config_json = @config WHERE id = @id');
     this.deleteStmt = db.prepare('DELETE FROM runs WHERE id = ?');
     this.studyExists = db.prepare('SELECT 1 AS one FROM studies WHERE id = ?');
     this.selectUnfinished = db.prepare(
@@ -278,6 +282,7 @@ export class RunsStore {
       host: os.hostname(),
       start: processIdentity(process.pid),
     });
+    if (info.config) this.updateConfig.run({ id, config: JSON.stringify(info.config) });
   }
 
   finish(id: number, input: FinishInput): void {

@@ -29,6 +29,8 @@ export type TrainerToHost =
       /** f0 came from the cache (this trainer did not pretrain). */
       f0Cached: boolean;
       model: string;
+      /** The config as run: backend-dependent defaults resolved (stored so a re-run is exact). */
+      config?: RunConfig;
     }
   | {
       type: 'progress';

@@ -59,6 +59,7 @@ async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToH
         f0Key: info.f0Key,
         f0Cached: !pretrained,
         model: info.model,
+        config: info.config,
       });
     },
     onProgress: (p) => progress('finetuning', p.step, p.totalSteps, p.loss),

@@ -1,0 +1,147 @@
+// `npm run bench -- --only gpu`: the webgpu backend beside wasm in the same bench run, each in
+// its own child process (a process runs one tfjs backend): per-step time of the MLP and the CNN
+// (batch 128, Adam), then one rot90 finetune (MLP, random r = 0.1, eval every 100 steps) on both
+// from the same f0 (wasm's, --f0-backend wasm). On a machine without a GPU the software adapter
+// is used (--allow-software-adapter) and named as such.
+//   MIXCD_BENCH_GPU_STEPS=300 npm run bench -- --only gpu    a shorter run (default 1,500 steps)
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendRequest } from '../shared/config.js';
+import { initBackend } from '../src-main/engine/backend.js';
+import { createClassifier } from '../src-main/engine/model.js';
+import { createOptimizer, disposeOptimizer } from '../src-main/engine/optimizer.js';
+import { trainStep } from '../src-main/engine/trainStep.js';
+import { ExperimentContext, runExperiment } from '../src-main/engine/experiment.js';
+import { parseRunConfig } from '../shared/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const self = fileURLToPath(import.meta.url);
+type Backend = Extract<BackendRequest, 'webgpu' | 'wasm'>;
+
+/** ms per training step (median of timed steps after warm-up, the loss read every step). */
+async function stepTime(backend: Backend, model: 'mlp' | 'cnn', steps: number) {
+  const info = await initBackend(backend, { allowSoftwareAdapter: true });
+  const spec =
+    model === 'mlp'
+      ? { arch: 'mlp' as const, hidden: [256, 256] }
+      : { arch: 'cnn' as const, filters: [16, 32], kernelSize: 3 };
+  const net = createClassifier(spec, { height: 28, width: 28, channels: 1 }, 10, 0);
+  const optimizer = createOptimizer({ name: 'adam', lr: 1e-3, momentum: 0.9 });
+  const batch = 128;
+  const pixels = new Float32Array(batch * 784);
+  const labels = new Int32Array(batch);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 2654435761) % 1000) / 1000;
+  for (let i = 0; i < batch; i++) labels[i] = i % 10;
+  const one = () => {
+    const { loss } = trainStep(net, optimizer, pixels, labels, batch);
+    loss.dataSync();
+    loss.dispose();
+  };
+  for (let i = 0; i < 3; i++) one(); // shader compilation, pipeline caches
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    one();
+    times.push(performance.now() - t0);
+  }
+  disposeOptimizer(optimizer);
+  net.dispose();
+  void tf;
+  times.sort((a, b) => a - b);
+  return { backend: info.backend, device: info.device, model, msPerStep: times[Math.floor(times.length / 2)] };
+}
+
+async function finetuneRun(backend: Backend, steps: number) {
+  const config = parseRunConfig({
+    scenario: 'rot90',
+    rehearsal: { strategy: 'random', budget: 0.1, probe: 0 },
+    finetune: { steps },
+    backend,
+    f0Backend: 'wasm',
+    allowSoftwareAdapter: backend === 'webgpu' ? true : undefined,
+  });
+  const cacheDir = process.env.MIXCD_CACHE_DIR ?? path.join(root, '.cache/f0');
+  const r = await runExperiment(config, new ExperimentContext({ cacheDir }));
+  return {
+    backend: r.backend.backend,
+    device: r.backend.device,
+    steps,
+    prior: r.prior,
+    final: r.final,
+    timing: r.timing,
+    wallSeconds: r.compute.wallSeconds,
+  };
+}
+
+function child(args: string[]): Record<string, any> | string {
+  const run = spawnSync(process.execPath, [self, ...args], { encoding: 'utf8', timeout: 4 * 3600_000 });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status === 0 && line.startsWith('{')) return JSON.parse(line) as Record<string, any>;
+  return (
+    run.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('mixcd') || l.includes('Error'))
+      .pop() ?? line
+  ).trim();
+}
+
+export function benchGpu(): string[] {
+  const lines: string[] = [];
+  const print = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  const stepsPerModel = { mlp: 20, cnn: 5 };
+  for (const model of ['mlp', 'cnn'] as const) {
+    const results: Record<string, any>[] = [];
+    for (const backend of ['wasm', 'webgpu'] as const) {
+      const r = child(['step', backend, model, String(stepsPerModel[model])]);
+      if (typeof r === 'string') print(`${model.toUpperCase()} ${backend}: not measured (${r})`);
+      else results.push(r);
+    }
+    for (const r of results) {
+      const ratio = results[0].backend === 'wasm' ? ` = ${(r.msPerStep / results[0].msPerStep).toFixed(2)}x wasm` : '';
+      print(
+        `${model.toUpperCase().padEnd(4)} ${String(r.backend).padEnd(7)} ${r.msPerStep.toFixed(1).padStart(8)} ms/step (batch 128, Adam, median of ${stepsPerModel[model]})${ratio}  [${r.device}]`,
+      );
+    }
+  }
+  const steps = Number(process.env.MIXCD_BENCH_GPU_STEPS ?? 1500);
+  print(`rot90 finetune, MLP 784-256-256-10, random r = 0.1, ${steps} steps, eval every 100, f0 from wasm:`);
+  const runs: Record<string, any>[] = [];
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    const r = child(['run', backend, String(steps)]);
+    if (typeof r === 'string') {
+      print(`  ${backend}: not run (${r})`);
+      continue;
+    }
+    runs.push(r);
+    const t = r.timing;
+    print(
+      `  ${String(r.backend).padEnd(7)} ${r.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, training ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ms/step, evaluation ${t.evaluation.toFixed(1)}); final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, finetune-test ${r.final.finetuneTestAcc.toFixed(4)}  [${r.device}]`,
+    );
+  }
+  if (runs.length === 2) {
+    const [w, g] = runs;
+    print(
+      `  ratio webgpu/wasm: wall ${(g.wallSeconds / w.wallSeconds).toFixed(2)}x, training ${(g.timing.train / w.timing.train).toFixed(2)}x; |final difference| pretrain-test ${Math.abs(g.final.pretrainTestAcc - w.final.pretrainTestAcc).toFixed(4)}, finetune-test ${Math.abs(g.final.finetuneTestAcc - w.final.finetuneTestAcc).toFixed(4)}`,
+    );
+  }
+  return lines;
+}
+
+if (process.argv[1] === self) {
+  const [mode, backend, arg, steps] = process.argv.slice(2);
+  const work =
+    mode === 'step'
+      ? stepTime(backend as Backend, arg as 'mlp' | 'cnn', Number(steps))
+      : finetuneRun(backend as Backend, Number(arg));
+  work
+    .then((r) => console.log(JSON.stringify(r)))
+    .catch((e: Error) => {
+      console.error(`Error: ${e.message}`);
+      process.exit(1);
+    });
+}
