@@ -110,7 +110,9 @@ describe('history and export views in browser mode', () => {
       'scenario',
       'strategy',
       'budget r',
+      'steps',
       'seed',
+      'lr',
       'study',
       'backend',
       'final pretrain-test acc',
@@ -121,7 +123,7 @@ describe('history and export views in browser mode', () => {
     for (const id of all) expect(await page.locator(`[data-test="run-${id}"]`).count()).toBe(1);
     await page.locator(`[data-test="study-${studyId}"]`).waitFor();
     expect(await page.locator(`[data-test="study-${studyId}"]`).textContent()).toContain('2 runs');
-    expect(await page.locator(`[data-test="run-${mixId}"] td`).nth(7).textContent()).toBe('history e2e');
+    expect(await page.locator(`[data-test="run-${mixId}"] td`).nth(9).textContent()).toBe('history e2e');
 
     // Filter by strategy, then the text search, then clear.
     await page.locator('[data-test="filter-strategy"]').selectOption('mix-cd');
