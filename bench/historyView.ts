@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_RUN_CONFIG, STRATEGIES, type RunConfig } from '../shared/config.js';
 import type { EventMessage, ResponseMessage, RunListItem, StudySummary } from '../shared/contract.js';
 import type { HostConnection } from '../src-main/server/browserServer.js';
+import { catalog } from '../src-main/host/catalog.js';
 
 /** `count` runs, newest first as runs.list answers: strategies, budgets, seeds and tags cycle. */
 export function syntheticHistory(count: number): RunListItem[] {
@@ -77,6 +78,8 @@ export function fakeHistoryHost(runs: RunListItem[]): HostConnection & { calls: 
         }
         case 'runs.series':
           return ok([]);
+        case 'catalog.get':
+          return ok(catalog());
       }
       return { id, ok: false, error: { code: 'not-found', message: `The fake host does not answer ${method}.` } };
     },

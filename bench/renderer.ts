@@ -122,7 +122,7 @@ export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: st
   };
 }
 
-/** Is the Compare view in the build (App.vue routes #/compare to a lazy Compare chunk)? */
+/** Is the Compare view in the build (router.ts routes #/compare to a lazy Compare chunk)? */
 export function compareChunk(dir = rendererDir): string | null {
   const assets = path.join(dir, 'assets');
   if (!existsSync(assets)) return null;
@@ -221,7 +221,7 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
   const chunk = compareChunk();
   if (!chunk) {
     lines.push(
-      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: App.vue does not route #/compare yet, or npm run build was not run`,
+      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: router.ts does not route #/compare, or npm run build was not run`,
     );
   } else if (!existsSync('/usr/bin/chromium')) {
     lines.push('draw in Chromium: skipped, /usr/bin/chromium is missing (apt-get install -y chromium)');

@@ -88,7 +88,11 @@ export function cdRateOption(runs: readonly CurveRun[]): ChartOption {
 
 /** Rehearsal precision: share of rehearsed samples that were CD when rehearsed. */
 export function precisionOption(runs: readonly CurveRun[]): ChartOption {
-  return lineOption(runs, { yName: 'rehearsal precision', unitRange: true, value: (p) => p.rehearsalPrecision });
+  return lineOption(runs, {
+    yName: 'precision since previous eval',
+    unitRange: true,
+    value: (p) => p.rehearsalPrecision,
+  });
 }
 
 /** Points drawn in an option (all series); the page exposes it so tests can watch a chart grow. */

@@ -22,7 +22,7 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!compareChunk())
-    throw new Error(`${rendererDir} has no Compare chunk: run npm run build (App.vue must route #/compare).`);
+    throw new Error(`${rendererDir} has no Compare chunk: run npm run build (router.ts must route #/compare).`);
   mkdirSync(shots, { recursive: true });
   server = await startBrowserServer({ host: fakeCompareHost(runs), rendererDir });
   browser = await launchChromium();

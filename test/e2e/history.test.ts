@@ -100,9 +100,10 @@ describe('history and export views in browser mode', () => {
     // (7 columns) on request, then back to details (every column, picking, tagging, deleting).
     await rowsOf(page).nth(2).waitFor({ timeout: 15_000 });
     expect(await rowsOf(page).count()).toBe(3);
-    expect(await rowsOf(page).first().locator('td').count()).toBe(13);
+    // Steps, seed and lr are columns in both modes (100- and 1,500-step runs must not look alike).
+    expect(await rowsOf(page).first().locator('td').count()).toBe(15);
     await page.locator('[data-test="details"]').uncheck();
-    expect(await rowsOf(page).first().locator('td').count()).toBe(7);
+    expect(await rowsOf(page).first().locator('td').count()).toBe(10);
     await page.locator('[data-test="details"]').check();
     expect(await page.locator('[data-test="runs-table"] thead th').allTextContents()).toEqual([
       'id',
@@ -111,7 +112,9 @@ describe('history and export views in browser mode', () => {
       'scenario',
       'strategy',
       'budget r',
+      'steps',
       'seed',
+      'lr',
       'study',
       'backend',
       'final pretrain-test acc',
@@ -122,7 +125,7 @@ describe('history and export views in browser mode', () => {
     for (const id of all) expect(await page.locator(`[data-test="run-${id}"]`).count()).toBe(1);
     await page.locator(`[data-test="study-${studyId}"]`).waitFor();
     expect(await page.locator(`[data-test="study-${studyId}"]`).textContent()).toContain('2 runs');
-    expect(await page.locator(`[data-test="run-${mixId}"] td`).nth(7).textContent()).toBe('history e2e');
+    expect(await page.locator(`[data-test="run-${mixId}"] td`).nth(9).textContent()).toBe('history e2e');
 
     // Filter by strategy, then the text search, then clear.
     await page.locator('[data-test="filter-strategy"]').selectOption('mix-cd');

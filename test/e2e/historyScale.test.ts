@@ -113,6 +113,19 @@ describe('history columns, monitor and router', () => {
     await page.locator('[data-test="monitor-show-last"]').click();
     await page.locator('[data-test="live-run-100"]').waitFor();
 
+    // The form says why the group rule is unavailable instead of letting a run fail on it.
+    await page.locator('[data-test="tab-new"]').click();
+    await page.locator('[data-test="run-form"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-test="rule-group"]').isDisabled()).toBe(true);
+    expect(await page.locator('[data-test="rule-group"]').textContent()).toContain('no group column');
+    expect(await page.locator('[data-test="rule-group-why"]').textContent()).toMatch(/IDX images\) have none/);
+    // The monitor names its precision as what it is: since the previous evaluation.
+    await page.locator('[data-test="tab-monitor"]').click();
+    await page.locator('[data-test="live-run-100"]').waitFor(); // still watched from above
+    expect(await page.locator('[data-test="chart-precision"] figcaption').textContent()).toContain(
+      'since the previous evaluation',
+    );
+
     // The router: a mistyped address opens the history; a bookmarked compare address opens Compare with its runs.
     await page.goto(`${server.url}#/no-such-view`);
     await page.waitForURL((u) => u.hash === '#/');
