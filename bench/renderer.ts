@@ -183,14 +183,17 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
     buildMs.push(performance.now() - t0);
   }
   lines.push(
-    `options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`,
+    `options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), ` +
+      `Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`,
   );
 
   // 2. The real draw in headless Chromium.
   const chunk = compareChunk();
   if (!chunk) {
     lines.push(
-      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: App.vue does not route #/compare yet, or npm run build was not run`,
+      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no ` +
+        `Compare chunk: App.vue does not route #/compare yet, or npm run build ` +
+        `was not run`,
     );
   } else if (!existsSync('/usr/bin/chromium')) {
     lines.push('draw in Chromium: skipped, /usr/bin/chromium is missing (apt-get install -y chromium)');
@@ -233,9 +236,14 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
         wall.push(w);
       }
       lines.push(
-        `draw in headless Chromium, ${RUNS} runs x ${POINTS} points, 4 charts: median ${median(inPage).toFixed(0)} ms from navigation to all charts drawn ` +
-          `(min ${Math.min(...inPage).toFixed(0)}, max ${Math.max(...inPage).toFixed(0)}; ${loads} cold loads; seen from Node: median ${median(wall).toFixed(0)} ms)`,
-        `  of which drawing (series in hand -> ECharts 'finished' on all 4 charts): median ${median(drawOnly).toFixed(0)} ms (min ${Math.min(...drawOnly).toFixed(0)}, max ${Math.max(...drawOnly).toFixed(0)})`,
+        `draw in headless Chromium, ${RUNS} runs x ${POINTS} points, 4 charts: ` +
+          `median ${median(inPage).toFixed(0)} ms from navigation to all charts drawn ` +
+          (`(min ${Math.min(...inPage).toFixed(0)}, max ${Math.max(...inPage).toFixed(0)}; ` +
+            `${loads} cold loads; seen from Node: median ${median(wall).toFixed(0)} ` +
+            `ms)`),
+        `  of which drawing (series in hand -> ECharts 'finished' on all 4 charts): ` +
+          `median ${median(drawOnly).toFixed(0)} ms (min ${Math.min(...drawOnly).toFixed(0)}, ` +
+          `max ${Math.max(...drawOnly).toFixed(0)})`,
       );
     } finally {
       await browser.close();

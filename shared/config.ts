@@ -177,7 +177,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
     case 'unrecognized_keys':
       return {
         field,
-        message: `Unknown config field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${field === '(config)' ? k : `${field}.${k}`}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling.`,
+        message:
+          `Unknown config field${issue.keys.length > 1 ? 's' : ''} ` +
+          `${issue.keys.map((k) => `"${field === '(config)' ? k : `${field}.${k}`}"`).join(', ')}: ` +
+          `remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling.`,
       };
     default:
       allowed = issue.message.replace(/^(Invalid input|Too small|Too big): /, '').replace(/^expected /, '');

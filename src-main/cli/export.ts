@@ -28,7 +28,9 @@ function parseId(text: string, flag: string): number {
   const id = Number(text.trim());
   if (!text.trim() || !Number.isInteger(id) || id <= 0) {
     throw new ExportUsageError(
-      `${flag} "${text}" is not valid: give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} (the numbers shown by \`mixcd runs\`).`,
+      `${flag} "${text}" is not valid: ` +
+        `give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} ` +
+        `(the numbers shown by \`mixcd runs\`).`,
     );
   }
   return id;
@@ -95,7 +97,8 @@ export function exportCommand(options: ExportOptions): number {
         const missing = runIds.filter((_, i) => !found[i]);
         if (missing.length) {
           throw new ExportUsageError(
-            `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`,
+            `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} ` +
+              `in ${file}; \`mixcd runs\` lists the runs there.`,
           );
         }
         runs = found as RunSummary[];

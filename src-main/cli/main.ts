@@ -158,7 +158,8 @@ export function runSummaryLines(run: RunSummary): string {
     const t = run.timing;
     rows.push([
       'time: setup / train / eval / sampler / extra / store',
-      `${[t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ')} s`,
+      [t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ') +
+        ' s',
     ]);
   }
   if (run.error) rows.push(['error', run.error]);
@@ -245,7 +246,8 @@ async function studyCommand(
   try {
     const studyId = history.createStudy(
       options.name ??
-        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenario}: ${grid.strategies.join(', ')} x r ${grid.budgets.join(', ')} ` +
+          `x seeds ${grid.seeds.join(', ')}`,
       { base, grid },
     );
     // One context: every run of the study starts from the same f0 and prior pass.
@@ -269,7 +271,9 @@ async function studyCommand(
     } else {
       for (const [i, config] of configs.entries()) {
         if (interrupt.requested()) break;
-        const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
+        const label =
+          `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} ` +
+          `seed=${config.seed}`;
         const progress = createProgress(mode, label);
         try {
           runs.push(

@@ -59,7 +59,8 @@ async function queueDefaultStudy(host: HostConnection): Promise<void> {
   const started = await host.handle({ id: 'demo-start', method: 'studies.start', params: DEFAULT_STUDY });
   process.stderr.write(
     started.ok
-      ? `mixcd: the history is empty, so the built-in default study is queued (${DEFAULT_STUDY.name}); the first run pretrains f0 once (a few minutes on one CPU core).\n`
+      ? `mixcd: the history is empty, so the built-in default study is queued (${DEFAULT_STUDY.name}); ` +
+          `the first run pretrains f0 once (a few minutes on one CPU core).\n`
       : `mixcd: could not queue the built-in default study: ${started.error.message}\n`,
   );
 }
@@ -69,14 +70,16 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   const port = parsePort(options.port);
   if (port === null) {
     process.stderr.write(
-      `mixcd: --port "${String(options.port)}" is not valid: give a whole number from 1 to 65535 (or 0 for any free port).\n`,
+      `mixcd: --port "${String(options.port)}" is not valid: give a whole number ` +
+        `from 1 to 65535 (or 0 for any free port).\n`,
     );
     return EXIT_USAGE;
   }
   const rendererDir = options.rendererDir ?? defaultRendererDir();
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     process.stderr.write(
-      `mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} is missing): run \`npm run build\` first.\n`,
+      `mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} ` +
+        `is missing): run \`npm run build\` first.\n`,
     );
     return EXIT_FAILED;
   }

@@ -100,7 +100,8 @@ export async function initBackend(request: BackendRequest): Promise<BackendInfo>
   throw new BackendError(
     request === 'auto'
       ? `No tfjs backend could start (${notes.join('; ')}).`
-      : `The ${request} backend cannot start here: ${notes[0].replace(/^\w+: /, '')}. Use --backend auto to pick one that works.`,
+      : `The ${request} backend cannot start here: ${notes[0].replace(/^\w+: /, '')}. ` +
+          'Use --backend auto to pick one that works.',
   );
 }
 

@@ -43,7 +43,8 @@ function uniformInit(rng: Rng, shape: number[], fanIn: number): tf.Variable {
 export function describeModel(spec: ModelSpec, input: InputShape, numClasses: number): string {
   const inputSize = input.height * input.width * input.channels;
   if (spec.arch === 'mlp') return `MLP ${[inputSize, ...spec.hidden, numClasses].join('-')}`;
-  return `CNN ${spec.filters.map((f) => `conv${spec.kernelSize}x${spec.kernelSize}x${f}-pool`).join('-')}-dense${numClasses}`;
+  const convs = spec.filters.map((f) => `conv${spec.kernelSize}x${spec.kernelSize}x${f}-pool`);
+  return `CNN ${convs.join('-')}-dense${numClasses}`;
 }
 
 export function createClassifier(spec: ModelSpec, input: InputShape, numClasses: number, seed: number): Classifier {

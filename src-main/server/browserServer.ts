@@ -125,7 +125,8 @@ function invalidRequest(message: string, id: unknown = null) {
 function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, message: string): void {
   const body = `${message}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ` +
+      `text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   socket.destroy();
@@ -210,7 +211,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(
         res,
         403,
-        `This workbench server answers only at http://127.0.0.1:${port}/ (the Host header "${req.headers.host ?? ''}" is refused).`,
+        `This workbench server answers only at http://127.0.0.1:${port}/ (the Host ` +
+          `header "${req.headers.host ?? ''}" is refused).`,
       );
     }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
@@ -220,7 +222,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(
         res,
         401,
-        'This mix-cd workbench needs its access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).',
+        'This mix-cd workbench needs its access token: open the full address that ' +
+          '`mixcd serve` or `npm start` printed (it ends in ?token=...).',
       );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -324,7 +327,9 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   csp = contentSecurityPolicy(port);
   if (explicitBind && !LOOPBACK.has(bindHost)) {
     warn(
-      `mixcd: warning: listening on ${bindHost}, so other machines that can reach it may connect; the token is still required. Use 127.0.0.1 to keep the workbench to this machine.`,
+      `mixcd: warning: listening on ${bindHost}, so other machines that can reach ` +
+        `it may connect; the token is still required. Use 127.0.0.1 to keep the ` +
+        `workbench to this machine.`,
     );
   }
   const urlHost = WILDCARD.has(bindHost) || LOOPBACK.has(bindHost) ? '127.0.0.1' : hostPart(bindHost);

@@ -165,8 +165,8 @@ export class RunsStore {
   constructor(private readonly db: Database.Database) {
     this.insertRun =
       db.prepare(`INSERT INTO runs (study_id, created_at, started_at, status, config_json, scenario, strategy,
-      budget, seed, owner_pid, owner_host) VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
-      @budget, @seed, @pid, @host)`);
+      budget, seed, owner_pid, owner_host)
+      VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy, @budget, @seed, @pid, @host)`);
     this.statusOf = db.prepare('SELECT status, started_at FROM runs WHERE id = ?');
     this.updateRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = @startedAt, backend = @backend,
       device = @device, data_fingerprint = @dataFingerprint, owner_pid = @pid, owner_host = @host WHERE id = @id`);

@@ -103,7 +103,8 @@ class SocketClient implements HostClient {
   constructor(private readonly token: string | null) {
     if (token === null) {
       this.problem =
-        'This page has no access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).';
+        'This page has no access token: open the full address that `mixcd serve` ' +
+        'or `npm start` printed (it ends in ?token=...).';
     } else {
       this.connect();
     }
@@ -140,7 +141,9 @@ class SocketClient implements HostClient {
       this.setProblem(
         wasOpen
           ? `The connection to the workbench server at ${window.location.host} was lost; reconnecting...`
-          : `The workbench server at ${window.location.host} does not answer (it may have stopped, or was restarted with a new token): start it with \`mixcd serve\` or \`npm start\` and open the address it prints.`,
+          : `The workbench server at ${window.location.host} does not answer (it may ` +
+              `have stopped, or was restarted with a new token): start it with \`mixcd ` +
+              `serve\` or \`npm start\` and open the address it prints.`,
       );
       // Back off up to 10 s: the server may be restarting, or gone for good.
       setTimeout(() => this.connect(), this.retryMs);
