@@ -32,10 +32,7 @@ export default tseslint.config(
       'prefer-const': 'error',
       'no-var': 'error',
       // The chosen width (Prettier breaks code; long strings and URLs are the only exceptions).
-      'max-len': [
-        'error',
-        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
-      ],
+      'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
     },
   },
   {
@@ -61,11 +58,22 @@ export default tseslint.config(
   prettier,
   {
     // The chosen width, after eslint-config-prettier (which switches max-len off): Prettier breaks
-    // code at 120; comments and long strings are held to the same width here.
+    // code at 120; comments, strings and template literals are held to the same width here.
+    rules: { 'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }] },
+  },
+  {
+    // Four long strings in views another change is rewriting (vue-router, ChartFigure): wrap them
+    // there and delete this exception.
+    files: [
+      'src-renderer/src/components/SampleGallery.vue',
+      'src-renderer/src/views/Compare.vue',
+      'src-renderer/src/views/Inspector.vue',
+      'src-renderer/src/views/NewRun.vue',
+    ],
     rules: {
       'max-len': [
         'error',
-        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
+        { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true, ignoreStrings: true, ignoreTemplateLiterals: true },
       ],
     },
   },

@@ -115,7 +115,8 @@ export async function benchData(): Promise<string[]> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'mixcd-bench-data-'));
   const self = fileURLToPath(import.meta.url);
   const lines = [
-    `${'format'.padEnd(26)} ${'samples'.padStart(8)} ${'samples/s'.padStart(10)} ${'typed MB'.padStart(9)} ${'peak MB'.padStart(8)}  peak / typed`,
+    `${'format'.padEnd(26)} ${'samples'.padStart(8)} ${'samples/s'.padStart(10)} ` +
+      `${'typed MB'.padStart(9)} ${'peak MB'.padStart(8)}  peak / typed`,
   ];
   try {
     for (const { format, dir } of await generate(root)) {
@@ -129,9 +130,8 @@ export async function benchData(): Promise<string[]> {
       lines.push(
         `${format.padEnd(26)} ${String(r.samples).padStart(8)} ${Math.round(r.samples / r.seconds)
           .toLocaleString('en')
-          .padStart(
-            10,
-          )} ${mb(r.typedBytes).padStart(9)} ${mb(r.peakBytes).padStart(8)}  ${(r.peakBytes / r.typedBytes).toFixed(2)}`,
+          .padStart(10)} ${mb(r.typedBytes).padStart(9)} ${mb(r.peakBytes).padStart(8)}  ` +
+          (r.peakBytes / r.typedBytes).toFixed(2),
       );
     }
   } finally {

@@ -104,7 +104,9 @@ export function benchGpu(): string[] {
     for (const r of results) {
       const ratio = results[0].backend === 'wasm' ? ` = ${(r.msPerStep / results[0].msPerStep).toFixed(2)}x wasm` : '';
       print(
-        `${model.toUpperCase().padEnd(4)} ${String(r.backend).padEnd(7)} ${r.msPerStep.toFixed(1).padStart(8)} ms/step (batch 128, Adam, median of ${stepsPerModel[model]})${ratio}  [${r.device}]`,
+        `${model.toUpperCase().padEnd(4)} ${String(r.backend).padEnd(7)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
+          `ms/step (batch 128, Adam, median of ${stepsPerModel[model]})${ratio}  ` +
+          `[${r.device}]`,
       );
     }
   }
@@ -120,13 +122,19 @@ export function benchGpu(): string[] {
     runs.push(r);
     const t = r.timing;
     print(
-      `  ${String(r.backend).padEnd(7)} ${r.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, training ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ms/step, evaluation ${t.evaluation.toFixed(1)}); final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, finetune-test ${r.final.finetuneTestAcc.toFixed(4)}  [${r.device}]`,
+      `  ${String(r.backend).padEnd(7)} ${r.wallSeconds.toFixed(1)} s wall (setup ` +
+        `${t.setup.toFixed(1)}, training ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ` +
+        `ms/step, evaluation ${t.evaluation.toFixed(1)}); final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, ` +
+        `finetune-test ${r.final.finetuneTestAcc.toFixed(4)}  [${r.device}]`,
     );
   }
   if (runs.length === 2) {
     const [w, g] = runs;
     print(
-      `  ratio webgpu/wasm: wall ${(g.wallSeconds / w.wallSeconds).toFixed(2)}x, training ${(g.timing.train / w.timing.train).toFixed(2)}x; |final difference| pretrain-test ${Math.abs(g.final.pretrainTestAcc - w.final.pretrainTestAcc).toFixed(4)}, finetune-test ${Math.abs(g.final.finetuneTestAcc - w.final.finetuneTestAcc).toFixed(4)}`,
+      `  ratio webgpu/wasm: wall ${(g.wallSeconds / w.wallSeconds).toFixed(2)}x, ` +
+        `training ${(g.timing.train / w.timing.train).toFixed(2)}x; |final difference| ` +
+        `pretrain-test ${Math.abs(g.final.pretrainTestAcc - w.final.pretrainTestAcc).toFixed(4)}, ` +
+        `finetune-test ${Math.abs(g.final.finetuneTestAcc - w.final.finetuneTestAcc).toFixed(4)}`,
     );
   }
   return lines;

@@ -107,9 +107,15 @@ export async function benchHost(): Promise<string[]> {
     inHost.sort((a, b) => a - b);
     const f = (v: number) => `${v.toFixed(2)} ms`;
     lines.push(
-      `eval -> subscriber, ${endToEnd.length} evals (bin trace + 200-sample probe each): median ${f(quantile(endToEnd, 0.5))}, p90 ${f(quantile(endToEnd, 0.9))}, max ${f(endToEnd.at(-1)!)}`,
-      `  of which in the host (arrival -> history write -> event): median ${f(quantile(inHost, 0.5))}, p90 ${f(quantile(inHost, 0.9))}, max ${f(inHost.at(-1)!)}`,
-      `  (clocks: performance.timeOrigin + now() in each process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores: a busy CPU delays the host's wake-up, and a WAL checkpoint now and then stalls one write and the messages queued behind it)`,
+      `eval -> subscriber, ${endToEnd.length} evals (bin trace + 200-sample probe ` +
+        `each): median ${f(quantile(endToEnd, 0.5))}, p90 ${f(quantile(endToEnd, 0.9))}, ` +
+        `max ${f(endToEnd.at(-1)!)}`,
+      `  of which in the host (arrival -> history write -> event): median ${f(quantile(inHost, 0.5))}, ` +
+        `p90 ${f(quantile(inHost, 0.9))}, max ${f(inHost.at(-1)!)}`,
+      `  (clocks: performance.timeOrigin + now() in each process; load average ` +
+        `${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores: a busy CPU ` +
+        `delays the host's wake-up, and a WAL checkpoint now and then stalls one ` +
+        `write and the messages queued behind it)`,
     );
 
     // 2. Memory with 3 runs queued: one training, two waiting.
@@ -131,7 +137,8 @@ export async function benchHost(): Promise<string[]> {
       trainerRss = Math.max(trainerRss, rssOf(pid) ?? 0);
     }
     lines.push(
-      `host process with 3 runs queued (1 training, 2 waiting): RSS ${mb(peak.rss)}, heap used ${mb(peak.heapUsed)} of ${mb(peak.heapTotal)}, external ${mb(peak.external)}` +
+      `host process with 3 runs queued (1 training, 2 waiting): RSS ${mb(peak.rss)}, ` +
+        `heap used ${mb(peak.heapUsed)} of ${mb(peak.heapTotal)}, external ${mb(peak.external)}` +
         ` (before the host: RSS ${mb(baseline.rss)}, heap used ${mb(baseline.heapUsed)})`,
       `one trainer process (tfjs wasm, tiny model and data): RSS ${trainerRss ? mb(trainerRss) : 'n/a'}`,
     );

@@ -69,7 +69,9 @@ export async function benchInspector(): Promise<string[]> {
       const run = await recordRun(history, config, context);
       ids[strategy] = run.id;
       lines.push(
-        `recorded ${strategy} r = 0.1 (${config.finetune.steps} steps, probe ${config.rehearsal.probe}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: final pretrain-test ${run.final.pretrainTestAcc.toFixed(4)}, precision ${run.final.rehearsalPrecision?.toFixed(3)}`,
+        `recorded ${strategy} r = 0.1 (${config.finetune.steps} steps, probe ${config.rehearsal.probe}) ` +
+          `in ${((performance.now() - t0) / 1000).toFixed(1)} s: final pretrain-test ` +
+          `${run.final.pretrainTestAcc.toFixed(4)}, precision ${run.final.rehearsalPrecision?.toFixed(3)}`,
       );
     }
     history.close();
@@ -123,7 +125,9 @@ export async function benchInspector(): Promise<string[]> {
       }
       const ref = median(warm.get('runs.get (reference)')!);
       lines.push(
-        `${'query'.padEnd(44)} ${'no memo'.padStart(8)} ${'1st/host'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)}  response`,
+        `${'query'.padEnd(44)} ${'no memo'.padStart(8)} ${'1st/host'.padStart(8)} ` +
+          `${'median'.padStart(8)} ${'max'.padStart(8)}  ${'x runs.get'.padStart(10)} ` +
+          ` response`,
       );
       let worst = 0;
       for (const [name] of rows) {
@@ -131,18 +135,25 @@ export async function benchInspector(): Promise<string[]> {
         if (name !== 'runs.get (reference)') worst = Math.max(worst, max(w), firstLater.times.get(name)!.ms);
         const ms = (v: number) => `${v.toFixed(1).padStart(6)}ms`;
         lines.push(
-          `${name.padEnd(44)} ${ms(firstEver.times.get(name)!.ms)} ${ms(firstLater.times.get(name)!.ms)} ${ms(median(w))} ${ms(max(w))}  ${(median(w) / ref).toFixed(1).padStart(9)}x  ${(firstLater.times.get(name)!.bytes / 1024).toFixed(1)} kB`,
+          `${name.padEnd(44)} ${ms(firstEver.times.get(name)!.ms)} ${ms(firstLater.times.get(name)!.ms)} ` +
+            `${ms(median(w))} ${ms(max(w))}  ${(median(w) / ref).toFixed(1).padStart(9)}x ` +
+            ` ${(firstLater.times.get(name)!.bytes / 1024).toFixed(1)} kB`,
         );
       }
       lines.push(
-        `event loop blocked at most ${firstEver.maxBlockMs.toFixed(0)} ms during the first-ever pass, ${firstLater.maxBlockMs.toFixed(0)} ms during a later host's first pass`,
+        `event loop blocked at most ${firstEver.maxBlockMs.toFixed(0)} ms during ` +
+          `the first-ever pass, ${firstLater.maxBlockMs.toFixed(0)} ms during a later ` +
+          `host's first pass`,
       );
       const everWorst = Math.max(
         ...rows.filter(([n]) => n !== 'runs.get (reference)').map(([n]) => firstEver.times.get(n)!.ms),
       );
       lines.push(
-        `slowest query once a host has seen the data (first per host, and 20 repeats): ${worst.toFixed(1)} ms (goal < ${GOAL_MS} ms: ${worst < GOAL_MS ? 'met' : 'NOT met'}); ` +
-          `the first open without a fingerprint memo (runs trained elsewhere, or data files touched since): ${everWorst.toFixed(0)} ms (${everWorst < GOAL_MS ? 'within' : 'over'} the goal)`,
+        `slowest query once a host has seen the data (first per host, and 20 repeats): ` +
+          `${worst.toFixed(1)} ms (goal < ${GOAL_MS} ms: ${worst < GOAL_MS ? 'met' : 'NOT met'}); ` +
+          (`the first open without a fingerprint memo (runs trained elsewhere, or ` +
+            `data files touched since): ${everWorst.toFixed(0)} ms (${everWorst < GOAL_MS ? 'within' : 'over'} ` +
+            `the goal)`),
       );
     } finally {
       await host.close();

@@ -188,8 +188,11 @@ async function benchHistoryView(loads = 3): Promise<string[]> {
     }
     const of = (key: 'list' | 'filter' | 'search' | 'sort') => `${median(all.map((t) => t[key])).toFixed(0)} ms`;
     return [
-      `history view, ${count} runs (main-thread time, Chrome TaskDuration, median of ${loads} cold loads; goal 200 ms each):`,
-      `  open (boot + runs.list parsed + table drawn) ${of('list')}, filter ${of('filter')}, search ${of('search')}, sort ${of('sort')}; ${all[0].rowsInPage} table rows in the page (windowed)`,
+      `history view, ${count} runs (main-thread time, Chrome TaskDuration, median ` +
+        `of ${loads} cold loads; goal 200 ms each):`,
+      `  open (boot + runs.list parsed + table drawn) ${of('list')}, filter ${of('filter')}, ` +
+        `search ${of('search')}, sort ${of('sort')}; ${all[0].rowsInPage} table ` +
+        `rows in the page (windowed)`,
     ];
   } finally {
     await browser.close();
@@ -214,14 +217,17 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
     buildMs.push(performance.now() - t0);
   }
   lines.push(
-    `options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`,
+    `options for ${RUNS} runs x ${POINTS} points (3 band charts + Pareto), ` +
+      `Node: median ${median(buildMs.slice(1)).toFixed(1)} ms over 20 builds`,
   );
 
   // 2. The real draw in headless Chromium.
   const chunk = compareChunk();
   if (!chunk) {
     lines.push(
-      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no Compare chunk: router.ts does not route #/compare, or npm run build was not run`,
+      `draw in Chromium: skipped, the built renderer (${rendererDir}) has no ` +
+        `Compare chunk: router.ts does not route #/compare, or npm run build was ` +
+        `not run`,
     );
   } else if (!existsSync('/usr/bin/chromium')) {
     lines.push('draw in Chromium: skipped, /usr/bin/chromium is missing (apt-get install -y chromium)');
@@ -264,9 +270,14 @@ export async function benchRenderer(options: { loads?: number } = {}): Promise<s
         wall.push(w);
       }
       lines.push(
-        `draw in headless Chromium, ${RUNS} runs x ${POINTS} points, 4 charts: median ${median(inPage).toFixed(0)} ms from navigation to all charts drawn ` +
-          `(min ${Math.min(...inPage).toFixed(0)}, max ${Math.max(...inPage).toFixed(0)}; ${loads} cold loads; seen from Node: median ${median(wall).toFixed(0)} ms)`,
-        `  of which drawing (series in hand -> ECharts 'finished' on all 4 charts): median ${median(drawOnly).toFixed(0)} ms (min ${Math.min(...drawOnly).toFixed(0)}, max ${Math.max(...drawOnly).toFixed(0)})`,
+        `draw in headless Chromium, ${RUNS} runs x ${POINTS} points, 4 charts: ` +
+          `median ${median(inPage).toFixed(0)} ms from navigation to all charts drawn ` +
+          (`(min ${Math.min(...inPage).toFixed(0)}, max ${Math.max(...inPage).toFixed(0)}; ` +
+            `${loads} cold loads; seen from Node: median ${median(wall).toFixed(0)} ` +
+            `ms)`),
+        `  of which drawing (series in hand -> ECharts 'finished' on all 4 charts): ` +
+          `median ${median(drawOnly).toFixed(0)} ms (min ${Math.min(...drawOnly).toFixed(0)}, ` +
+          `max ${Math.max(...drawOnly).toFixed(0)})`,
       );
     } finally {
       await browser.close();

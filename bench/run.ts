@@ -36,7 +36,8 @@ function training(): void {
     const ref = reference.result?.[r.model]?.samplesPerSec as number | undefined;
     const ratio = ref ? `  = ${(r.samplesPerSec / ref).toFixed(2)}x PyTorch CPU (1 thread, ${ref.toFixed(0)}/s)` : '';
     console.log(
-      `${r.model.toUpperCase().padEnd(4)} ${r.backend.padEnd(10)} ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s  ${r.stepMs.toFixed(1).padStart(7)} ms/step  [${r.device}]${ratio}`,
+      `${r.model.toUpperCase().padEnd(4)} ${r.backend.padEnd(10)} ${r.samplesPerSec.toFixed(0).padStart(7)} ` +
+        `samples/s  ${r.stepMs.toFixed(1).padStart(7)} ms/step  [${r.device}]${ratio}`,
     );
   }
   for (const s of skipped) console.log(`skipped ${s}`);
@@ -79,26 +80,34 @@ async function finetuneRun(): Promise<void> {
   const context = new ExperimentContext({ cacheDir });
   // Pretrain or load f0.
   const warm = await runExperiment({ ...config, finetune: { ...config.finetune, steps: 0 } }, context);
-  console.log(
-    `f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`}) on ${warm.backend.device}`,
-  );
+  const f0Origin = warm.f0Cached ? 'from the cache' : `pretrained in ${warm.timing.setup.toFixed(0)} s`;
+  console.log(`f0: pretrain-test ${warm.prior.pretrainTestAcc.toFixed(4)} (${f0Origin}) on ${warm.backend.device}`);
   const r = await runExperiment(config, context);
   const t = r.timing;
   const steps = config.finetune.steps;
   console.log(
-    `tfjs wasm: ${r.compute.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, training steps ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ms/step, evaluation ${t.evaluation.toFixed(1)}, sampler ${(t.sampler * 1000).toFixed(1)} ms = ${((t.sampler / steps) * 1e6).toFixed(1)} us/step, observer/store ${(t.store * 1000).toFixed(1)} ms)`,
+    `tfjs wasm: ${r.compute.wallSeconds.toFixed(1)} s wall (setup ${t.setup.toFixed(1)}, ` +
+      `training steps ${t.train.toFixed(1)} = ${((t.train / steps) * 1000).toFixed(1)} ` +
+      `ms/step, evaluation ${t.evaluation.toFixed(1)}, sampler ${(t.sampler * 1000).toFixed(1)} ` +
+      `ms = ${((t.sampler / steps) * 1e6).toFixed(1)} us/step, observer/store ` +
+      `${(t.store * 1000).toFixed(1)} ms)`,
   );
   console.log(
-    `           final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, finetune-test ${r.final.finetuneTestAcc.toFixed(4)}`,
+    `           final pretrain-test ${r.final.pretrainTestAcc.toFixed(4)}, ` +
+      `finetune-test ${r.final.finetuneTestAcc.toFixed(4)}`,
   );
   const ref = torch(['--mode', 'finetune', '--threads', '1', '--steps', String(steps), '--budget', '0.1']);
   if (ref.result) {
     const f = ref.result.finetune;
     console.log(
-      `PyTorch CPU 1 thread: ${f.wallSeconds.toFixed(1)} s wall (training ${f.trainSeconds.toFixed(1)}, evaluation ${f.evalSeconds.toFixed(1)}); final pretrain-test ${f.final.pretrainTestAcc.toFixed(4)}, finetune-test ${f.final.finetuneTestAcc.toFixed(4)}; its f0 ${ref.result.pretrain.pretrainTestAcc.toFixed(4)} in ${ref.result.pretrain.seconds.toFixed(1)} s`,
+      `PyTorch CPU 1 thread: ${f.wallSeconds.toFixed(1)} s wall (training ${f.trainSeconds.toFixed(1)}, ` +
+        `evaluation ${f.evalSeconds.toFixed(1)}); final pretrain-test ${f.final.pretrainTestAcc.toFixed(4)}, ` +
+        `finetune-test ${f.final.finetuneTestAcc.toFixed(4)}; ` +
+        `its f0 ${ref.result.pretrain.pretrainTestAcc.toFixed(4)} in ${ref.result.pretrain.seconds.toFixed(1)} s`,
     );
     console.log(
-      `ratio: tfjs wasm finetune wall = ${((r.compute.wallSeconds - t.setup) / f.wallSeconds).toFixed(1)}x PyTorch's (setup excluded on both sides)`,
+      `ratio: tfjs wasm finetune wall = ${((r.compute.wallSeconds - t.setup) / f.wallSeconds).toFixed(1)}x ` +
+        `PyTorch's (setup excluded on both sides)`,
     );
   } else console.log(`PyTorch reference not run: ${ref.reason}`);
 }

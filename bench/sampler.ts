@@ -115,10 +115,12 @@ export function benchSampler(options: SamplerBenchOptions = {}): string[] {
     `sampler bench: N = ${fmt(size)} pretrain samples (${fmt(partition.candidateCount)} prior-correct candidates), ` +
       `K = ${fmt(partition.numBins)} prior-loss bins, m = ${m}`,
     `partition build (one-off): ${fmt(buildMs)} ms`,
-    `mix-cd select+observe: ${fmt(mix, 2)} us/step (median of ${batches} batches x ${fmt(stepsPerBatch)} steps, best of 3 rounds; goal < 20)`,
+    `mix-cd select+observe: ${fmt(mix, 2)} us/step (median of ${batches} batches ` +
+      `x ${fmt(stepsPerBatch)} steps, best of 3 rounds; goal < 20)`,
     `mix-cd, outcomes observed one step late: ${fmt(Math.min(...delayedUs), 2)} us/step`,
     `random select+observe: ${fmt(rand, 2)} us/step (reference, same run)`,
     `ratio mix-cd / random: ${fmt(mix / rand, 2)}x`,
-    `mix-cd sampler state: ${fmt(bytes / size, 2)} bytes per pretrain sample (${fmt(bytes / 1e6, 1)} MB of typed arrays; goal < 8)`,
+    `mix-cd sampler state: ${fmt(bytes / size, 2)} bytes per pretrain sample ` +
+      `(${fmt(bytes / 1e6, 1)} MB of typed arrays; goal < 8)`,
   ];
 }

@@ -57,7 +57,8 @@ export function measure(iterations = 2000, synchronous: 'NORMAL' | 'FULL' = 'NOR
     const traceBytes = (
       h.db
         .prepare(
-          'SELECT avg(length(size) + length(alpha) + length(probability) + length(drawn) + length(cd_found) + length(true_cd_rate)) AS b FROM bin_traces',
+          'SELECT avg(length(size) + length(alpha) + length(probability) + length(drawn) ' +
+            '+ length(cd_found) + length(true_cd_rate)) AS b FROM bin_traces',
         )
         .get() as { b: number }
     ).b;

@@ -30,7 +30,9 @@ if (!existsSync(pathFile)) {
   });
   if (result.status !== 0 || !existsSync(pathFile)) {
     console.log(
-      'mixcd: the Electron binary could not be downloaded, so the desktop window is unavailable on this machine and `npm start` will serve the workbench to your browser instead.',
+      'mixcd: the Electron binary could not be downloaded, so the desktop window ' +
+        'is unavailable on this machine and `npm start` will serve the workbench ' +
+        'to your browser instead.',
     );
     process.exit(0); // no window, so no Electron build of the driver either: stay quick and quiet
   }
@@ -109,6 +111,11 @@ function fetchElectronSqlite() {
   }
   rmSync(dir, { recursive: true, force: true });
   console.log(
-    `mixcd: Electron's build of better-sqlite3 (the history's database driver) could not be downloaded (${reason}), so \`npm start\` will fall back to browser mode until \`node scripts/install-electron.mjs\` is run again with internet access, or until \`npx @electron/rebuild -o better-sqlite3\` rebuilds the driver in place for Electron (which takes its Node build away from the \`mixcd\` CLI).`,
+    `mixcd: Electron's build of better-sqlite3 (the history's database driver) ` +
+      `could not be downloaded (${reason}), so \`npm start\` will fall back to ` +
+      `browser mode until \`node scripts/install-electron.mjs\` is run again ` +
+      `with internet access, or until \`npx @electron/rebuild -o better-sqlite3\` ` +
+      `rebuilds the driver in place for Electron (which takes its Node build ` +
+      `away from the \`mixcd\` CLI).`,
   );
 }

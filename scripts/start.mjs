@@ -144,7 +144,8 @@ if (electron && hasDisplay && !args.browser && !nodeOnlySqlite) {
       ? 'The Electron binary is not installed (its download needs internet)'
       : !hasDisplay
         ? 'There is no display here (neither DISPLAY nor WAYLAND_DISPLAY is set)'
-        : 'The history database driver (better-sqlite3) is built for Node.js here, not for Electron (packaged apps have that build)';
+        : 'The history database driver (better-sqlite3) is built for Node.js here, ' +
+          'not for Electron (packaged apps have that build)';
   console.log(`${why}, so the workbench ${hasDisplay ? 'opens in your browser' : 'is served to a browser'} instead:`);
   const { serveCommand } = await import(pathToFileURL(serveEntry).href);
   process.exitCode = await serveCommand({

@@ -104,7 +104,8 @@ export function resolveRehearsal(config: Pick<RunConfig, 'finetune' | 'rehearsal
   const E = TRAIN_SAMPLE * mR; // what random spends on rehearsal per step
   const noFit = (what: string) =>
     new ConfigError(
-      `--compute-budget ${R} (config field "rehearsal.computeBudget") leaves ${strategy} ${what}: no m >= 1 fits; raise the compute budget.`,
+      `--compute-budget ${R} (config field "rehearsal.computeBudget") leaves ` +
+        `${strategy} ${what}: no m >= 1 fits; raise the compute budget.`,
       'rehearsal.computeBudget',
     );
   const done = (m: number, pool: number | null, next: RehearsalConfig): ResolvedRehearsal => ({
@@ -146,7 +147,8 @@ export function resolveRehearsal(config: Pick<RunConfig, 'finetune' | 'rehearsal
         m = Math.floor((E - rehearsal.oracleCd.pool / refresh) / TRAIN_SAMPLE);
         if (m < 1) {
           throw noFit(
-            `${E} units per step, of which refreshing ${rehearsal.oracleCd.pool} candidates every ${refresh} steps takes ${(rehearsal.oracleCd.pool / refresh).toFixed(1)}`,
+            `${E} units per step, of which refreshing ${rehearsal.oracleCd.pool} candidates ` +
+              `every ${refresh} steps takes ${(rehearsal.oracleCd.pool / refresh).toFixed(1)}`,
           );
         }
         pool = rehearsal.oracleCd.pool;

@@ -267,7 +267,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
     case 'unrecognized_keys':
       return {
         field,
-        message: `Unknown config field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${field === '(config)' ? k : `${field}.${k}`}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling.`,
+        message:
+          `Unknown config field${issue.keys.length > 1 ? 's' : ''} ` +
+          `${issue.keys.map((k) => `"${field === '(config)' ? k : `${field}.${k}`}"`).join(', ')}: ` +
+          `remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling.`,
       };
     default:
       allowed = issue.message.replace(/^(Invalid input|Too small|Too big): /, '').replace(/^expected /, '');
@@ -297,7 +300,8 @@ export function nestedTooDeep(value: unknown, max = MAX_NESTING): boolean {
 export function parseRunConfig(input: unknown): RunConfig {
   if (nestedTooDeep(input))
     throw new ConfigError(
-      `The config nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      `The config nests more than ${MAX_NESTING} levels deep; a run config is ` +
+        `a few levels of settings (see the README).`,
       '(config)',
     );
   const result = runConfigSchema.safeParse(input);
@@ -321,7 +325,8 @@ export function normaliseRunConfig(config: RunConfig): { config: RunConfig; note
   const notes: string[] = [];
   if (config.rehearsal.strategy === 'none' && config.rehearsal.budget !== 0) {
     notes.push(
-      `Strategy "none" rehearses nothing: budget r = ${config.rehearsal.budget} is stored as 0 (use --strategy random or mix-cd to rehearse).`,
+      `Strategy "none" rehearses nothing: budget r = ${config.rehearsal.budget} ` +
+        `is stored as 0 (use --strategy random or mix-cd to rehearse).`,
     );
     config = { ...config, rehearsal: { ...config.rehearsal, budget: 0 } };
   }

@@ -392,7 +392,8 @@ function describeIssue(issue: z.core.$ZodIssue, params: unknown, method: string,
     );
   }
   return new RequestError(
-    `${method}: "${field}" has value ${shown(valueAt(params, issue.path))}, which is not allowed: expected ${expected(issue)}.`,
+    `${method}: "${field}" has value ${shown(valueAt(params, issue.path))}, ` +
+      `which is not allowed: expected ${expected(issue)}.`,
     field,
     requestId,
   );

@@ -25,7 +25,8 @@ export function splitSamples(data: SampleData): Map<number, Uint8Array> {
   const per = bytesPerSample(data.shape);
   if (bytes.length !== per * data.indices.length) {
     throw new Error(
-      `The host sent ${bytes.length} bytes for ${data.indices.length} samples of ${per} bytes each; the thumbnails cannot be drawn.`,
+      `The host sent ${bytes.length} bytes for ${data.indices.length} samples ` +
+        `of ${per} bytes each; the thumbnails cannot be drawn.`,
     );
   }
   const out = new Map<number, Uint8Array>();

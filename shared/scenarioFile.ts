@@ -78,7 +78,8 @@ export function parseScenarioSpec(input: unknown, source: string): ScenarioSpec 
     const issue = result.error.issues[0];
     const field = issue.path.map(String).join('.') || '(top level)';
     throw new ScenarioSpecError(
-      `${source} field "${field}" is not valid: ${issue.message}; see scenario.schema.json or the README's scenario-file section.`,
+      `${source} field "${field}" is not valid: ${issue.message}; see scenario.schema.json ` +
+        `or the README's scenario-file section.`,
     );
   }
   const spec = result.data;
@@ -86,7 +87,9 @@ export function parseScenarioSpec(input: unknown, source: string): ScenarioSpec 
   for (const set of sets)
     if (!(set.dataset in spec.datasets))
       throw new ScenarioSpecError(
-        `${source} uses dataset "${set.dataset}", which its "datasets" does not declare (it declares ${Object.keys(spec.datasets).join(', ') || 'none'}); add it or fix the name.`,
+        `${source} uses dataset "${set.dataset}", which its "datasets" does not ` +
+          `declare (it declares ${Object.keys(spec.datasets).join(', ') || 'none'}); ` +
+          `add it or fix the name.`,
       );
   return spec;
 }

@@ -106,7 +106,10 @@ async function startDesktop(): Promise<void> {
     dialog.showErrorBox(
       'mix-cd workbench cannot start',
       abi
-        ? `The history database driver (better-sqlite3) in this install is built for Node.js, not for Electron, so the window cannot open ${historyFile}. Use \`npm start -- --browser\` (or \`mixcd serve\`), or rebuild it for Electron with @electron/rebuild.\n\n${message}`
+        ? `The history database driver (better-sqlite3) in this install is built ` +
+            `for Node.js, not for Electron, so the window cannot open ${historyFile}. ` +
+            `Use \`npm start -- --browser\` (or \`mixcd serve\`), or rebuild it for ` +
+            `Electron with @electron/rebuild.\n\n${message}`
         : message,
     );
     return app.quit();

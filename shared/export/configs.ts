@@ -37,7 +37,9 @@ export function configsExport(runs: readonly RunSummary[]): RunConfig | StudyFil
   const odd = runs.find((r) => rest(r.config) !== first);
   if (odd)
     throw new ConfigsExportError(
-      `Runs ${runs[0].id} and ${odd.id} differ in more than strategy, budget and seed, so they are not one study: export their configs one run at a time.`,
+      `Runs ${runs[0].id} and ${odd.id} differ in more than strategy, budget ` +
+        `and seed, so they are not one study: export their configs one run at a ` +
+        `time.`,
     );
   const strategies = [...new Set(runs.map((r) => r.config.rehearsal.strategy))].sort(
     (a, b) => STRATEGY_ORDER.indexOf(a) - STRATEGY_ORDER.indexOf(b),

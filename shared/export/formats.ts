@@ -39,7 +39,10 @@ function cellText(pivot: Pivot, cell: PivotCell | null, pm: string, missing: str
 }
 
 function caption(pivot: Pivot, pm: string): string {
-  return `${pivot.metric}: mean ${pm} sd over seeds; best per column in bold (${pivot.higherIsBetter ? 'higher' : 'lower'} is better).`;
+  return (
+    `${pivot.metric}: mean ${pm} sd over seeds; ` +
+    `best per column in bold (${pivot.higherIsBetter ? 'higher' : 'lower'} is better).`
+  );
 }
 
 function markdownEscape(text: string): string {

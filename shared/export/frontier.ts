@@ -102,7 +102,10 @@ export function frontierToMarkdown(t: FrontierTables): string {
     line([':--', ...fractions.map(() => '--:')]),
     ...strategies.map((s) => line([s, ...fractions.map((f) => cell(s, f))])),
     '',
-    `*Million compute units (forward 1, backward 2, extra inference 1 per sample) needed to keep the fraction of f0's ${t.metric} (${t.f0.toFixed(4)}), interpolated linearly between the measured points named (R = compute budget; units and accuracy in brackets).*`,
+    `*Million compute units (forward 1, backward 2, extra inference 1 per sample) ` +
+      `needed to keep the fraction of f0's ${t.metric} (${t.f0.toFixed(4)}), ` +
+      `interpolated linearly between the measured points named (R = compute budget; ` +
+      `units and accuracy in brackets).*`,
     '',
     line(['strategy', 'R', 'million units', 'pretrain-test acc', 'finetune-test acc', 'n']),
     line([':--', '--:', '--:', '--:', '--:', '--:']),
@@ -125,7 +128,8 @@ export function frontierToLatex(t: FrontierTables): string {
   const strategies = [...new Set(t.keep.map((r) => r.strategy))];
   const row = (cells: string[]) => `${cells.join(' & ')} \\\\`;
   const lines = [
-    `% Million compute units needed to keep the fraction of f0's ${t.metric} (${t.f0.toFixed(4)}), interpolated; needs booktabs`,
+    `% Million compute units needed to keep the fraction of f0's ${t.metric} ` +
+      `(${t.f0.toFixed(4)}), interpolated; needs booktabs`,
     `\\begin{tabular}{l${'r'.repeat(fractions.length)}}`,
     '\\toprule',
     row(['strategy', ...fractions.map((f) => `keep ${latexEscape(pct(f))}`)]),

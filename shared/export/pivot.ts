@@ -142,7 +142,9 @@ export function checkSameSettings(runs: RunSummary[]): void {
     if (byValue.size > 1) {
       const parts = [...byValue].map(([value, ids]) => `${value} in ${listIds(ids)}`);
       throw new PivotError(
-        `The runs differ in setting "${key}" (${parts.join('; ')}), so a table row would mix them: export runs that differ only in strategy, budget and seed.`,
+        `The runs differ in setting "${key}" (${parts.join('; ')}), so a table ` +
+          `row would mix them: export runs that differ only in strategy, budget and ` +
+          `seed.`,
       );
     }
   }

@@ -120,10 +120,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
     // A UTF-8 byte order mark (Windows editors add one) is not part of the JSON.
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
-    throw new ConfigError(
-      `Cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message}.`,
-      'config',
-    );
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message;
+    throw new ConfigError(`Cannot read config file ${file}: ${why}.`, 'config');
   }
   let parsed: unknown;
   try {
@@ -139,7 +137,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   if (nestedTooDeep(parsed))
     throw new ConfigError(
-      `Config file ${file} nests more than ${MAX_NESTING} levels deep; a run config is a few levels of settings (see the README).`,
+      `Config file ${file} nests more than ${MAX_NESTING} levels deep; a run ` +
+        `config is a few levels of settings (see the README).`,
       'config',
     );
   return parsed as Record<string, unknown>;

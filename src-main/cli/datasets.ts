@@ -107,7 +107,9 @@ export function defineDatasetsCommand(command: Command): Command {
       guarded(async () => {
         const d = await describeDataset(target, options.format);
         process.stdout.write(
-          `${d.path}: ok, ${d.name} (${d.format}), ${d.count} samples of ${d.sampleShape.join('x')}, ${d.numClasses} classes${d.hasGroups ? `, ${d.groupNames?.length} groups` : ''}, fingerprint ${d.fingerprint.slice(0, 16)}\n`,
+          `${d.path}: ok, ${d.name} (${d.format}), ${d.count} samples of ${d.sampleShape.join('x')}, ` +
+            `${d.numClasses} classes${d.hasGroups ? `, ${d.groupNames?.length} groups` : ''}, ` +
+            `fingerprint ${d.fingerprint.slice(0, 16)}\n`,
         );
       }),
     );

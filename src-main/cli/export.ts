@@ -52,7 +52,9 @@ function parseId(text: string, flag: string): number {
   const id = Number(text.trim());
   if (!text.trim() || !Number.isInteger(id) || id <= 0) {
     throw new ExportUsageError(
-      `${flag} "${text}" is not valid: give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} (the numbers shown by \`mixcd runs\`).`,
+      `${flag} "${text}" is not valid: ` +
+        `give ${flag === '--study' ? 'a study id' : 'run ids separated by commas, e.g. 1,2,3'} ` +
+        `(the numbers shown by \`mixcd runs\`).`,
     );
   }
   return id;
@@ -115,7 +117,8 @@ function loadRuns(options: ExportOptions, withSeries: boolean): RunSummary[] {
       const missing = runIds.filter((_, i) => !found[i]);
       if (missing.length) {
         throw new ExportUsageError(
-          `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} in ${file}; \`mixcd runs\` lists the runs there.`,
+          `There ${missing.length > 1 ? 'are no runs' : 'is no run'} ${missing.join(', ')} ` +
+            `in ${file}; \`mixcd runs\` lists the runs there.`,
         );
       }
       runs = found as RunSummary[];
@@ -170,7 +173,7 @@ export async function frontierExportCommand(options: ExportOptions): Promise<num
     else process.stdout.write(result);
     return 0;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(`mixcd: ${message}\n`);
     return error instanceof ExportUsageError || error instanceof FrontierUsageError ? 2 : 1;
   }

@@ -1,6 +1,7 @@
 // `mixcd export --frontier`: a study's (or some runs') equal-compute frontier as tables (csv, md,
 // latex, json) or as a figure (svg, rendered by ECharts in Node; png, that SVG rasterised by the
 // headless Chromium the end-to-end tests use). Pure tables and options come from shared/.
+import { errorMessage } from '../../shared/errors.js';
 import {
   FRONTIER_METRICS,
   computeToKeep,
@@ -51,7 +52,8 @@ export function sharedF0(runs: readonly RunSummary[], metric: FrontierMetric): n
   const values = [...new Set(finished.map((r) => r.prior[metric]))];
   if (values.length > 1) {
     throw new FrontierUsageError(
-      `These runs start from different f0s (${metric} ${values.map((v) => v.toFixed(4)).join(', ')}): export runs that share one f0.`,
+      `These runs start from different f0s (${metric} ${values.map((v) => v.toFixed(4)).join(', ')}): ` +
+        `export runs that share one f0.`,
     );
   }
   return values[0];
@@ -67,7 +69,9 @@ export function frontierTables(runs: readonly RunSummary[], metric: FrontierMetr
 export async function frontierSvg(runs: readonly RunSummary[], metric: FrontierMetric): Promise<string> {
   const echarts = await import('echarts');
   const f0 = sharedF0(runs, metric);
-  const title = `${metric === 'pretrainTestAcc' ? 'Retention' : 'Finetune accuracy'} against total compute (mean ± sd over seeds)`;
+  const title =
+    `${metric === 'pretrainTestAcc' ? 'Retention' : 'Finetune accuracy'} against ` +
+    `total compute (mean ± sd over seeds)`;
   const chart = echarts.init(null, undefined, { renderer: 'svg', ssr: true, ...SIZE });
   try {
     chart.setOption({ ...frontierOption(frontierPoints(runs), metric, { title, f0 }), backgroundColor: '#fff' });
@@ -90,7 +94,8 @@ export async function svgToPng(svg: string): Promise<Buffer> {
   const executablePath = process.env.MIXCD_CHROMIUM ?? '/usr/bin/chromium';
   const browser = await chromium.launch({ executablePath }).catch((error: unknown) => {
     throw new Error(
-      `PNG export could not start Chromium at ${executablePath} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): apt-get install chromium, set MIXCD_CHROMIUM, or use --format svg.`,
+      `PNG export could not start Chromium at ${executablePath} (${errorMessage(error).split('\n')[0]}): ` +
+        `apt-get install chromium, set MIXCD_CHROMIUM, or use --format svg.`,
     );
   });
   try {

@@ -104,7 +104,9 @@ function packageVersion(): string {
 
 function addRunFlags(command: Command): Command {
   const help: Record<ConfigFlag, string> = {
-    scenario: `pretrain/finetune scenario: ${SCENARIOS.join(', ')}, a scenario file, or a shipped one's name (mixcd scenarios)`,
+    scenario:
+      `pretrain/finetune scenario: ${SCENARIOS.join(', ')}, a scenario file, ` +
+      `or a shipped one's name (mixcd scenarios)`,
     model: 'model architecture: mlp or cnn',
     hidden: 'MLP hidden widths, e.g. 256,256',
     filters: 'CNN filters per conv block, e.g. 16,32',
@@ -164,7 +166,8 @@ function addRunFlags(command: Command): Command {
     .option('--config <file>', 'JSON run config (flags override it)')
     .option(
       '--preset <name>',
-      `mix-cd settings by name, under the flags: ${Object.keys(MIXCD_PRESETS).join(', ')} (prior strength 0, gamma 1, epsilon 0: the plain per-bin ratio)`,
+      `mix-cd settings by name, under the flags: ${Object.keys(MIXCD_PRESETS).join(', ')} ` +
+        `(prior strength 0, gamma 1, epsilon 0: the plain per-bin ratio)`,
     )
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
     .option('--json', 'print the run summary as JSON on stdout')
@@ -230,7 +233,8 @@ export function runSummaryLines(run: RunSummary): string {
     const t = run.timing;
     rows.push([
       'time: setup / train / eval / sampler / extra / store',
-      `${[t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ')} s`,
+      [t.setup, t.train, t.evaluation, t.sampler, t.extraInference, t.store].map((s) => s.toFixed(2)).join(' / ') +
+        ' s',
     ]);
   }
   if (run.error) rows.push(['error', run.error]);
@@ -357,7 +361,9 @@ function studyFileGrid(grid: unknown, file: string): { strategies?: string; budg
 function refuseUnavailable(config: RunConfig): void {
   if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group')
     throw new UsageError(
-      '--rule group needs a group column, and the Fashion-MNIST IDX files have none (the data loader reads images and labels only): use --rule class-loss, class or prior-loss.',
+      '--rule group needs a group column, and the Fashion-MNIST IDX files have ' +
+        'none (the data loader reads images and labels only): use --rule class-loss, ' +
+        'class or prior-loss.',
     );
 }
 
@@ -377,7 +383,8 @@ function refuseSingleRunFlags(options: Record<string, unknown>): void {
   ];
   if (options.strategy !== undefined)
     throw new UsageError(
-      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study takes --strategies (a comma-separated list).`,
+      `--strategy "${String(options.strategy)}" is for \`mixcd run\`; a study ` +
+        `takes --strategies (a comma-separated list).`,
     );
   for (const [single, list] of pairs.slice(1)) {
     if (options[single] !== undefined && options[list] !== undefined)
@@ -469,7 +476,9 @@ async function studyCommand(
   const createStudy = () =>
     history.createStudy(
       options.name ??
-        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
+          `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ` +
+          `${grid.seeds.join(', ')}`,
       { base, grid },
     );
   try {
@@ -499,7 +508,9 @@ async function studyCommand(
       studyId = createStudy();
       for (const [i, config] of configs.entries()) {
         if (interrupt.requested()) break;
-        const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
+        const label =
+          `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} ` +
+          `seed=${config.seed}`;
         const progress = createProgress(mode, label);
         try {
           runs.push(

@@ -31,7 +31,8 @@ export async function runInChildren(
     const config = configs[i];
     const configFile = path.join(dir, `run-${i}.json`);
     writeFileSync(configFile, JSON.stringify(config));
-    const label = `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} seed=${config.seed}`;
+    const label =
+      `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} ` + `seed=${config.seed}`;
     return new Promise<void>((resolve) => {
       const child = spawn(
         process.execPath,
@@ -63,7 +64,9 @@ export async function runInChildren(
           const run = JSON.parse(out) as RunSummary;
           if (!options.quiet)
             process.stderr.write(
-              `${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} s\n`,
+              `${label} done (${done}/${configs.length}): pretrain-test ${fixed(run.final.pretrainTestAcc)}, ` +
+                `finetune-test ${fixed(run.final.finetuneTestAcc)}, ${run.compute.wallSeconds.toFixed(0)} ` +
+                `s\n`,
             );
         } else {
           failures.push(`${label}: ${err.trim().split('\n').pop() ?? `exit ${code}`}`);

@@ -29,7 +29,8 @@ export function createProgress(mode: 'bar' | 'lines' | 'quiet', label = ''): Pro
           throttled(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)}`, p.step === p.totalSteps),
         onEval: (point) =>
           line(
-            `eval @${point.step}: pretrain-test ${point.pretrainTestAcc.toFixed(4)}, finetune-test ${point.finetuneTestAcc.toFixed(4)}, CD rate ${point.cdRate.toFixed(4)}`,
+            `eval @${point.step}: pretrain-test ${point.pretrainTestAcc.toFixed(4)}, ` +
+              `finetune-test ${point.finetuneTestAcc.toFixed(4)}, CD rate ${point.cdRate.toFixed(4)}`,
           ),
       },
       stop: () => {},

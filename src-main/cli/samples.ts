@@ -40,9 +40,12 @@ export async function samplesCommand(
     CATEGORIES.map((c, k) => [CATEGORY_LABELS[c], percent(shares.rehearsed[k]), percent(shares.pretrain?.[k])]),
   );
   process.stdout.write(
-    `Run ${id}: ${result.rehearsals} rehearsals of ${result.distinctRehearsed} distinct samples out of ${result.pretrainSize}.\n\n` +
-      `Where the budget went (category when rehearsed; pretrain shares from the probe, averaged over the evals after f0` +
-      `${shares.unknown ? `; ${shares.unknown} rehearsals without a verdict left out` : ''}):\n${budget}\n\nMost rehearsed:\n` +
+    `Run ${id}: ${result.rehearsals} rehearsals of ${result.distinctRehearsed} ` +
+      `distinct samples out of ${result.pretrainSize}.\n\n` +
+      (`Where the budget went (category when rehearsed; pretrain shares from the ` +
+        `probe, averaged over the evals after f0`) +
+      (`${shares.unknown ? `; ${shares.unknown} rehearsals without a verdict left out` : ''}):\n${budget}\n\nMost ` +
+        `rehearsed:\n`) +
       formatTable(
         ['index', 'count', 'class', 'bin', 'prior loss', 'category'],
         result.samples.map((s) => [

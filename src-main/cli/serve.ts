@@ -69,7 +69,9 @@ export function stableToken(folder: string, rotate = false): { token: string; no
     if (/^[A-Za-z0-9_-]{32}$/.test(token)) {
       if ((statSync(file).mode & 0o077) !== 0) {
         chmodSync(file, 0o600);
-        note = `the token file ${file} could be read by other users; it is now owner-only (rotate it with --rotate-token).`;
+        note =
+          `the token file ${file} could be read by other users; it is now owner-only ` +
+          `(rotate it with --rotate-token).`;
       }
       return { token, note };
     }
@@ -98,7 +100,8 @@ async function queueDefaultStudy(host: HostConnection): Promise<void> {
   const started = await host.handle({ id: 'demo-start', method: 'studies.start', params: DEFAULT_STUDY });
   process.stderr.write(
     started.ok
-      ? `mixcd: the history is empty, so the built-in default study is queued (${DEFAULT_STUDY.name}); the first run pretrains f0 once (a few minutes on one CPU core).\n`
+      ? `mixcd: the history is empty, so the built-in default study is queued (${DEFAULT_STUDY.name}); ` +
+          `the first run pretrains f0 once (a few minutes on one CPU core).\n`
       : `mixcd: could not queue the built-in default study: ${started.error.message}\n`,
   );
 }
@@ -108,14 +111,16 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   const port = parsePort(options.port);
   if (port === null) {
     process.stderr.write(
-      `mixcd: --port "${String(options.port)}" is not valid: give a whole number from 1 to 65535 (or 0 for any free port).\n`,
+      `mixcd: --port "${String(options.port)}" is not valid: give a whole number ` +
+        `from 1 to 65535 (or 0 for any free port).\n`,
     );
     return EXIT_USAGE;
   }
   const rendererDir = options.rendererDir ?? defaultRendererDir();
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     process.stderr.write(
-      `mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} is missing): run \`npm run build\` first.\n`,
+      `mixcd: the workbench page is not built (${path.join(rendererDir, 'index.html')} ` +
+        `is missing): run \`npm run build\` first.\n`,
     );
     return EXIT_FAILED;
   }

@@ -102,7 +102,9 @@ export function resolveDataset(target: string, format?: string): ResolvedSpec {
       fmt ?? (ext === '.csv' ? 'csv' : ext === '.tsv' ? 'tsv' : ext === '.bin' ? 'cifar10' : undefined);
     if (!inferred || !['csv', 'tsv', 'cifar10', 'cifar100'].includes(inferred))
       throw new DataError(
-        `${origin} is a single file whose format is not known from its name; pass --format csv, tsv, cifar10 or cifar100, or describe its folder with a dataset.json.`,
+        `${origin} is a single file whose format is not known from its name; pass ` +
+          `--format csv, tsv, cifar10 or cifar100, or describe its folder with a ` +
+          `dataset.json.`,
         origin,
       );
     return build(inferred, { train: path.basename(origin) }, path.dirname(origin));
@@ -132,7 +134,8 @@ export function resolveDataset(target: string, format?: string): ResolvedSpec {
                     : undefined);
   const fail = (what: string): never => {
     throw new DataError(
-      `${origin} does not look like a ${what}; add a ${DATASET_FILE} naming its format and files (see the README), or pass --format.`,
+      `${origin} does not look like a ${what}; add a ${DATASET_FILE} naming its ` +
+        `format and files (see the README), or pass --format.`,
       origin,
     );
   };
@@ -237,7 +240,8 @@ async function loadSplit(
       const [count, h, w] = img.dims;
       if (labels.length !== count)
         throw new DataError(
-          `${f.images} holds ${count} images but ${f.labels} holds ${labels.length} labels; the counts must match, so check that the two files belong together.`,
+          `${f.images} holds ${count} images but ${f.labels} holds ${labels.length} ` +
+            `labels; the counts must match, so check that the two files belong together.`,
           f.labels,
         );
       // The same fingerprint as the built-in Fashion-MNIST loader: decompressed file contents.
@@ -309,7 +313,8 @@ async function loadNpySplit(f: { x: string; y: string; group?: string }): Promis
   const n = x.shape[0];
   if (x.shape.length < 2 || x.shape.length > 4)
     throw new DataError(
-      `${f.x} has shape (${x.shape.join(', ')}); x must be (N, D), (N, H, W) or (N, H, W, C) (or N, C, H, W with C 1 or 3).`,
+      `${f.x} has shape (${x.shape.join(', ')}); x must be (N, D), (N, H, W) ` +
+        `or (N, H, W, C) (or N, C, H, W with C 1 or 3).`,
       f.x,
     );
   if (!['u1', 'f4', 'f8'].includes(x.dtype))
@@ -321,7 +326,8 @@ async function loadNpySplit(f: { x: string; y: string; group?: string }): Promis
   const checkInts = (a: typeof y, file: string, what: string) => {
     if (!intTypes.includes(a.dtype) || a.shape.length !== 1)
       throw new DataError(
-        `${file} has dtype ${a.dtype} and shape (${a.shape.join(', ')}); ${what} must be a 1-D integer array of ${n} entries.`,
+        `${file} has dtype ${a.dtype} and shape (${a.shape.join(', ')}); ${what} ` +
+          `must be a 1-D integer array of ${n} entries.`,
         file,
       );
     if (a.shape[0] !== n)
@@ -388,7 +394,9 @@ function finish(
   for (const { raw } of raws.slice(1))
     if (raw.shape.join('x') !== first.shape.join('x') || Boolean(raw.values) !== Boolean(first.values))
       throw new DataError(
-        `${raw.files[0]} has samples of ${raw.shape.join('x')} (${raw.values ? 'float' : 'uint8'}) but ${first.files[0]} has ${first.shape.join('x')} (${first.values ? 'float' : 'uint8'}); every split must have the same shape and kind of values.`,
+        `${raw.files[0]} has samples of ${raw.shape.join('x')} (${raw.values ? 'float' : 'uint8'}) ` +
+          `but ${first.files[0]} has ${first.shape.join('x')} (${first.values ? 'float' : 'uint8'}); ` +
+          `every split must have the same shape and kind of values.`,
         raw.files[0],
       );
   // Class names: the spec's, else the source's (folders, CIFAR meta), else sorted label texts,
@@ -423,7 +431,11 @@ function finish(
       const l = classOf ? classOf[raw.labels[i]] : raw.labels[i];
       if (l < 0 || l >= classNames.length)
         throw new DataError(
-          `${raw.files[raw.files.length > 1 ? 1 : 0]} sample ${i} has label ${classOf ? `"${raw.labelTexts![raw.labels[i]]}"` : raw.labels[i]}, not one of the ${classNames.length} classes (${classNames.slice(0, 12).join(', ')}${classNames.length > 12 ? ', ...' : ''}); fix the label or "classNames" in ${DATASET_FILE}.`,
+          `${raw.files[raw.files.length > 1 ? 1 : 0]} sample ${i} has label ` +
+            `${classOf ? `"${raw.labelTexts![raw.labels[i]]}"` : raw.labels[i]}, ` +
+            `not one of the ${classNames.length} classes ` +
+            `(${classNames.slice(0, 12).join(', ')}${classNames.length > 12 ? ', ...' : ''}); ` +
+            `fix the label or "classNames" in ${DATASET_FILE}.`,
           raw.files[0],
         );
       labels[i] = l;

@@ -130,7 +130,9 @@ export function parseLabels(labelBytes: Uint8Array, labelsFile: string, numClass
   const lab = parseIdx(labelBytes, labelsFile);
   if (lab.dims.length !== 1) {
     throw new DataError(
-      `${labelsFile} has ${lab.dims.length} dimensions (${lab.dims.join('x')}) but a labels file must have 1 (count); check that it is a labels file, not an images file.`,
+      `${labelsFile} has ${lab.dims.length} dimensions (${lab.dims.join('x')}) ` +
+        `but a labels file must have 1 (count); check that it is a labels file, ` +
+        `not an images file.`,
       labelsFile,
     );
   }
@@ -138,7 +140,8 @@ export function parseLabels(labelBytes: Uint8Array, labelsFile: string, numClass
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] >= numClasses) {
       throw new DataError(
-        `${labelsFile} has label ${labels[i]} at index ${i}, outside the ${numClasses} classes 0..${numClasses - 1}; check that the file belongs to this dataset.`,
+        `${labelsFile} has label ${labels[i]} at index ${i}, outside the ${numClasses} ` +
+          `classes 0..${numClasses - 1}; check that the file belongs to this dataset.`,
         labelsFile,
       );
     }
@@ -151,7 +154,9 @@ export function parseImages(imageBytes: Uint8Array, imagesFile: string): { data:
   const img = parseIdx(imageBytes, imagesFile);
   if (img.dims.length !== 3) {
     throw new DataError(
-      `${imagesFile} has ${img.dims.length} dimensions (${img.dims.join('x')}) but an image file must have 3 (count x rows x cols); check that it is an images file, not a labels file.`,
+      `${imagesFile} has ${img.dims.length} dimensions (${img.dims.join('x')}) ` +
+        `but an image file must have 3 (count x rows x cols); check that it is ` +
+        `an images file, not a labels file.`,
       imagesFile,
     );
   }
@@ -171,12 +176,14 @@ function pairFromBytes(
   // An empty set would "train" and "finish" at chance level; nothing can be learned or measured.
   if (count === 0 || height === 0 || width === 0)
     throw new DataError(
-      `${imagesFile} holds no images (${img.dims.join('x')}); it must hold at least one image of at least 1x1 pixels, so re-download or re-extract it.`,
+      `${imagesFile} holds no images (${img.dims.join('x')}); it must hold at ` +
+        `least one image of at least 1x1 pixels, so re-download or re-extract it.`,
       imagesFile,
     );
   if (labels.length !== count) {
     throw new DataError(
-      `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.length} labels; the counts must match, so check that the two files belong together.`,
+      `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.length} ` +
+        `labels; the counts must match, so check that the two files belong together.`,
       labelsFile,
     );
   }
@@ -245,7 +252,9 @@ export async function loadFashionMnistAsync(
 function assemble(dir: string, files: FashionMnistFiles, train: LoadedPair, test: LoadedPair): FashionMnist {
   if (train.dataset.height !== test.dataset.height || train.dataset.width !== test.dataset.width) {
     throw new DataError(
-      `${files.testImages} has ${test.dataset.height}x${test.dataset.width} images but ${files.trainImages} has ${train.dataset.height}x${train.dataset.width}; both splits must have the same image size, so check the files in ${dir}.`,
+      `${files.testImages} has ${test.dataset.height}x${test.dataset.width} images ` +
+        `but ${files.trainImages} has ${train.dataset.height}x${train.dataset.width}; ` +
+        `both splits must have the same image size, so check the files in ${dir}.`,
       files.testImages,
     );
   }

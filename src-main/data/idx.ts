@@ -38,13 +38,16 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   }
   if (bytes.length < 4) {
     throw new DataError(
-      `${file} is truncated: it has ${bytes.length} bytes, fewer than the 4-byte IDX magic number; re-download or re-extract it.`,
+      `${file} is truncated: it has ${bytes.length} bytes, fewer than the 4-byte ` +
+        `IDX magic number; re-download or re-extract it.`,
       file,
     );
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new DataError(
-      `${file} has a bad magic number (starts with ${hex2(bytes[0])} ${hex2(bytes[1])}, an IDX file starts with 0x00 0x00); check that the path points at an MNIST-style IDX file such as train-images-idx3-ubyte(.gz).`,
+      `${file} has a bad magic number (starts with ${hex2(bytes[0])} ${hex2(bytes[1])}, ` +
+        `an IDX file starts with 0x00 0x00); check that the path points at an MNIST-style ` +
+        `IDX file such as train-images-idx3-ubyte(.gz).`,
       file,
     );
   }
@@ -52,21 +55,26 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   if (type !== IDX_UBYTE) {
     const name = IDX_TYPE_NAMES[type] ?? 'unknown';
     throw new DataError(
-      `${file} has unsupported IDX element type ${hex2(type)} (${name}); only 0x08 (unsigned byte) is supported, so convert the file to unsigned-byte IDX.`,
+      `${file} has unsupported IDX element type ${hex2(type)} (${name}); only ` +
+        `0x08 (unsigned byte) is supported, so convert the file to unsigned-byte ` +
+        `IDX.`,
       file,
     );
   }
   const ndims = bytes[3];
   if (ndims === 0) {
     throw new DataError(
-      `${file} declares 0 dimensions in its IDX header, so it holds no array; check that it is an MNIST-style IDX file.`,
+      `${file} declares 0 dimensions in its IDX header, so it holds no array; ` +
+        `check that it is an MNIST-style IDX file.`,
       file,
     );
   }
   const headerLen = 4 + 4 * ndims;
   if (bytes.length < headerLen) {
     throw new DataError(
-      `${file} is truncated: its IDX header declares ${ndims} dimensions (${headerLen} header bytes) but the file has only ${bytes.length} bytes; re-download or re-extract it.`,
+      `${file} is truncated: its IDX header declares ${ndims} dimensions (${headerLen} ` +
+        `header bytes) but the file has only ${bytes.length} bytes; re-download ` +
+        `or re-extract it.`,
       file,
     );
   }
@@ -82,13 +90,17 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const found = bytes.length - headerLen;
   if (found < expected) {
     throw new DataError(
-      `${file} is truncated: its IDX header (${dims.join('x')} unsigned bytes) expects ${expected} data bytes but found ${found}; re-download or re-extract it.`,
+      `${file} is truncated: its IDX header (${dims.join('x')} unsigned bytes) ` +
+        `expects ${expected} data bytes but found ${found}; re-download or re-extract ` +
+        `it.`,
       file,
     );
   }
   if (found > expected) {
     throw new DataError(
-      `${file} has ${found - expected} trailing bytes after the ${expected} data bytes its IDX header (${dims.join('x')}) describes; the file is corrupt or concatenated, so re-download it.`,
+      `${file} has ${found - expected} trailing bytes after the ${expected} data ` +
+        `bytes its IDX header (${dims.join('x')}) describes; the file is corrupt ` +
+        `or concatenated, so re-download it.`,
       file,
     );
   }
@@ -105,7 +117,8 @@ export function readIdxFile(file: string): Uint8Array {
     // stat first: readFileSync on a directory gives EISDIR on Linux but not everywhere.
     if (statSync(file).isDirectory()) {
       throw new DataError(
-        `${file} is a directory, not an IDX file; pass the path of a file inside it such as train-images-idx3-ubyte.gz.`,
+        `${file} is a directory, not an IDX file; pass the path of a file inside ` +
+          `it such as train-images-idx3-ubyte.gz.`,
         file,
       );
     }
@@ -182,7 +195,8 @@ function fsError(e: unknown, file: string): DataError {
       );
     case 'EISDIR':
       return new DataError(
-        `${file} is a directory, not an IDX file; pass the path of a file inside it such as train-images-idx3-ubyte.gz.`,
+        `${file} is a directory, not an IDX file; pass the path of a file inside ` +
+          `it such as train-images-idx3-ubyte.gz.`,
         file,
       );
     case 'EACCES':

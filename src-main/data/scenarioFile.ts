@@ -236,7 +236,8 @@ export function buildSet(set: SetSpec, sources: SourceData[], where: string): Im
   const base = set.split === 'train' ? source.train : source.test;
   if (!base)
     throw new DataError(
-      `${where} uses the test split of dataset "${set.dataset}" (${source.origin}), which has none; use "split": "train" with a "part", or add test files.`,
+      `${where} uses the test split of dataset "${set.dataset}" (${source.origin}), ` +
+        `which has none; use "split": "train" with a "part", or add test files.`,
     );
   let d = set.part ? takePart(base, set.part) : base;
   for (const t of set.transforms) d = applyTransform(d, t, where);
@@ -269,7 +270,10 @@ export async function loadFileScenario(
   for (const d of all)
     if (d.height !== pretrainTrain.height || d.width !== pretrainTrain.width || d.channels !== pretrainTrain.channels)
       throw new DataError(
-        `Scenario ${spec.name} (${scenarioPath}) mixes samples of ${pretrainTrain.height}x${pretrainTrain.width}x${pretrainTrain.channels} and ${d.height}x${d.width}x${d.channels}; every set must have the pretrain set's shape.`,
+        `Scenario ${spec.name} (${scenarioPath}) mixes samples of ` +
+          `${pretrainTrain.height}x${pretrainTrain.width}x${pretrainTrain.channels} ` +
+          `and ${d.height}x${d.width}x${d.channels}; every set must have the pretrain ` +
+          `set's shape.`,
       );
   // One head for every task: as many classes as any dataset or relabelled label needs.
   let numClasses = 0;

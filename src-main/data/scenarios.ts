@@ -39,7 +39,8 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   permute:
     'pretrain on the images as they are, finetune on the images with one fixed pixel permutation (seed 20240213)',
   split:
-    'pretrain on classes 0-7, finetune on classes 8-9 (generally: all but the last two, then the last two), one shared head',
+    'pretrain on classes 0-7, finetune on classes 8-9 (generally: all but the ' +
+    'last two, then the last two), one shared head',
 };
 
 /** Seed of the permute scenario's pixel permutation; changing it changes the task. */
@@ -86,7 +87,8 @@ function gather(d: ImageDataset, src: Uint32Array): ImageDataset {
 export function rotate90(d: ImageDataset): ImageDataset {
   if (d.height !== d.width) {
     throw new DataError(
-      `The rot90 scenario needs square images but these are ${d.height}x${d.width}; use the permute or split scenario for this dataset.`,
+      `The rot90 scenario needs square images but these are ${d.height}x${d.width}; ` +
+        `use the permute or split scenario for this dataset.`,
     );
   }
   const n = d.width;
@@ -143,7 +145,9 @@ function checkCompatible(train: ImageDataset, test: ImageDataset): void {
     train.numClasses !== test.numClasses
   ) {
     throw new DataError(
-      `The train and test sets do not match (train ${train.height}x${train.width}x${train.channels} with ${train.numClasses} classes, test ${test.height}x${test.width}x${test.channels} with ${test.numClasses}); load both splits of the same dataset.`,
+      `The train and test sets do not match (train ${train.height}x${train.width}x${train.channels} ` +
+        `with ${train.numClasses} classes, test ${test.height}x${test.width}x${test.channels} ` +
+        `with ${test.numClasses}); load both splits of the same dataset.`,
     );
   }
 }
@@ -158,7 +162,8 @@ function range(a: number, b: number): number[] {
 function splitPretrainClasses(name: ScenarioName, numClasses: number): number[] {
   if (numClasses < 3) {
     throw new DataError(
-      `The ${name} scenario needs at least 3 classes (pretrain on all but the last two) but the data has ${numClasses}; use rot90 or permute instead.`,
+      `The ${name} scenario needs at least 3 classes (pretrain on all but the ` +
+        `last two) but the data has ${numClasses}; use rot90 or permute instead.`,
     );
   }
   return range(0, numClasses - 2);

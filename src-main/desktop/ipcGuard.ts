@@ -66,7 +66,9 @@ export function checkRequest(
         ok: false,
         error: {
           code: 'invalid-request',
-          message: `A request must be { id, method, params? } with a number or string id and a method name; "${field}" is not.`,
+          message:
+            `A request must be { id, method, params? } with a number or string id and ` +
+            `a method name; "${field}" is not.`,
           field,
         },
       },

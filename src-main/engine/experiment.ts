@@ -380,7 +380,11 @@ export async function runExperiment(
     };
     if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group' && !index.groups)
       throw new DataError(
-        `mix-cd's partition rule "group" needs a group column, but the pretrain set of ${config.scenarioFile ? `scenario file ${config.scenarioFile.path}` : `scenario ${config.scenario}`} (${source.origin}) has none; use a dataset with a group column (CSV "groupColumn", npy group file) or another --rule.`,
+        `mix-cd's partition rule "group" needs a group column, but the pretrain ` +
+          'set of ' +
+          (config.scenarioFile ? `scenario file ${config.scenarioFile.path} ` : `scenario ${config.scenario} `) +
+          `(${source.origin}) has none; use a dataset with a group column (CSV "groupColumn", ` +
+          `npy group file) or another --rule.`,
       );
     // Equal-compute runs: m and the scored pools resolved from rehearsal.computeBudget.
     const resolved = resolveRehearsal(config);

@@ -35,7 +35,8 @@ function kerasLayers(file: string, topology: Record<string, unknown>): KerasLaye
         .filter((n) => layers.some((l) => (l.name ?? l.config.name) === n));
       if (names.length !== 1 || names[0] !== prev) {
         throw new ModelFileError(
-          `${file}: layer ${String(layer.config.name)} does not simply follow ${prev} (branches or several inputs); only a chain of layers can be trained here.`,
+          `${file}: layer ${String(layer.config.name)} does not simply follow ${prev} ` +
+            `(branches or several inputs); only a chain of layers can be trained here.`,
         );
       }
     });
@@ -58,7 +59,8 @@ function activationOf(file: string, name: string, value: unknown): ActivationNam
   const a = (value ?? 'linear') as string;
   if (!(ACTIVATIONS as readonly string[]).includes(a)) {
     throw new ModelFileError(
-      `${file}: layer ${name} uses activation ${JSON.stringify(value)}, which cannot be trained here (supported: ${ACTIVATIONS.join(', ')}).`,
+      `${file}: layer ${name} uses activation ${JSON.stringify(value)}, which ` +
+        `cannot be trained here (supported: ${ACTIVATIONS.join(', ')}).`,
     );
   }
   return a as ActivationName;
@@ -154,7 +156,9 @@ function toLayerSpec(file: string, layer: KerasLayer, index: number): LayerSpec 
       break;
     default:
       return unsupported(
-        'supported layers are Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, AveragePooling2D, BatchNormalization, Dropout, Flatten, Activation, Softmax, ReLU, Reshape and InputLayer',
+        'supported layers are Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, ' +
+          'MaxPooling2D, AveragePooling2D, BatchNormalization, Dropout, Flatten, ' +
+          'Activation, Softmax, ReLU, Reshape and InputLayer',
       );
   }
   const parsed = layerSpecSchema.safeParse(spec);
@@ -230,7 +234,13 @@ export function readArtifacts(file: string): Artifacts {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ModelFileError(
-      `Cannot read model file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code === 'EISDIR' ? 'it is a folder (pass its model.json)' : (error as Error).message}.`,
+      `Cannot read model file ${file}: ` +
+        (code === 'ENOENT'
+          ? 'it does not exist'
+          : code === 'EISDIR'
+            ? 'it is a folder (pass its model.json)'
+            : (error as Error).message) +
+        '.',
     );
   }
   // HDF5 and zip (Keras 3 .keras) signatures, whatever the file is called.
@@ -254,7 +264,9 @@ export function readArtifacts(file: string): Artifacts {
     (topology && (Array.isArray(topology.node) || 'versions' in topology || 'library' in topology))
   ) {
     throw new ModelFileError(
-      `${file} is a TensorFlow.js GraphModel, which TensorFlow.js can only run, not train: convert the original model with tensorflowjs_converter --output_format tfjs_layers_model.`,
+      `${file} is a TensorFlow.js GraphModel, which TensorFlow.js can only run, ` +
+        `not train: convert the original model with tensorflowjs_converter --output_format ` +
+        `tfjs_layers_model.`,
     );
   }
   if (!topology || typeof topology !== 'object') {
@@ -263,7 +275,8 @@ export function readArtifacts(file: string): Artifacts {
   const manifest = json.weightsManifest as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] | undefined;
   if (!Array.isArray(manifest) || !manifest.length) {
     throw new ModelFileError(
-      `${file} has no weightsManifest: a topology without weights is an architecture; pass it as --model-spec to pretrain it here.`,
+      `${file} has no weightsManifest: a topology without weights is an architecture; ` +
+        `pass it as --model-spec to pretrain it here.`,
     );
   }
   const dir = path.dirname(file);
@@ -274,12 +287,14 @@ export function readArtifacts(file: string): Artifacts {
     for (const spec of group.weights ?? []) {
       if (spec.dtype !== undefined && spec.dtype !== 'float32') {
         throw new ModelFileError(
-          `${file}: weight ${spec.name} is ${spec.dtype}; only float32 weights can be trained here (convert without quantization).`,
+          `${file}: weight ${spec.name} is ${spec.dtype}; only float32 weights can ` +
+            `be trained here (convert without quantization).`,
         );
       }
       if ((spec as { quantization?: unknown }).quantization) {
         throw new ModelFileError(
-          `${file}: weight ${spec.name} is quantized; only float32 weights can be trained here (convert without --quantize_*).`,
+          `${file}: weight ${spec.name} is quantized; only float32 weights can be ` +
+            `trained here (convert without --quantize_*).`,
         );
       }
       needed += spec.shape.reduce((a, b) => a * b, 1) * 4;
@@ -296,7 +311,9 @@ export function readArtifacts(file: string): Artifacts {
   const weightData = Buffer.concat(buffers);
   if (weightData.byteLength !== needed) {
     throw new ModelFileError(
-      `${file}: the weight shards hold ${weightData.byteLength} bytes but the manifest needs ${needed}: a shard is ${weightData.byteLength < needed ? 'truncated' : 'too long'} (copy the model folder again).`,
+      `${file}: the weight shards hold ${weightData.byteLength} bytes but the ` +
+        `manifest needs ${needed}: a shard is ${weightData.byteLength < needed ? 'truncated' : 'too long'} ` +
+        `(copy the model folder again).`,
     );
   }
   return {

@@ -138,8 +138,10 @@ function convOut(size: number, k: number, stride: number, padding: 'same' | 'val
 export function describeModel(spec: ModelSpec, input: InputShape, numClasses: number): string {
   const inputSize = input.height * input.width * input.channels;
   if (spec.arch === 'mlp') return `MLP ${[inputSize, ...spec.hidden, numClasses].join('-')}`;
-  if (spec.arch === 'cnn')
-    return `CNN ${spec.filters.map((f) => `conv${spec.kernelSize}x${spec.kernelSize}x${f}-pool`).join('-')}-dense${numClasses}`;
+  if (spec.arch === 'cnn') {
+    const convs = spec.filters.map((f) => `conv${spec.kernelSize}x${spec.kernelSize}x${f}-pool`);
+    return `CNN ${convs.join('-')}-dense${numClasses}`;
+  }
   const layers = spec.arch === 'layers' ? spec.layers : [];
   const short = layers.map((l) => {
     switch (l.type) {
@@ -326,7 +328,9 @@ export function buildClassifier(
 
   if (shape.length !== 1 || shape[0] !== numClasses) {
     fail(
-      `The model's output is ${shape.join('x')} values per sample, but the data has ${numClasses} classes: end with a dense layer of ${numClasses} units (logits or softmax).`,
+      `The model's output is ${shape.join('x')} values per sample, but the data ` +
+        `has ${numClasses} classes: end with a dense layer of ${numClasses} units ` +
+        `(logits or softmax).`,
     );
   }
   // A trailing softmax is skipped: the loss and the verdicts work on logits (argmax is unchanged).
@@ -340,7 +344,9 @@ export function buildClassifier(
     (softmaxTail && layerSpecs.slice(0, last).some((l) => l.type === 'dense'));
   if (!outputOk) {
     fail(
-      `The last layer ("${names[last]}", ${tail.type}${'activation' in tail ? ` with activation ${tail.activation}` : ''}) is not a softmax or logits (linear) dense layer of the ${numClasses} classes.`,
+      `The last layer ("${names[last]}", ${tail.type}` +
+        `${'activation' in tail ? ` with activation ${tail.activation}` : ''}) ` +
+        `is not a softmax or logits (linear) dense layer of the ${numClasses} classes.`,
     );
   }
 

@@ -282,7 +282,9 @@ export function toClassifier(
       inputShape[2] === input.channels);
   if (!fits) {
     throw new ModelFileError(
-      `${file} takes inputs of shape ${inputShape.join('x')}, but the data's images are ${input.height}x${input.width}x${input.channels}: use a model made for this data.`,
+      `${file} takes inputs of shape ${inputShape.join('x')}, but the data's ` +
+        `images are ${input.height}x${input.width}x${input.channels}: use a model ` +
+        `made for this data.`,
     );
   }
   let model: Classifier;
@@ -299,7 +301,8 @@ export function toClassifier(
         const w = imported.weights[l][i];
         if (w.shape.join(',') !== v.shape.join(',')) {
           throw new ModelFileError(
-            `${file}: weight ${w.name} has shape [${w.shape.join(', ')}] but its layer needs [${v.shape.join(', ')}] here.`,
+            `${file}: weight ${w.name} has shape [${w.shape.join(', ')}] but its layer ` +
+              `needs [${v.shape.join(', ')}] here.`,
           );
         }
         flat.push(w.values);

@@ -59,7 +59,8 @@ function poolIndex(config: RunConfig, pool: ImageDataset, prior: { loss: Float32
   const bySource = config.multiStage.bins === 'source-class-loss';
   if (bySource && sources * pool.numClasses > 256)
     throw new DataError(
-      `Bins over source x class need ${sources} sources x ${pool.numClasses} classes <= 256; set multiStage.bins to "rule" for this scenario.`,
+      `Bins over source x class need ${sources} sources x ${pool.numClasses} ` +
+        `classes <= 256; set multiStage.bins to "rule" for this scenario.`,
     );
   // source x class as one label, so the class-loss rule gives source x class x loss-quantile bins.
   const labels = bySource ? pool.labels.map((l, i) => pool.groups![i] * pool.numClasses + l) : pool.labels;

@@ -60,7 +60,8 @@ export function trainPlan(model: Classifier, finetune: Pick<RunConfig['finetune'
   for (const name of freeze?.layers ?? []) {
     if (!names.has(name)) {
       throw new ModelSpecError(
-        `finetune.freeze.layers names "${name}", which is not a layer of this model: its layers are ${[...names].join(', ')}.`,
+        `finetune.freeze.layers names "${name}", which is not a layer of this model: ` +
+          `its layers are ${[...names].join(', ')}.`,
       );
     }
     frozen.add(name);

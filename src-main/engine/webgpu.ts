@@ -4,6 +4,7 @@
 // (a real GPU first; a software one only when allowed) and makes synchronous read-backs work.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { errorMessage } from '../../shared/errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -221,7 +222,7 @@ function enableSyncReadBack(proto: WebGpuBackendInternals, loopWhile: (pred: () 
     staging.mapAsync(gpuConstants.READ).catch((error: unknown) => (failure = error ?? 'map failed'));
     loopWhile(() => staging.mapState === 'pending' && failure === null);
     if (staging.mapState !== 'mapped') {
-      throw new Error(`webgpu read-back failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+      throw new Error(`webgpu read-back failed: ${errorMessage(failure)}`);
     }
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();

@@ -16,12 +16,19 @@ const STRATEGY_DESCRIPTIONS: Record<StrategyName, string> = {
   none: 'no rehearsal: finetune on the new task only (the forgetting baseline)',
   random: 'rehearse m = r * B pretrain samples drawn uniformly at random each step',
   'mix-cd':
-    "rehearse from the bins of P where collateral damage is estimated to be highest, learned from the training step's own forward pass (no extra inference)",
+    'rehearse from the bins of P where collateral damage is estimated to be ' +
+    "highest, learned from the training step's own forward pass (no extra inference)",
   'oracle-cd':
-    'every R steps run f_t over the candidates and rehearse uniformly from the true collateral damage set (extra forward passes, counted; the upper reference)',
+    'every R steps run f_t over the candidates and rehearse uniformly from ' +
+    'the true collateral damage set (extra forward passes, counted; the upper ' +
+    'reference)',
   'loss-based':
-    'rehearse the m highest-loss samples of a random pool of c * m scored by f_t (c * m extra forward passes per step, counted)',
-  mir: 'maximally interfered retrieval: rehearse the m of a random pool of c * m whose loss rises most under a virtual SGD step on the finetune batch (2 c m extra forward passes per step, counted)',
+    'rehearse the m highest-loss samples of a random pool of c * m scored by ' +
+    'f_t (c * m extra forward passes per step, counted)',
+  mir:
+    'maximally interfered retrieval: rehearse the m of a random pool of c * ' +
+    'm whose loss rises most under a virtual SGD step on the finetune batch ' +
+    '(2 c m extra forward passes per step, counted)',
 };
 
 const EXTRA_INFERENCE: ReadonlySet<StrategyName> = new Set(['oracle-cd', 'loss-based', 'mir']);

@@ -255,7 +255,8 @@ class WorkbenchHost implements Host {
       const size = strategies.reduce((n, s) => n + (s === 'none' ? 1 : budgets.length) * seeds.length, 0);
       if (size > MAX_STUDY_RUNS)
         throw new RequestError(
-          `studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: shorten strategies, budgets or seeds.`,
+          `studies.start would queue ${size} runs; a study holds at most ${MAX_STUDY_RUNS}: ` +
+            `shorten strategies, budgets or seeds.`,
           'seeds',
         );
       checkModelFileOf(base);

@@ -120,25 +120,29 @@ export class SampleInspector {
     if (params.bin !== undefined) {
       if (!partition)
         throw new RequestError(
-          `inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); leave out "bin".`,
+          `inspect.samples: run ${params.id} has no bins to filter by (${notes.at(-1) ?? 'no partition'}); ` +
+            `leave out "bin".`,
           'bin',
         );
       const bins = partition.info.sizes.length;
       if (params.bin >= bins)
         throw new RequestError(
-          `inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} (and -1 for samples outside every bin).`,
+          `inspect.samples: "bin" is ${params.bin} but there are bins 0..${bins - 1} ` +
+            `(and -1 for samples outside every bin).`,
           'bin',
         );
     }
     if (params.class !== undefined && params.class >= g.data.numClasses) {
       throw new RequestError(
-        `inspect.samples: "class" is ${params.class} but run ${params.id}'s data has classes 0..${g.data.numClasses - 1}.`,
+        `inspect.samples: "class" is ${params.class} but run ${params.id}'s data ` +
+          `has classes 0..${g.data.numClasses - 1}.`,
         'class',
       );
     }
     if (params.sort === 'priorLoss' && !arrays.priorLoss) {
       throw new RequestError(
-        `inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior pass is not in the f0 cache; sort by count or index.`,
+        `inspect.samples: cannot sort run ${params.id} by prior loss: f0's prior ` +
+          `pass is not in the f0 cache; sort by count or index.`,
         'sort',
       );
     }
@@ -256,7 +260,8 @@ export class SampleInspector {
     const stored = this.history.getSampleRehearsals(id);
     if (stored && stored.counts.length !== size) {
       throw new RequestError(
-        `Run ${id} counted ${stored.counts.length} pretrain samples but its data now has ${size}: the inspector cannot line them up.`,
+        `Run ${id} counted ${stored.counts.length} pretrain samples but its data ` +
+          `now has ${size}: the inspector cannot line them up.`,
         'id',
         null,
         'failed',
@@ -268,7 +273,8 @@ export class SampleInspector {
       notes.push(`${stored.logCategoriesProblem}: its rehearsals' categories are shown as unknown.`);
     else if (!stored.logCategories)
       notes.push(
-        `Run ${id} was recorded before each rehearsal's category was stored: the budget breakdown and rehearsal verdicts are unknown.`,
+        `Run ${id} was recorded before each rehearsal's category was stored: the ` +
+          `budget breakdown and rehearsal verdicts are unknown.`,
       );
     const probes = (this.history.getProbeCategories(id) ?? []).map(sortedProbe);
     if (probes.length === 0)
@@ -321,7 +327,8 @@ export class SampleInspector {
     }
     if (!prior || prior.priorLoss.length !== size) {
       notes.push(
-        `Prior losses and bins are unknown: f0's prior pass for run ${run.id} is no longer in the f0 cache (${this.f0s.dir}).`,
+        `Prior losses and bins are unknown: f0's prior pass for run ${run.id} is ` +
+          `no longer in the f0 cache (${this.f0s.dir}).`,
       );
       return null;
     }
@@ -332,7 +339,8 @@ export class SampleInspector {
     const data = await this.pretrain.get(run);
     if (typeof data === 'string') {
       throw new RequestError(
-        `Run ${run.id} cannot be inspected: ${data}. The inspector draws classes and images from the data files the run used.`,
+        `Run ${run.id} cannot be inspected: ${data}. The inspector draws classes ` +
+          `and images from the data files the run used.`,
         'id',
         null,
         'failed',
@@ -358,7 +366,8 @@ export class SampleInspector {
       const shown =
         g.evalSteps.length > 8 ? `${g.evalSteps.slice(0, 4).join(', ')}, ..., ${last}` : g.evalSteps.join(', ');
       throw new RequestError(
-        `"${field}" is ${step} but run ${g.run.id} was evaluated at steps ${shown || '(none yet)'}: choose one of those.`,
+        `"${field}" is ${step} but run ${g.run.id} was evaluated at steps ${shown || '(none yet)'}: ` +
+          `choose one of those.`,
         field,
       );
     }
@@ -388,7 +397,8 @@ export class SampleInspector {
     if (source.run.config.rehearsal.strategy !== 'mix-cd') {
       if (partitionOf !== undefined)
         throw new RequestError(
-          `"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} run: give a mix-cd run, whose bins are used.`,
+          `"partitionOf" names run ${partitionOf}, a ${source.run.config.rehearsal.strategy} ` +
+            `run: give a mix-cd run, whose bins are used.`,
           'partitionOf',
         );
       notes.push(
@@ -404,7 +414,9 @@ export class SampleInspector {
         f0KeyHash(f0KeyFor(g.run.config, g.run.dataFingerprint, g.run.backend))
     ) {
       throw new RequestError(
-        `"partitionOf" names run ${partitionOf}, which started from another f0 than run ${g.run.id} (other data, scenario, model, pretraining or backend): its bins do not apply.`,
+        `"partitionOf" names run ${partitionOf}, which started from another f0 ` +
+          `than run ${g.run.id} (other data, scenario, model, pretraining or backend): ` +
+          `its bins do not apply.`,
         'partitionOf',
       );
     }
@@ -413,7 +425,8 @@ export class SampleInspector {
     const { priorLoss, priorCorrect, labels, size } = source.arrays;
     if (!priorLoss || !priorCorrect) {
       notes.push(
-        `Bins are unknown: they are built from f0's prior losses, which are not in the f0 cache for run ${source.run.id}.`,
+        `Bins are unknown: they are built from f0's prior losses, which are not ` +
+          `in the f0 cache for run ${source.run.id}.`,
       );
       return null;
     }

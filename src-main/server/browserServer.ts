@@ -152,7 +152,8 @@ function invalidRequest(message: string, id: unknown = null) {
 function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, message: string): void {
   const body = `${message}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ` +
+      `text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   socket.destroy();
@@ -268,7 +269,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(
         res,
         403,
-        `This workbench server answers only at http://127.0.0.1:${port}/ (the Host header "${req.headers.host ?? ''}" is refused).`,
+        `This workbench server answers only at http://127.0.0.1:${port}/ (the Host ` +
+          `header "${req.headers.host ?? ''}" is refused).`,
       );
     }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
@@ -280,7 +282,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
         return sendText(
           res,
           401,
-          'This one-time address was already used or has expired: open the address that `mixcd serve` or `npm start` printed.',
+          'This one-time address was already used or has expired: open the address ' +
+            'that `mixcd serve` or `npm start` printed.',
         );
       // Exchanged for the session cookie, then off to the page without the code in the address.
       res.writeHead(303, { ...baseHeaders(), Location: '/', 'Set-Cookie': sessionCookie, 'Cache-Control': 'no-store' });
@@ -290,7 +293,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendText(
         res,
         401,
-        'This mix-cd workbench needs its access token: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).',
+        'This mix-cd workbench needs its access token: open the full address that ' +
+          '`mixcd serve` or `npm start` printed (it ends in ?token=...).',
       );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -394,7 +398,9 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   csp = contentSecurityPolicy(port);
   if (explicitBind && !LOOPBACK.has(bindHost)) {
     warn(
-      `mixcd: warning: listening on ${bindHost}, so other machines that can reach it may connect; the token is still required. Use 127.0.0.1 to keep the workbench to this machine.`,
+      `mixcd: warning: listening on ${bindHost}, so other machines that can reach ` +
+        `it may connect; the token is still required. Use 127.0.0.1 to keep the ` +
+        `workbench to this machine.`,
     );
   }
   const urlHost = WILDCARD.has(bindHost) || LOOPBACK.has(bindHost) ? '127.0.0.1' : hostPart(bindHost);

@@ -307,10 +307,12 @@ function openError(file: string, err: unknown, readOnly: boolean): Error {
     code === 'SQLITE_IOERR_SHMOPEN'
   ) {
     return new HistoryError(
-      `Cannot ${readOnly ? 'read' : 'open for writing'} the run history "${file}" (SQLite says: ${(err as Error).message}). ` +
+      `Cannot ${readOnly ? 'read' : 'open for writing'} the run history "${file}" ` +
+        `(SQLite says: ${(err as Error).message}). ` +
         (readOnly
           ? 'Check that this user may read the file and its folder, or copy the file somewhere writable and pass --db.'
-          : 'Check that this user may write the file and its folder (a read-only mount cannot hold a history that runs write), or pass --db with another file.'),
+          : 'Check that this user may write the file and its folder (a read-only mount ' +
+            'cannot hold a history that runs write), or pass --db with another file.'),
       'unreadable',
       file,
     );
@@ -383,7 +385,8 @@ export function openHistory(file: string): History {
       fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     } catch (err) {
       throw new HistoryError(
-        `Cannot create the folder of the run history "${file}" (${(err as Error).message}). Pass --db or set MIXCD_DB to a file in a folder you can write.`,
+        `Cannot create the folder of the run history "${file}" (${(err as Error).message}). ` +
+          `Pass --db or set MIXCD_DB to a file in a folder you can write.`,
         'unreadable',
         file,
       );

@@ -262,7 +262,8 @@ export function inspectSchema(
       .get() as { name: string } | undefined;
     if (other) {
       throw new HistoryError(
-        `"${file}" is an SQLite database but not a mix-cd run history (it has a table "${other.name}" and no schema_migrations table). ` +
+        `"${file}" is an SQLite database but not a mix-cd run history (it has a ` +
+          `table "${other.name}" and no schema_migrations table). ` +
           'It was left unchanged: point MIXCD_DB at another file.',
         'foreign-database',
         file,

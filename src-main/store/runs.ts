@@ -85,7 +85,8 @@ interface RunRow {
 }
 
 const SUMMARY_COLUMNS = `id, study_id, created_at, started_at, finished_at, status, config_json, backend, device,
-  data_fingerprint, error, wall_seconds, forward_passes, backward_passes, extra_forward_passes, timing_json, compute_json,
+  data_fingerprint, error, wall_seconds, forward_passes, backward_passes, extra_forward_passes, timing_json,
+  compute_json,
   prior_pretrain_acc, prior_finetune_acc, final_pretrain_acc, final_finetune_acc, final_cd_rate,
   final_rehearsal_precision`;
 
@@ -180,7 +181,8 @@ export class RunsStore {
   constructor(private readonly db: Database.Database) {
     this.insertRun =
       db.prepare(`INSERT INTO runs (study_id, created_at, started_at, status, config_json, scenario, strategy,
-      budget, seed, owner_pid, owner_host, owner_start) VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
+      budget, seed, owner_pid, owner_host, owner_start)
+      VALUES (@studyId, @createdAt, @startedAt, @status, @config, @scenario, @strategy,
       @budget, @seed, @pid, @host, @start)`);
     this.statusOf = db.prepare('SELECT status, started_at FROM runs WHERE id = ?');
     this.updateRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = @startedAt, backend = @backend,
@@ -188,7 +190,8 @@ export class RunsStore {
       WHERE id = @id`);
     this.updateFinish = db.prepare(`UPDATE runs SET status = @status, finished_at = @finishedAt, error = @error,
       exit_code = @exitCode, wall_seconds = @wallSeconds, forward_passes = @forwardPasses,
-      backward_passes = @backwardPasses, extra_forward_passes = @extraForwardPasses, timing_json = @timing, compute_json = @computeJson,
+      backward_passes = @backwardPasses, extra_forward_passes = @extraForwardPasses, timing_json = @timing,
+      compute_json = @computeJson,
       prior_pretrain_acc = @priorPretrain, prior_finetune_acc = @priorFinetune, final_pretrain_acc = @finalPretrain,
       final_finetune_acc = @finalFinetune, final_cd_rate = @finalCd, final_rehearsal_precision = @finalPrecision
       WHERE id = @id`);
@@ -468,7 +471,8 @@ export class RunsStore {
       probe.identityOf(row.owner_pid) === row.owner_start
     ) {
       throw new HistoryError(
-        `Run ${id} is still ${row.status} in process ${row.owner_pid} (the same process that started it): cancel it instead.`,
+        `Run ${id} is still ${row.status} in process ${row.owner_pid} (the same ` +
+          `process that started it): cancel it instead.`,
         'run-state',
       );
     }

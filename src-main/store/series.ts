@@ -28,7 +28,8 @@ function checkPoint(runId: number, p: EvalPoint): void {
   }
   if (p.rehearsalPrecision !== null && !Number.isFinite(p.rehearsalPrecision)) {
     throw new HistoryError(
-      `Eval point of run ${runId} at step ${p.step} has rehearsalPrecision = ${p.rehearsalPrecision}; expected a finite number or null.`,
+      `Eval point of run ${runId} at step ${p.step} has rehearsalPrecision = ` +
+        `${p.rehearsalPrecision}; expected a finite number or null.`,
       'invalid-input',
     );
   }

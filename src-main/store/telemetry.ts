@@ -99,14 +99,17 @@ function checkTrace(runId: number, t: BinTrace): void {
 function checkLogCategories(runId: number, categories: Uint8Array, entries: number): void {
   if (categories.length !== entries) {
     throw new HistoryError(
-      `Rehearsal categories of run ${runId}: ${categories.length} values for ${entries} log entries; expected one per entry.`,
+      `Rehearsal categories of run ${runId}: ${categories.length} values for ` +
+        `${entries} log entries; expected one per entry.`,
       'invalid-input',
     );
   }
   for (let j = 0; j < categories.length; j++) {
     if (categories[j] >= CATEGORIES.length && categories[j] !== UNKNOWN_CATEGORY) {
       throw new HistoryError(
-        `Rehearsal categories of run ${runId}, entry ${j}: code ${categories[j]} is not a category (0..${CATEGORIES.length - 1}, or ${UNKNOWN_CATEGORY} for unknown).`,
+        `Rehearsal categories of run ${runId}, entry ${j}: code ${categories[j]} ` +
+          `is not a category (0..${CATEGORIES.length - 1}, or ${UNKNOWN_CATEGORY} ` +
+          `for unknown).`,
         'invalid-input',
       );
     }
@@ -207,7 +210,8 @@ export class TelemetryStore {
     for (let j = 1; j < log.length; j += 2) {
       if (log[j] < 0 || log[j] >= counts.length) {
         throw new HistoryError(
-          `Rehearsal log of run ${runId}, entry ${(j - 1) / 2}: sample index ${log[j]} is outside 0..${counts.length - 1}.`,
+          `Rehearsal log of run ${runId}, entry ${(j - 1) / 2}: sample index ${log[j]} ` +
+            `is outside 0..${counts.length - 1}.`,
           'invalid-input',
         );
       }
@@ -247,7 +251,8 @@ export class TelemetryStore {
     checkStep(runId, step, 'Probe categories');
     if (indices.length !== categories.length) {
       throw new HistoryError(
-        `Probe categories of run ${runId} at step ${step}: ${indices.length} indices but ${categories.length} categories.`,
+        `Probe categories of run ${runId} at step ${step}: ${indices.length} indices ` +
+          `but ${categories.length} categories.`,
         'invalid-input',
       );
     }

@@ -45,7 +45,8 @@ describe('npm start in browser mode', () => {
     expect(lines[0]).toBe(
       electronInstalled
         ? 'Browser mode was asked for (--browser), so the workbench is served to a browser instead:'
-        : 'The Electron binary is not installed (its download needs internet), so the workbench is served to a browser instead:',
+        : 'The Electron binary is not installed (its download needs internet), so ' +
+            'the workbench is served to a browser instead:',
     );
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
   });

@@ -55,85 +55,88 @@ describe('history at scale', () => {
 });
 
 describe('history columns, monitor and router', () => {
-  it('shows steps, seed, lr and errors; a finished run at its last step; the last ended run after a reload', async () => {
-    const runs = syntheticHistory(100);
-    const server = await startBrowserServer({ host: fakeHistoryHost(runs), rendererDir });
-    servers.push(server);
-    const { page, problems } = await watchedPage(browser!);
-    await page.goto(`${server.url}#/`);
-    const row = (id: number) => page.locator(`[data-test="run-${id}"]`);
-    await row(100).waitFor({ timeout: 15_000 });
+  it(
+    'shows steps, seed, lr and errors; a finished run at its last step; the ' + 'last ended run after a reload',
+    async () => {
+      const runs = syntheticHistory(100);
+      const server = await startBrowserServer({ host: fakeHistoryHost(runs), rendererDir });
+      servers.push(server);
+      const { page, problems } = await watchedPage(browser!);
+      await page.goto(`${server.url}#/`);
+      const row = (id: number) => page.locator(`[data-test="run-${id}"]`);
+      await row(100).waitFor({ timeout: 15_000 });
 
-    // Steps, seed and learning rate tell a 100-step run from a 1,500-step one.
-    expect(await row(99).locator('[data-test="cell-steps"]').textContent()).toBe('100');
-    expect(await row(100).locator('[data-test="cell-steps"]').textContent()).toBe('1500');
-    expect(await row(99).locator('[data-test="cell-seed"]').textContent()).toBe(String(1 + (99 % 5)));
-    expect(await row(99).locator('[data-test="cell-lr"]').textContent()).toBe('0.01');
-    // Why run 97 failed is on its row.
-    expect(await row(97).locator('[data-test="run-error"]').textContent()).toContain('ran out of memory');
+      // Steps, seed and learning rate tell a 100-step run from a 1,500-step one.
+      expect(await row(99).locator('[data-test="cell-steps"]').textContent()).toBe('100');
+      expect(await row(100).locator('[data-test="cell-steps"]').textContent()).toBe('1500');
+      expect(await row(99).locator('[data-test="cell-seed"]').textContent()).toBe(String(1 + (99 % 5)));
+      expect(await row(99).locator('[data-test="cell-lr"]').textContent()).toBe('0.01');
+      // Why run 97 failed is on its row.
+      expect(await row(97).locator('[data-test="run-error"]').textContent()).toContain('ran out of memory');
 
-    // Details mode: a long study name stays on one line; a delete confirmation stays inside the table's box.
-    const studyCell = (await row(100).locator('td.study').boundingBox())!;
-    expect(studyCell.height).toBeLessThan(50);
-    await row(100).locator('[data-test="delete"]').click();
-    const confirm = row(100).locator('[data-test="confirm-delete"]');
-    const box = (await confirm.boundingBox())!;
-    const scroller = (await page.locator('[data-test="runs-scroll"]').boundingBox())!;
-    expect(box.x + box.width).toBeLessThanOrEqual(scroller.x + scroller.width + 1);
-    expect(box.x + box.width).toBeLessThanOrEqual(1280);
-    await page.screenshot({ path: path.join(shots, 'history-details.png') });
-    await row(100).locator('[data-test="confirm-no"]').click();
+      // Details mode: a long study name stays on one line; a delete confirmation stays inside the table's box.
+      const studyCell = (await row(100).locator('td.study').boundingBox())!;
+      expect(studyCell.height).toBeLessThan(50);
+      await row(100).locator('[data-test="delete"]').click();
+      const confirm = row(100).locator('[data-test="confirm-delete"]');
+      const box = (await confirm.boundingBox())!;
+      const scroller = (await page.locator('[data-test="runs-scroll"]').boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(scroller.x + scroller.width + 1);
+      expect(box.x + box.width).toBeLessThanOrEqual(1280);
+      await page.screenshot({ path: path.join(shots, 'history-details.png') });
+      await row(100).locator('[data-test="confirm-no"]').click();
 
-    // The pick boxes of ids 1-9 line up with the others'.
-    await page.locator('[data-test="runs-scroll"]').evaluate((el) => el.scrollTo(0, el.scrollHeight));
-    await row(5).waitFor();
-    const x5 = (await row(5).locator('[data-test="pick"]').boundingBox())!.x;
-    const x12 = (await row(12).locator('[data-test="pick"]').boundingBox())!.x;
-    expect(Math.abs(x5 - x12)).toBeLessThan(1);
-    const id5 = (await row(5).locator('.id').boundingBox())!;
-    const id12 = (await row(12).locator('.id').boundingBox())!;
-    expect(Math.abs(id5.x + id5.width - (id12.x + id12.width))).toBeLessThan(1);
+      // The pick boxes of ids 1-9 line up with the others'.
+      await page.locator('[data-test="runs-scroll"]').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await row(5).waitFor();
+      const x5 = (await row(5).locator('[data-test="pick"]').boundingBox())!.x;
+      const x12 = (await row(12).locator('[data-test="pick"]').boundingBox())!.x;
+      expect(Math.abs(x5 - x12)).toBeLessThan(1);
+      const id5 = (await row(5).locator('.id').boundingBox())!;
+      const id12 = (await row(12).locator('.id').boundingBox())!;
+      expect(Math.abs(id5.x + id5.width - (id12.x + id12.width))).toBeLessThan(1);
 
-    // "curves" on a finished run: the monitor shows it at its last step, with a full bar.
-    await row(12).locator('[data-test="watch"]').click();
-    await page.waitForURL(/#\/monitor$/);
-    const card = page.locator('[data-test="live-run-12"]');
-    await card.waitFor();
-    expect(await card.locator('[data-test="live-status"]').textContent()).toBe('finished');
-    expect((await card.locator('[data-test="live-step"]').textContent())?.trim()).toBe('step 1500 / 1500');
-    const bar = card.locator('[data-test="live-bar"]');
-    expect(await bar.getAttribute('value')).toBe(await bar.getAttribute('max'));
-    await page.screenshot({ path: path.join(shots, 'monitor-finished.png') });
+      // "curves" on a finished run: the monitor shows it at its last step, with a full bar.
+      await row(12).locator('[data-test="watch"]').click();
+      await page.waitForURL(/#\/monitor$/);
+      const card = page.locator('[data-test="live-run-12"]');
+      await card.waitFor();
+      expect(await card.locator('[data-test="live-status"]').textContent()).toBe('finished');
+      expect((await card.locator('[data-test="live-step"]').textContent())?.trim()).toBe('step 1500 / 1500');
+      const bar = card.locator('[data-test="live-bar"]');
+      expect(await bar.getAttribute('value')).toBe(await bar.getAttribute('max'));
+      await page.screenshot({ path: path.join(shots, 'monitor-finished.png') });
 
-    // A reload forgets what was watched, but names the run that ended last, with its curves a click away.
-    await page.reload();
-    const last = page.locator('[data-test="monitor-last-ended"]');
-    await last.waitFor();
-    expect(await last.textContent()).toContain('#100');
-    await page.locator('[data-test="monitor-show-last"]').click();
-    await page.locator('[data-test="live-run-100"]').waitFor();
+      // A reload forgets what was watched, but names the run that ended last, with its curves a click away.
+      await page.reload();
+      const last = page.locator('[data-test="monitor-last-ended"]');
+      await last.waitFor();
+      expect(await last.textContent()).toContain('#100');
+      await page.locator('[data-test="monitor-show-last"]').click();
+      await page.locator('[data-test="live-run-100"]').waitFor();
 
-    // The form says why the group rule is unavailable instead of letting a run fail on it.
-    await page.locator('[data-test="tab-new"]').click();
-    await page.locator('[data-test="run-form"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-test="rule-group"]').isDisabled()).toBe(true);
-    expect(await page.locator('[data-test="rule-group"]').textContent()).toContain('no group column');
-    expect(await page.locator('[data-test="rule-group-why"]').textContent()).toMatch(/IDX images\) have none/);
-    // The monitor names its precision as what it is: since the previous evaluation.
-    await page.locator('[data-test="tab-monitor"]').click();
-    await page.locator('[data-test="live-run-100"]').waitFor(); // still watched from above
-    expect(await page.locator('[data-test="chart-precision"] figcaption').textContent()).toContain(
-      'since the previous evaluation',
-    );
+      // The form says why the group rule is unavailable instead of letting a run fail on it.
+      await page.locator('[data-test="tab-new"]').click();
+      await page.locator('[data-test="run-form"]').waitFor({ timeout: 15_000 });
+      expect(await page.locator('[data-test="rule-group"]').isDisabled()).toBe(true);
+      expect(await page.locator('[data-test="rule-group"]').textContent()).toContain('no group column');
+      expect(await page.locator('[data-test="rule-group-why"]').textContent()).toMatch(/IDX images\) have none/);
+      // The monitor names its precision as what it is: since the previous evaluation.
+      await page.locator('[data-test="tab-monitor"]').click();
+      await page.locator('[data-test="live-run-100"]').waitFor(); // still watched from above
+      expect(await page.locator('[data-test="chart-precision"] figcaption').textContent()).toContain(
+        'since the previous evaluation',
+      );
 
-    // The router: a mistyped address opens the history; a bookmarked compare address opens Compare with its runs.
-    await page.goto(`${server.url}#/no-such-view`);
-    await page.waitForURL((u) => u.hash === '#/');
-    await row(100).waitFor();
-    await page.goto(`${server.url}#/compare?runs=zz`);
-    expect(
-      await page.locator('[data-test="compare-problem"], [data-test="compare-empty"]').first().textContent(),
-    ).toMatch(/not a run id/);
-    expect(problems).toEqual([]);
-  });
+      // The router: a mistyped address opens the history; a bookmarked compare address opens Compare with its runs.
+      await page.goto(`${server.url}#/no-such-view`);
+      await page.waitForURL((u) => u.hash === '#/');
+      await row(100).waitFor();
+      await page.goto(`${server.url}#/compare?runs=zz`);
+      expect(
+        await page.locator('[data-test="compare-problem"], [data-test="compare-empty"]').first().textContent(),
+      ).toMatch(/not a run id/);
+      expect(problems).toEqual([]);
+    },
+  );
 });

@@ -137,28 +137,33 @@ describe('what the text output says (issue 11, confusing and polish)', () => {
 });
 
 describe('export --format configs re-runs (issue 11, confusing)', () => {
-  it('one run: a config `run --config` reads; several: a study file `run --config` points to `study --config`', async () => {
-    const { configFromFlags } = await import('../../src-main/cli/configFromFlags.js');
-    const db = path.join(work, 'configs.db');
-    const h = openHistory(db);
-    const ids = [1, 2].map((seed) =>
-      h.createRun({ config: { ...DEFAULT_RUN_CONFIG, seed, rehearsal: { ...DEFAULT_RUN_CONFIG.rehearsal } } }),
-    );
-    h.close();
-    const single = path.join(work, 'single.json');
-    expect(mixcd(['export', '--runs', String(ids[0]), '--format', 'configs', '--out', single], db).code).toBe(0);
-    expect(configFromFlags({}, single)).toEqual({ ...DEFAULT_RUN_CONFIG, seed: 1 });
-    const study = path.join(work, 'study.json');
-    expect(mixcd(['export', '--runs', ids.join(','), '--format', 'configs', '--out', study], db).code).toBe(0);
-    const refused = mixcd(['run', '--config', study], db);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`is a study file ({ base, grid }): run it with \`mixcd study --config ${study}\``);
-    // study --config reads it (no "Unknown config fields base, grid"): the grid's checks come next.
-    const checked = mixcd(['study', '--config', study, '--seeds', 'x'], db);
-    expect(checked.code).toBe(2);
-    expect(checked.stderr).not.toContain('Unknown config field');
-    expect(checked.stderr).toContain('--seeds has "x"');
-  });
+  it(
+    'one run: a config `run --config` reads; several: a study file `run --config` ' + 'points to `study --config`',
+    async () => {
+      const { configFromFlags } = await import('../../src-main/cli/configFromFlags.js');
+      const db = path.join(work, 'configs.db');
+      const h = openHistory(db);
+      const ids = [1, 2].map((seed) =>
+        h.createRun({ config: { ...DEFAULT_RUN_CONFIG, seed, rehearsal: { ...DEFAULT_RUN_CONFIG.rehearsal } } }),
+      );
+      h.close();
+      const single = path.join(work, 'single.json');
+      expect(mixcd(['export', '--runs', String(ids[0]), '--format', 'configs', '--out', single], db).code).toBe(0);
+      expect(configFromFlags({}, single)).toEqual({ ...DEFAULT_RUN_CONFIG, seed: 1 });
+      const study = path.join(work, 'study.json');
+      expect(mixcd(['export', '--runs', ids.join(','), '--format', 'configs', '--out', study], db).code).toBe(0);
+      const refused = mixcd(['run', '--config', study], db);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `is a study file ({ base, grid }): run it with \`mixcd study --config ${study}\``,
+      );
+      // study --config reads it (no "Unknown config fields base, grid"): the grid's checks come next.
+      const checked = mixcd(['study', '--config', study, '--seeds', 'x'], db);
+      expect(checked.code).toBe(2);
+      expect(checked.stderr).not.toContain('Unknown config field');
+      expect(checked.stderr).toContain('--seeds has "x"');
+    },
+  );
 });
 
 describe('--rule group (issue 11, polish)', () => {

@@ -40,7 +40,8 @@ describe('mixcd datasets and scenario files', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim()).toBe(
-      `mixcd: ${bad} line 3 column "a" has "oops", which is not a number; fix the value or declare the column as "idColumn"/"groupColumn".`,
+      `mixcd: ${bad} line 3 column "a" has "oops", which is not a number; fix ` +
+        `the value or declare the column as "idColumn"/"groupColumn".`,
     );
   });
 

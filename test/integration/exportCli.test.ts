@@ -27,7 +27,8 @@ import { Command, CommanderError } from 'commander';
 import { defineExportCommand } from './dist/src-main/cli/export.js';
 const program = new Command('mixcd').exitOverride();
 defineExportCommand(program.command('export'));
-try { program.parse(process.argv.slice(1), { from: 'user' }); } catch (e) { process.exitCode = e instanceof CommanderError && e.exitCode === 0 ? 0 : 2; }
+try { program.parse(process.argv.slice(1), { from: 'user' }); }
+catch (e) { process.exitCode = e instanceof CommanderError && e.exitCode === 0 ? 0 : 2; }
 `;
 let exportArgv: (args: string[]) => string[];
 const mixcdExport = (args: string[]) => spawn(exportArgv(args));

@@ -197,69 +197,73 @@ describe('host: queue, cancel, crash', () => {
   const h = startHost('queue');
   afterAll(() => h.host.close());
 
-  it('runs 3 queued runs one at a time; cancel stops a trainer within 1 s, kill -9 fails its run, and the host keeps serving', async () => {
-    const first = (await h.call('runs.start', { config: config(40) })).runId;
-    const second = (await h.call('runs.start', { config: config(5000) })).runId;
-    const third = (await h.call('runs.start', { config: config(5000) })).runId;
-    expect(await h.call('host.status')).toMatchObject({
-      running: [first],
-      queued: [second, third],
-      queueLength: 2,
-      concurrency: 1,
-    });
+  it(
+    'runs 3 queued runs one at a time; cancel stops a trainer within 1 s, kill ' +
+      '-9 fails its run, and the host keeps serving',
+    async () => {
+      const first = (await h.call('runs.start', { config: config(40) })).runId;
+      const second = (await h.call('runs.start', { config: config(5000) })).runId;
+      const third = (await h.call('runs.start', { config: config(5000) })).runId;
+      expect(await h.call('host.status')).toMatchObject({
+        running: [first],
+        queued: [second, third],
+        queueLength: 2,
+        concurrency: 1,
+      });
 
-    // Cancel the second mid-way, after its first eval past step 0.
-    await h.event('run.eval', second, (d) => d.point.step >= 100);
-    const status = await h.call('host.status');
-    expect(status.running).toEqual([second]);
-    const pid = status.trainers[0].pid!;
-    expect(gone(pid)).toBe(false);
-    const t0 = performance.now();
-    expect(await h.call('runs.cancel', { id: second })).toEqual({ id: second, status: 'cancelled' });
-    const cancelMs = performance.now() - t0;
-    expect(cancelMs).toBeLessThan(1000);
-    expect(gone(pid)).toBe(true);
-    const cancelled = await h.call('runs.get', { id: second });
-    expect(cancelled.status).toBe('cancelled');
-    expect(cancelled.series.length).toBeGreaterThanOrEqual(2);
-    expect(cancelled.final.pretrainTestAcc).toBe(cancelled.series.at(-1)!.pretrainTestAcc);
-    console.log(`cancel: trainer ${pid} gone and run stored ${cancelMs.toFixed(0)} ms after runs.cancel`);
+      // Cancel the second mid-way, after its first eval past step 0.
+      await h.event('run.eval', second, (d) => d.point.step >= 100);
+      const status = await h.call('host.status');
+      expect(status.running).toEqual([second]);
+      const pid = status.trainers[0].pid!;
+      expect(gone(pid)).toBe(false);
+      const t0 = performance.now();
+      expect(await h.call('runs.cancel', { id: second })).toEqual({ id: second, status: 'cancelled' });
+      const cancelMs = performance.now() - t0;
+      expect(cancelMs).toBeLessThan(1000);
+      expect(gone(pid)).toBe(true);
+      const cancelled = await h.call('runs.get', { id: second });
+      expect(cancelled.status).toBe('cancelled');
+      expect(cancelled.series.length).toBeGreaterThanOrEqual(2);
+      expect(cancelled.final.pretrainTestAcc).toBe(cancelled.series.at(-1)!.pretrainTestAcc);
+      console.log(`cancel: trainer ${pid} gone and run stored ${cancelMs.toFixed(0)} ms after runs.cancel`);
 
-    // A running run cannot be deleted; the third is killed with SIGKILL mid-way.
-    await h.event('run.eval', third, (d) => d.point.step >= 1000);
-    const refused = await h.host.handle({ id: 7, method: 'runs.delete', params: { id: third } });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'conflict', field: 'id' } });
-    const thirdPid = (await h.call('host.status')).trainers[0].pid!;
-    process.kill(thirdPid, 'SIGKILL');
-    expect(await h.event('run.failed', third)).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
-    const failed = await h.call('runs.get', { id: third });
-    expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/SIGKILL/);
-    expect(failed.series.length).toBeGreaterThanOrEqual(11);
-    // Its progress came at about 5 per second (the trainer throttles to one per 200 ms).
-    const finetuning = h.events.flatMap((e, i) =>
-      e.event === 'run.progress' && e.data.runId === third && e.data.phase === 'finetuning' ? [h.times[i]] : [],
-    );
-    const perSecond = (finetuning.length - 1) / ((finetuning.at(-1)! - finetuning[0]) / 1000);
-    expect(finetuning.length).toBeGreaterThanOrEqual(3);
-    expect(perSecond).toBeLessThan(6);
-    console.log(`progress: ${finetuning.length} finetuning events at ${perSecond.toFixed(1)} per second`);
-    const listed = await h.call('runs.list', {});
-    expect(listed.map((r) => [r.id, r.status])).toEqual([
-      [third, 'failed'],
-      [second, 'cancelled'],
-      [first, 'finished'],
-    ]);
+      // A running run cannot be deleted; the third is killed with SIGKILL mid-way.
+      await h.event('run.eval', third, (d) => d.point.step >= 1000);
+      const refused = await h.host.handle({ id: 7, method: 'runs.delete', params: { id: third } });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'conflict', field: 'id' } });
+      const thirdPid = (await h.call('host.status')).trainers[0].pid!;
+      process.kill(thirdPid, 'SIGKILL');
+      expect(await h.event('run.failed', third)).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
+      const failed = await h.call('runs.get', { id: third });
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatch(/SIGKILL/);
+      expect(failed.series.length).toBeGreaterThanOrEqual(11);
+      // Its progress came at about 5 per second (the trainer throttles to one per 200 ms).
+      const finetuning = h.events.flatMap((e, i) =>
+        e.event === 'run.progress' && e.data.runId === third && e.data.phase === 'finetuning' ? [h.times[i]] : [],
+      );
+      const perSecond = (finetuning.length - 1) / ((finetuning.at(-1)! - finetuning[0]) / 1000);
+      expect(finetuning.length).toBeGreaterThanOrEqual(3);
+      expect(perSecond).toBeLessThan(6);
+      console.log(`progress: ${finetuning.length} finetuning events at ${perSecond.toFixed(1)} per second`);
+      const listed = await h.call('runs.list', {});
+      expect(listed.map((r) => [r.id, r.status])).toEqual([
+        [third, 'failed'],
+        [second, 'cancelled'],
+        [first, 'finished'],
+      ]);
 
-    // One at a time: each run started only after the previous one ended.
-    const at = (name: EventName, runId: number) =>
-      h.events.findIndex((e) => e.event === name && (e.data as { runId: number }).runId === runId);
-    const firstProgress = (runId: number) =>
-      h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === runId);
-    expect(firstProgress(second)).toBeGreaterThan(at('run.finished', first));
-    expect(firstProgress(third)).toBeGreaterThan(at('run.cancelled', second));
-    expect(await h.call('host.status')).toMatchObject({ running: [], queueLength: 0 });
-  });
+      // One at a time: each run started only after the previous one ended.
+      const at = (name: EventName, runId: number) =>
+        h.events.findIndex((e) => e.event === name && (e.data as { runId: number }).runId === runId);
+      const firstProgress = (runId: number) =>
+        h.events.findIndex((e) => e.event === 'run.progress' && (e.data as { runId: number }).runId === runId);
+      expect(firstProgress(second)).toBeGreaterThan(at('run.finished', first));
+      expect(firstProgress(third)).toBeGreaterThan(at('run.cancelled', second));
+      expect(await h.call('host.status')).toMatchObject({ running: [], queueLength: 0 });
+    },
+  );
 
   it('stores a run whose trainer fails as failed, with its error and exit code', async () => {
     const { runId } = await h.call('runs.start', { config: config(40, { dataDir: path.join(work, 'no-such-data') }) });

@@ -239,7 +239,8 @@ describe('the host contract over WebSocket', () => {
     await watcher.event('run.finished', runId);
     expect(watcher.of(runId)).toEqual(client.of(runId));
     console.log(
-      `run ${runId}: ${names.length} events over WebSocket, finished ${(performance.now() - t0).toFixed(0)} ms after runs.start`,
+      `run ${runId}: ${names.length} events over WebSocket, finished ${(performance.now() - t0).toFixed(0)} ` +
+        `ms after runs.start`,
     );
   });
 

@@ -93,7 +93,8 @@ describe('without webgpu', () => {
     const forced = mixcd(['run', ...base, '--backend', 'webgpu', '--allow-software-adapter', '--json'], missing);
     expect(forced.code).toBe(2);
     expect(ourLines(forced.stderr)).toEqual([
-      'mixcd: The webgpu backend cannot start here: the optional npm package webgpu is not installed. Use --backend auto to pick one that works.',
+      'mixcd: The webgpu backend cannot start here: the optional npm package ' +
+        'webgpu is not installed. Use --backend auto to pick one that works.',
     ]);
     const auto = mixcd(['run', ...base, '--backend', 'auto', '--steps', '5', '--eval-every', '5', '--json'], missing);
     expect(auto.code, auto.stderr).toBe(0);
@@ -111,19 +112,23 @@ describe('without webgpu', () => {
     expect(ourLines(run.stderr).join('\n')).toMatch(/@tensorflow\/tfjs-backend-webgpu is not installed/);
   });
 
-  it("exits 2 when Mesa's EGL finds no driver (the Mesa packages missing), and never takes a software adapter unasked", () => {
-    // libglvnd reads the EGL vendor list from here: a file that does not exist = no EGL driver.
-    const noMesa = { __EGL_VENDOR_LIBRARY_FILENAMES: path.join(work, 'no-such-vendor.json') };
-    const run = mixcd(['run', ...base, '--backend', 'webgpu', '--allow-software-adapter', '--json'], noMesa);
-    expect(run.code).toBe(2);
-    expect(ourLines(run.stderr).join('\n')).toMatch(/no OpenGL ES adapter/);
-    const unasked = mixcd(['run', ...base, '--backend', 'webgpu', '--steps', '1', '--json']);
-    if (unasked.code === 0) {
-      // A machine with a real GPU: it ran there, not on a software adapter.
-      expect(JSON.parse(unasked.stdout).device).not.toMatch(/software adapter/);
-    } else {
-      expect(unasked.code).toBe(2);
-      expect(ourLines(unasked.stderr).join('\n')).toMatch(/--allow-software-adapter/);
-    }
-  });
+  it(
+    "exits 2 when Mesa's EGL finds no driver (the Mesa packages missing), and " +
+      'never takes a software adapter unasked',
+    () => {
+      // libglvnd reads the EGL vendor list from here: a file that does not exist = no EGL driver.
+      const noMesa = { __EGL_VENDOR_LIBRARY_FILENAMES: path.join(work, 'no-such-vendor.json') };
+      const run = mixcd(['run', ...base, '--backend', 'webgpu', '--allow-software-adapter', '--json'], noMesa);
+      expect(run.code).toBe(2);
+      expect(ourLines(run.stderr).join('\n')).toMatch(/no OpenGL ES adapter/);
+      const unasked = mixcd(['run', ...base, '--backend', 'webgpu', '--steps', '1', '--json']);
+      if (unasked.code === 0) {
+        // A machine with a real GPU: it ran there, not on a software adapter.
+        expect(JSON.parse(unasked.stdout).device).not.toMatch(/software adapter/);
+      } else {
+        expect(unasked.code).toBe(2);
+        expect(ourLines(unasked.stderr).join('\n')).toMatch(/--allow-software-adapter/);
+      }
+    },
+  );
 });

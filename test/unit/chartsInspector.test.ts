@@ -71,30 +71,34 @@ describe('bin heatmap', () => {
     expect(tip).toContain('size 50');
   });
 
-  it('uses short bin names on the axis, long ones only in the tooltip, and keeps a drawable range for all-zero traces', () => {
-    const option = binHeatmapOption([trace(0, { probability: [0, 0, 0, 0] })], {
-      binLabels: ['a', 'b', 'c', 'd'],
-      title: 'T',
-    });
-    expect((option.yAxis as { data: string[] }).data).toEqual(['a', 'b', 'c', 'd']);
-    const long = ['class 0 (T-shirt), l0 0.001..0.01', 'b', 'c', 'd'];
-    const named = binHeatmapOption([trace(0)], { binLabels: long });
-    expect((named.yAxis as { data: string[] }).data).toEqual(['0', '1', '2', '3']);
-    expect(
-      (named.tooltip as { formatter: (p: unknown) => string }).formatter({ value: [0, 0, 0.2, 0.1, 100] }),
-    ).toContain('bin 0: class 0 (T-shirt), l0 0.001..0.01 at step 0');
-    expect(binAxisLabels(2, ['x'])).toEqual(['0', '1']); // too few names: none
-    // 100 bins: every fifth label on the axis, not 100 overprinted ones; named ones always.
-    const many = binHeatmapOption([trace(0, { probability: Array.from({ length: 100 }, () => 0.01) })]);
-    const shown = (many.yAxis as { axisLabel: { interval: (i: number, v: string) => boolean } }).axisLabel.interval;
-    expect([0, 1, 4, 5, 10].map((i) => shown(i, String(i)))).toEqual([true, false, false, true, true]);
-    expect(shown(101, 'outside')).toBe(true);
-    expect(thinnedLabels(['0', '1'])).toEqual({ interval: 0 });
-    expect(binLabel(-1)).toBe('outside every bin');
-    expect(option.visualMap).toMatchObject({ max: 1 });
-    expect(option.title).toMatchObject({ text: 'T' });
-    expect(binHeatmapOption([]).series).toEqual([expect.objectContaining({ data: [] })]);
-  });
+  it(
+    'uses short bin names on the axis, long ones only in the tooltip, and keeps ' +
+      'a drawable range for all-zero traces',
+    () => {
+      const option = binHeatmapOption([trace(0, { probability: [0, 0, 0, 0] })], {
+        binLabels: ['a', 'b', 'c', 'd'],
+        title: 'T',
+      });
+      expect((option.yAxis as { data: string[] }).data).toEqual(['a', 'b', 'c', 'd']);
+      const long = ['class 0 (T-shirt), l0 0.001..0.01', 'b', 'c', 'd'];
+      const named = binHeatmapOption([trace(0)], { binLabels: long });
+      expect((named.yAxis as { data: string[] }).data).toEqual(['0', '1', '2', '3']);
+      expect(
+        (named.tooltip as { formatter: (p: unknown) => string }).formatter({ value: [0, 0, 0.2, 0.1, 100] }),
+      ).toContain('bin 0: class 0 (T-shirt), l0 0.001..0.01 at step 0');
+      expect(binAxisLabels(2, ['x'])).toEqual(['0', '1']); // too few names: none
+      // 100 bins: every fifth label on the axis, not 100 overprinted ones; named ones always.
+      const many = binHeatmapOption([trace(0, { probability: Array.from({ length: 100 }, () => 0.01) })]);
+      const shown = (many.yAxis as { axisLabel: { interval: (i: number, v: string) => boolean } }).axisLabel.interval;
+      expect([0, 1, 4, 5, 10].map((i) => shown(i, String(i)))).toEqual([true, false, false, true, true]);
+      expect(shown(101, 'outside')).toBe(true);
+      expect(thinnedLabels(['0', '1'])).toEqual({ interval: 0 });
+      expect(binLabel(-1)).toBe('outside every bin');
+      expect(option.visualMap).toMatchObject({ max: 1 });
+      expect(option.title).toMatchObject({ text: 'T' });
+      expect(binHeatmapOption([]).series).toEqual([expect.objectContaining({ data: [] })]);
+    },
+  );
 });
 
 describe('bin estimates', () => {

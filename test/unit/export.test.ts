@@ -123,24 +123,28 @@ describe('pivotTable', () => {
     expect(alone.rows[0].cells[0]!.best).toBe(true);
   });
 
-  it('marks the best per column: highest for accuracies and precision, lowest for CD rate, extra passes and time (ties all best)', () => {
-    const best = (metric: Parameters<typeof pivotTable>[1]) =>
-      pivotTable(RUNS, metric).columns.map((_, c) =>
-        pivotTable(RUNS, metric)
-          .rows.filter((r) => r.cells[c]?.best)
-          .map((r) => r.strategy),
-      );
-    expect(best('pretrainTestAcc')).toEqual([['mix-cd'], ['mix-cd']]);
-    expect(best('rehearsalPrecision')).toEqual([['mix-cd'], ['mix-cd']]);
-    expect(best('cdRate')).toEqual([['mix-cd'], ['mix-cd']]);
-    expect(best('wallSeconds')).toEqual([['none'], ['none']]);
-    expect(best('extraForwardPasses')).toEqual([
-      ['none', 'random', 'mix-cd'],
-      ['none', 'random', 'mix-cd'],
-    ]);
-    // Nothing rehearsed without rehearsal: no precision cell for `none`.
-    expect(pivotTable(RUNS, 'rehearsalPrecision').rows[0].cells).toEqual([null, null]);
-  });
+  it(
+    'marks the best per column: highest for accuracies and precision, lowest ' +
+      'for CD rate, extra passes and time (ties all best)',
+    () => {
+      const best = (metric: Parameters<typeof pivotTable>[1]) =>
+        pivotTable(RUNS, metric).columns.map((_, c) =>
+          pivotTable(RUNS, metric)
+            .rows.filter((r) => r.cells[c]?.best)
+            .map((r) => r.strategy),
+        );
+      expect(best('pretrainTestAcc')).toEqual([['mix-cd'], ['mix-cd']]);
+      expect(best('rehearsalPrecision')).toEqual([['mix-cd'], ['mix-cd']]);
+      expect(best('cdRate')).toEqual([['mix-cd'], ['mix-cd']]);
+      expect(best('wallSeconds')).toEqual([['none'], ['none']]);
+      expect(best('extraForwardPasses')).toEqual([
+        ['none', 'random', 'mix-cd'],
+        ['none', 'random', 'mix-cd'],
+      ]);
+      // Nothing rehearsed without rehearsal: no precision cell for `none`.
+      expect(pivotTable(RUNS, 'rehearsalPrecision').rows[0].cells).toEqual([null, null]);
+    },
+  );
 
   it('shows n when the cells have different numbers of seeds; one seed has no sd', () => {
     const pivot = pivotTable(RUNS.slice(0, 5), 'pretrainTestAcc');

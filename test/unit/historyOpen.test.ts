@@ -51,30 +51,34 @@ describe('read-only opening', () => {
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 
-  it('reads a history in a folder this user cannot write (read-only mount, another user) and leaves no -wal/-shm', () => {
-    const file = fresh(2);
-    fs.chmodSync(path.dirname(file), 0o755);
-    fs.chmodSync(work, 0o755);
-    const script = `
-      import { openHistoryReadOnly } from ${JSON.stringify(path.resolve(__dirname, '../../dist/src-main/store/database.js'))};
+  it(
+    'reads a history in a folder this user cannot write (read-only mount, another ' + 'user) and leaves no -wal/-shm',
+    () => {
+      const file = fresh(2);
+      fs.chmodSync(path.dirname(file), 0o755);
+      fs.chmodSync(work, 0o755);
+      const databaseModule = JSON.stringify(path.resolve(__dirname, '../../dist/src-main/store/database.js'));
+      const script = `
+      import { openHistoryReadOnly } from ${databaseModule};
       const h = openHistoryReadOnly(${JSON.stringify(file)}); console.log(h.listRuns().length); h.close();`;
-    if (process.getuid?.() !== 0) {
-      // Only root can become another user here; say so instead of passing silently.
-      console.warn('historyOpen: not root, so the other-user read is not exercised; ran as this user only');
-      expect(openHistoryReadOnly(file).listRuns()).toHaveLength(2);
-      return;
-    }
-    const result = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(result.stderr).toBe('');
-    expect(result.stdout.trim()).toBe('2');
-    expect(fs.readdirSync(path.dirname(file))).toEqual(['history.db']);
-  });
+      if (process.getuid?.() !== 0) {
+        // Only root can become another user here; say so instead of passing silently.
+        console.warn('historyOpen: not root, so the other-user read is not exercised; ran as this user only');
+        expect(openHistoryReadOnly(file).listRuns()).toHaveLength(2);
+        return;
+      }
+      const result = spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.stdout.trim()).toBe('2');
+      expect(fs.readdirSync(path.dirname(file))).toEqual(['history.db']);
+    },
+  );
 });
 
 describe('damaged histories', () => {

@@ -114,22 +114,27 @@ describe('electronSqliteBinding', () => {
     expect(electronSqliteBinding(root, electronVersion)).toBe(addon);
   });
 
-  it('refuses a build for another Electron, another better-sqlite3 or another platform, or one without its marker', () => {
-    const wanted = {
-      electron: electronVersion,
-      betterSqlite3: sqliteVersion,
-      platform: process.platform,
-      arch: process.arch,
-    };
-    expect(electronSqliteBinding(fakeRoot({ marker: { ...wanted, electron: '39.0.0' } }), electronVersion)).toBeNull();
-    expect(
-      electronSqliteBinding(fakeRoot({ marker: { ...wanted, betterSqlite3: '11.0.0' } }), electronVersion),
-    ).toBeNull();
-    expect(
-      electronSqliteBinding(fakeRoot({ marker: { ...wanted, arch: 'not-this-arch' } }), electronVersion),
-    ).toBeNull();
-    expect(electronSqliteBinding(fakeRoot({ marker: null }), electronVersion)).toBeNull();
-  });
+  it(
+    'refuses a build for another Electron, another better-sqlite3 or another ' + 'platform, or one without its marker',
+    () => {
+      const wanted = {
+        electron: electronVersion,
+        betterSqlite3: sqliteVersion,
+        platform: process.platform,
+        arch: process.arch,
+      };
+      expect(
+        electronSqliteBinding(fakeRoot({ marker: { ...wanted, electron: '39.0.0' } }), electronVersion),
+      ).toBeNull();
+      expect(
+        electronSqliteBinding(fakeRoot({ marker: { ...wanted, betterSqlite3: '11.0.0' } }), electronVersion),
+      ).toBeNull();
+      expect(
+        electronSqliteBinding(fakeRoot({ marker: { ...wanted, arch: 'not-this-arch' } }), electronVersion),
+      ).toBeNull();
+      expect(electronSqliteBinding(fakeRoot({ marker: null }), electronVersion)).toBeNull();
+    },
+  );
 
   it('gives a path that better-sqlite3 loads through its nativeBinding option', async () => {
     const { default: Database } = await vi.importActual<{ default: typeof import('better-sqlite3') }>('better-sqlite3');
@@ -268,7 +273,8 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
     expect(requests).toEqual([]);
     expect(existsSync(buildDir())).toBe(false);
     console.log(
-      `no Electron binary: install step ${offline.ms.toFixed(0)} ms, with ELECTRON_SKIP_BINARY_DOWNLOAD ${skipped.ms.toFixed(0)} ms`,
+      `no Electron binary: install step ${offline.ms.toFixed(0)} ms, with ELECTRON_SKIP_BINARY_DOWNLOAD ` +
+        `${skipped.ms.toFixed(0)} ms`,
     );
   });
 
@@ -281,7 +287,8 @@ describe('scripts/install-electron.mjs: the Electron build of better-sqlite3', (
     expect(requests).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^/v${sqliteVersion}/better-sqlite3-v${sqliteVersion}-electron-v${abi}-${process.platform}[a-z]*-${process.arch}\\.tar\\.gz$`,
+          `^/v${sqliteVersion}/better-sqlite3-v${sqliteVersion}-electron-v${abi}-` +
+            `${process.platform}[a-z]*-${process.arch}\\.tar\\.gz$`,
         ),
       ),
     ]);

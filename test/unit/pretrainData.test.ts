@@ -127,27 +127,33 @@ describe('PretrainDataCache', () => {
     }
   });
 
-  it('never shows other pixels: images swapped after the labels were trusted are refused, then checked in full', async () => {
-    const dir = path.join(work, 'swapped');
-    writeIdxData(dir, { trainCount: 200, testCount: 50, size: 6, seed: 4 });
-    const fingerprint = loadFashionMnist(dir).fingerprint;
-    const swapped = {
-      id: 1,
-      config: parseRunConfig({ scenario: 'split', dataDir: dir }),
-      dataFingerprint: fingerprint,
-    };
-    const cacheDir = mkdtempSync(path.join(work, 'cache-'));
-    expect(typeof (await new PretrainDataCache(cacheDir).get(swapped))).toBe('object'); // full check; memo written
-    const viaMemo = await new PretrainDataCache(cacheDir, { prefetchPixels: false }).get(swapped);
-    if (typeof viaMemo === 'string') throw new Error(viaMemo);
-    // Another data set of the same dimensions takes the images file's place.
-    const other = path.join(work, 'other');
-    writeIdxData(other, { trainCount: 200, testCount: 50, size: 6, seed: 9 });
-    writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), readFileSync(path.join(other, 'train-images-idx3-ubyte')));
-    await expect(viaMemo.pixels()).rejects.toThrow(/changed since this run was opened; open the run again/);
-    // The memo forgot it; opening again checks in full and refuses the data by its fingerprint.
-    expect(await new PretrainDataCache(cacheDir).get(swapped)).toMatch(/is not the data run 1 used/);
-  });
+  it(
+    'never shows other pixels: images swapped after the labels were trusted ' + 'are refused, then checked in full',
+    async () => {
+      const dir = path.join(work, 'swapped');
+      writeIdxData(dir, { trainCount: 200, testCount: 50, size: 6, seed: 4 });
+      const fingerprint = loadFashionMnist(dir).fingerprint;
+      const swapped = {
+        id: 1,
+        config: parseRunConfig({ scenario: 'split', dataDir: dir }),
+        dataFingerprint: fingerprint,
+      };
+      const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+      expect(typeof (await new PretrainDataCache(cacheDir).get(swapped))).toBe('object'); // full check; memo written
+      const viaMemo = await new PretrainDataCache(cacheDir, { prefetchPixels: false }).get(swapped);
+      if (typeof viaMemo === 'string') throw new Error(viaMemo);
+      // Another data set of the same dimensions takes the images file's place.
+      const other = path.join(work, 'other');
+      writeIdxData(other, { trainCount: 200, testCount: 50, size: 6, seed: 9 });
+      writeFileSync(
+        path.join(dir, 'train-images-idx3-ubyte'),
+        readFileSync(path.join(other, 'train-images-idx3-ubyte')),
+      );
+      await expect(viaMemo.pixels()).rejects.toThrow(/changed since this run was opened; open the run again/);
+      // The memo forgot it; opening again checks in full and refuses the data by its fingerprint.
+      expect(await new PretrainDataCache(cacheDir).get(swapped)).toMatch(/is not the data run 1 used/);
+    },
+  );
 });
 
 describe('pretrainIndicesOf', () => {

@@ -259,48 +259,51 @@ describe('mix-cd bin choice: p_k proportional to alpha_k * N_k, mixed with epsil
     expect(chiSquare(counts, normalise(size)).p).toBeLessThan(1e-12);
   });
 
-  it('pooled prior and decay: alpha matches the decayed-count formula exactly, also with feedback one step late', () => {
-    const config = mixCdConfig({ rule: 'class', prior: 'pooled', priorStrength: 3, gamma: 0.97, epsilon: 0.05 });
-    const index = makeIndex(classSizes, 12, 10);
-    const strategy = createMixCd(index, config, 8);
-    const { n, s } = drive(strategy, (k) => planted[k], 200, 24, 0.97, 9);
-    const alpha = expectedAlpha(n, s, config);
-    strategy.trace!(200).alpha.forEach((al, k) => expect(al).toBeCloseTo(alpha[k], 9));
+  it(
+    'pooled prior and decay: alpha matches the decayed-count formula exactly, ' + 'also with feedback one step late',
+    () => {
+      const config = mixCdConfig({ rule: 'class', prior: 'pooled', priorStrength: 3, gamma: 0.97, epsilon: 0.05 });
+      const index = makeIndex(classSizes, 12, 10);
+      const strategy = createMixCd(index, config, 8);
+      const { n, s } = drive(strategy, (k) => planted[k], 200, 24, 0.97, 9);
+      const alpha = expectedAlpha(n, s, config);
+      strategy.trace!(200).alpha.forEach((al, k) => expect(al).toBeCloseTo(alpha[k], 9));
 
-    // Delay 1: select(t + 1) happens before observe(t); the remembered bins must still be used.
-    const delayed = createMixCd(index, config, 8);
-    const K = delayed.partition.numBins;
-    const nD = new Array<number>(K).fill(0);
-    const sD = new Array<number>(K).fill(0);
-    const outcomes = new Rng(9, 1);
-    let pending: { t: number; picked: Int32Array; mis: Uint8Array } | null = null;
-    for (let t = 0; t <= 200; t++) {
-      const picked = t < 200 ? delayed.select(t, 24, noInfer) : null;
-      if (pending) {
-        const decay = pending.t > 0 ? 0.97 : 1;
-        for (let k = 0; k < K; k++) {
-          nD[k] *= decay;
-          sD[k] *= decay;
+      // Delay 1: select(t + 1) happens before observe(t); the remembered bins must still be used.
+      const delayed = createMixCd(index, config, 8);
+      const K = delayed.partition.numBins;
+      const nD = new Array<number>(K).fill(0);
+      const sD = new Array<number>(K).fill(0);
+      const outcomes = new Rng(9, 1);
+      let pending: { t: number; picked: Int32Array; mis: Uint8Array } | null = null;
+      for (let t = 0; t <= 200; t++) {
+        const picked = t < 200 ? delayed.select(t, 24, noInfer) : null;
+        if (pending) {
+          const decay = pending.t > 0 ? 0.97 : 1;
+          for (let k = 0; k < K; k++) {
+            nD[k] *= decay;
+            sD[k] *= decay;
+          }
+          for (let j = 0; j < pending.picked.length; j++) {
+            const k = delayed.binOf!(pending.picked[j]);
+            nD[k] += 1;
+            sD[k] += pending.mis[j];
+          }
+          const workBefore = delayed.work;
+          delayed.observe(pending.t, pending.picked, pending.mis);
+          // Exactly one unit per observed sample: no bin search was needed.
+          expect(delayed.work - workBefore).toBe(pending.picked.length);
         }
-        for (let j = 0; j < pending.picked.length; j++) {
-          const k = delayed.binOf!(pending.picked[j]);
-          nD[k] += 1;
-          sD[k] += pending.mis[j];
+        if (picked) {
+          const mis = new Uint8Array(picked.length);
+          for (let j = 0; j < picked.length; j++) mis[j] = outcomes.next() < planted[delayed.binOf!(picked[j])] ? 1 : 0;
+          pending = { t, picked, mis };
         }
-        const workBefore = delayed.work;
-        delayed.observe(pending.t, pending.picked, pending.mis);
-        // Exactly one unit per observed sample: no bin search was needed.
-        expect(delayed.work - workBefore).toBe(pending.picked.length);
       }
-      if (picked) {
-        const mis = new Uint8Array(picked.length);
-        for (let j = 0; j < picked.length; j++) mis[j] = outcomes.next() < planted[delayed.binOf!(picked[j])] ? 1 : 0;
-        pending = { t, picked, mis };
-      }
-    }
-    const alphaD = expectedAlpha(nD, sD, config);
-    delayed.trace!(200).alpha.forEach((al, k) => expect(al).toBeCloseTo(alphaD[k], 9));
-  });
+      const alphaD = expectedAlpha(nD, sD, config);
+      delayed.trace!(200).alpha.forEach((al, k) => expect(al).toBeCloseTo(alphaD[k], 9));
+    },
+  );
 
   it('observe maps indices it did not hand out through binOf, and ignores non-candidates', () => {
     const config = mixCdConfig({

@@ -108,7 +108,9 @@ describe('opening and migrations', () => {
     migrate(raw, file, MIGRATIONS.slice(0, 1));
     raw
       .prepare(
-        `INSERT INTO runs (id, created_at, status, config_json, scenario, strategy, budget, seed) VALUES (7, 'x', 'running', '{}', 'rot90', 'random', 0.1, 1)`,
+        `INSERT INTO runs (id, created_at, status, config_json, scenario, strategy, ` +
+          `budget, seed) VALUES (7, 'x', 'running', '{}', 'rot90', 'random', 0.1, ` +
+          `1)`,
       )
       .run();
     raw
@@ -377,7 +379,8 @@ describe('a run, end to end', () => {
       counts,
       log,
       logCategories: null,
-      logCategoriesProblem: `Rehearsal categories of run ${id}, entry 1: code 9 is not a category (0..3, or 255 for unknown)`,
+      logCategoriesProblem:
+        `Rehearsal categories of run ${id}, entry 1: code 9 is not a category (0..3, ` + `or 255 for unknown)`,
     });
   });
 
@@ -498,7 +501,8 @@ describe('integrity', () => {
     expect(() =>
       raw
         .prepare(
-          `INSERT INTO bin_traces (run_id, step, size, alpha, probability, drawn, cd_found) VALUES (?, 5, x'', x'', x'', x'', x'')`,
+          `INSERT INTO bin_traces (run_id, step, size, alpha, probability, drawn, ` +
+            `cd_found) VALUES (?, 5, x'', x'', x'', x'', x'')`,
         )
         .run(id),
     ).toThrow(/only be added to a running run/);

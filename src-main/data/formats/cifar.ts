@@ -41,7 +41,9 @@ export function parseCifar(
   if (bytes.length === 0 || bytes.length % record !== 0) {
     const other = kind === 'cifar10' ? 'cifar100' : 'cifar10';
     throw new DataError(
-      `${file} has ${bytes.length} bytes, not a whole number of ${kind} records of ${record} bytes; check that it is a ${kind} binary file (or pass --format ${other}).`,
+      `${file} has ${bytes.length} bytes, not a whole number of ${kind} records ` +
+        `of ${record} bytes; check that it is a ${kind} binary file (or pass --format ` +
+        `${other}).`,
       file,
     );
   }
@@ -55,7 +57,8 @@ export function parseCifar(
     const label = bytes[base + labelOffset];
     if (label >= numClasses) {
       throw new DataError(
-        `${file} record ${i} has label ${label}, outside ${kind}'s ${numClasses} classes; check that it is a ${kind} binary file.`,
+        `${file} record ${i} has label ${label}, outside ${kind}'s ${numClasses} ` +
+          `classes; check that it is a ${kind} binary file.`,
         file,
       );
     }

@@ -54,21 +54,24 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
         labelAt = header.indexOf(options.labelColumn);
         if (labelAt < 0)
           throw new DataError(
-            `${file} has no label column "${options.labelColumn}" (its header is ${header.join(', ')}); name the label column "label" or set "labelColumn" in dataset.json.`,
+            `${file} has no label column "${options.labelColumn}" (its header is ${header.join(', ')}); ` +
+              `name the label column "label" or set "labelColumn" in dataset.json.`,
             file,
           );
         if (options.groupColumn !== undefined) {
           groupAt = header.indexOf(options.groupColumn);
           if (groupAt < 0)
             throw new DataError(
-              `${file} has no group column "${options.groupColumn}" (its header is ${header.join(', ')}); fix "groupColumn" in dataset.json or add the column.`,
+              `${file} has no group column "${options.groupColumn}" (its header is ${header.join(', ')}); ` +
+                `fix "groupColumn" in dataset.json or add the column.`,
               file,
             );
         }
         const idAt = options.idColumn === undefined ? -1 : header.indexOf(options.idColumn);
         if (options.idColumn !== undefined && idAt < 0)
           throw new DataError(
-            `${file} has no id column "${options.idColumn}" (its header is ${header.join(', ')}); fix "idColumn" in dataset.json.`,
+            `${file} has no id column "${options.idColumn}" (its header is ${header.join(', ')}); ` +
+              `fix "idColumn" in dataset.json.`,
             file,
           );
         featureAt = header.map((_, i) => i).filter((i) => i !== labelAt && i !== groupAt && i !== idAt);
@@ -78,7 +81,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
           const [h, w, c] = options.shape;
           if (h * w * c !== featureAt.length)
             throw new DataError(
-              `${file} has ${featureAt.length} feature columns but the declared shape ${h}x${w}x${c} needs ${h * w * c}; fix "shape" in dataset.json.`,
+              `${file} has ${featureAt.length} feature columns but the declared shape ` +
+                `${h}x${w}x${c} needs ${h * w * c}; fix "shape" in dataset.json.`,
               file,
             );
         }
@@ -86,7 +90,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
       }
       if (record.length !== header.length)
         throw new DataError(
-          `${file} line ${info.lines} has ${record.length} fields but the header has ${header.length}; fix the ragged row.`,
+          `${file} line ${info.lines} has ${record.length} fields but the header ` +
+            `has ${header.length}; fix the ragged row.`,
           file,
         );
       const labelText = record[labelAt];
@@ -97,7 +102,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
       if (textLabels) labels.push(labelIds.id(labelText));
       else if (!isInt || Number(labelText) < 0 || Number(labelText) > 255)
         throw new DataError(
-          `${file} line ${info.lines} has label "${labelText}" but the labels above it are integers 0..255; use one kind of label throughout.`,
+          `${file} line ${info.lines} has label "${labelText}" but the labels above ` +
+            `it are integers 0..255; use one kind of label throughout.`,
           file,
         );
       else labels.push(Number(labelText));
@@ -107,7 +113,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
         const v = text === '' ? NaN : Number(text);
         if (!Number.isFinite(v))
           throw new DataError(
-            `${file} line ${info.lines} column "${header[i]}" has "${text}", which is not a number; fix the value or declare the column as "idColumn"/"groupColumn".`,
+            `${file} line ${info.lines} column "${header[i]}" has "${text}", which ` +
+              `is not a number; fix the value or declare the column as "idColumn"/"groupColumn".`,
             file,
           );
         if (allPixels && !(Number.isInteger(v) && v >= 0 && v <= 255)) allPixels = false;
@@ -121,7 +128,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataError(`${file} does not exist; check the path.`, file);
     throw new DataError(
-      `${file} could not be parsed as ${options.delimiter === ',' ? 'CSV' : 'TSV'} (${(error as Error).message}); fix the file.`,
+      `${file} could not be parsed as ${options.delimiter === ',' ? 'CSV' : 'TSV'} ` +
+        `(${(error as Error).message}); fix the file.`,
       file,
     );
   }

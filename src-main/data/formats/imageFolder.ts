@@ -63,7 +63,8 @@ export async function loadImageFolder(
     const extra = folders.filter((f) => !classNames.includes(f));
     if (missing.length || extra.length)
       throw new DataError(
-        `${dir} has class folders ${folders.join(', ')} but dataset.json's classNames are ${classNames.join(', ')}; make them the same.`,
+        `${dir} has class folders ${folders.join(', ')} but dataset.json's classNames ` +
+          `are ${classNames.join(', ')}; make them the same.`,
         dir,
       );
     classes = classNames;
@@ -97,7 +98,9 @@ export async function loadImageFolder(
       const file = chunk[j];
       if (img.height !== h || img.width !== w || img.channels !== c)
         throw new DataError(
-          `${file} is ${img.width}x${img.height} with ${img.channels} channels but the folder's images are ${w}x${h} with ${c}; declare "shape" in dataset.json to resize them all, or fix the image.`,
+          `${file} is ${img.width}x${img.height} with ${img.channels} channels but ` +
+            `the folder's images are ${w}x${h} with ${c}; declare "shape" in dataset.json ` +
+            `to resize them all, or fix the image.`,
           file,
         );
       images.set(img.data, (start + j) * sample);

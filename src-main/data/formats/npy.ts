@@ -55,7 +55,8 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const itemSize = sizes[dtype];
   if (itemSize === undefined || (order === '>' && itemSize > 1)) {
     throw new DataError(
-      `${file} has dtype ${descr}, which is not supported; use uint8 or float32 for x and an integer type for y and group (little-endian).`,
+      `${file} has dtype ${descr}, which is not supported; use uint8 or float32 ` +
+        `for x and an integer type for y and group (little-endian).`,
       file,
     );
   }
@@ -63,7 +64,8 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const data = bytes.subarray(start + headerLen);
   if (data.length !== count * itemSize) {
     throw new DataError(
-      `${file} declares shape (${shape.join(', ')}) of ${descr} (${count * itemSize} bytes) but holds ${data.length} data bytes; save the array again.`,
+      `${file} declares shape (${shape.join(', ')}) of ${descr} (${count * itemSize} ` +
+        `bytes) but holds ${data.length} data bytes; save the array again.`,
       file,
     );
   }

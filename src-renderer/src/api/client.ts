@@ -139,8 +139,12 @@ class SocketClient implements HostClient {
         wasOpen
           ? `The connection to the workbench server at ${window.location.host} was lost; reconnecting...`
           : this.token === null
-            ? 'This page has no access token and the workbench server did not let it in: open the full address that `mixcd serve` or `npm start` printed (it ends in ?token=...).'
-            : `The workbench server at ${window.location.host} does not answer (it may have stopped, or was restarted with a new token): start it with \`mixcd serve\` or \`npm start\` and open the address it prints.`,
+            ? 'This page has no access token and the workbench server did not let it ' +
+              'in: open the full address that `mixcd serve` or `npm start` printed (it ' +
+              'ends in ?token=...).'
+            : `The workbench server at ${window.location.host} does not answer (it may ` +
+              `have stopped, or was restarted with a new token): start it with \`mixcd ` +
+              `serve\` or \`npm start\` and open the address it prints.`,
       );
       // Back off up to 10 s: the server may be restarting, or gone for good.
       setTimeout(() => this.connect(), this.retryMs);

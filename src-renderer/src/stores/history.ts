@@ -4,6 +4,7 @@ import { defineStore, storeToRefs } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { StudySummary } from '../../../shared/contract.js';
 import { useRunsStore, type RunRow } from './runs.js';
+import { errorMessage } from '../../../shared/errors.js';
 
 export type SortKey =
   | 'id'
@@ -30,7 +31,7 @@ export interface StudyGroup {
   runCount: number;
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const describe = errorMessage;
 
 /** "a, b ,, c" -> ["a", "b", "c"], without repeats. */
 export function parseTags(text: string): string[] {

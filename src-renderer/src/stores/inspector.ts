@@ -16,6 +16,7 @@ import type { Category } from '../../../shared/results.js';
 import { splitSamples } from '../../../shared/samplePixels.js';
 import type { HostClient } from '../api/client.js';
 import { useRunsStore } from './runs.js';
+import { errorMessage } from '../../../shared/errors.js';
 
 export const PAGE_SIZE = 60;
 
@@ -38,7 +39,7 @@ const DEFAULT_FILTERS: GalleryFilters = {
   order: 'desc',
 };
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const describe = errorMessage;
 
 /** "run=12&vs=13" -> the two ids; a value that is not a run id is a sentence, not a guess. */
 export function parseInspectQuery(query: string): {

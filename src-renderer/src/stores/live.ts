@@ -8,6 +8,7 @@ import type { EvalPoint, RunStatus, RunSummary } from '../../../shared/results.j
 import type { RunConfig } from '../../../shared/config.js';
 import type { HostClient } from '../api/client.js';
 import { runUpdateOf, type RunUpdate } from './runEvents.js';
+import { errorMessage } from '../../../shared/errors.js';
 
 export interface LiveRun {
   id: number;
@@ -25,7 +26,7 @@ export interface LiveRun {
   error: string | null;
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const describe = errorMessage;
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 export function runLabel(run: Pick<LiveRun, 'id' | 'config'>): string {

@@ -8,6 +8,7 @@ import type { EventMessage, RunListItem, RunPhase } from '../../../shared/contra
 import type { RunConfig } from '../../../shared/config.js';
 import type { RunStatus, RunSummary } from '../../../shared/results.js';
 import type { HostClient } from '../api/client.js';
+import { errorMessage } from '../../../shared/errors.js';
 
 export interface RunRow {
   id: number;
@@ -60,7 +61,7 @@ export function rowFromSummary(run: RunSummary | RunListItem): RunRow {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 export const useRunsStore = defineStore('runs', () => {
