@@ -2,6 +2,7 @@
 // scripts). It answers the host API (shared/contract.ts), keeps the run queue, runs each run in
 // a trainer process of its own and is the only writer of the history. No Electron import: a
 // shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
+import { checkData } from './dataCheck.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +261,7 @@ class WorkbenchHost implements Host {
       return { id };
     },
     'catalog.get': () => catalog(),
+    'data.check': ({ path }) => checkData(path),
     'host.status': () => {
       const running = [...this.queue.running];
       return {
