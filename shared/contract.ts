@@ -5,6 +5,8 @@
 //   client -> host   RequestMessage  { id, method, params? }
 //   host -> client   ResponseMessage { id, ok: true, result } | { id, ok: false, error }
 //   host -> client   EventMessage    { event, data }
+import type { DatasetDescription } from './datasets.js';
+import type { ScenarioSpec } from './scenarioFile.js';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -165,6 +167,8 @@ export const METHODS = {
   'inspect.data': z.object({ id, indices: z.array(z.number().int().min(0)).min(1).max(1000) }).strict(),
   'catalog.get': z.object({}).strict(),
   'host.status': z.object({}).strict(),
+  /** Checks a scenario file, or a dataset folder or file, on the host's disk (the New-run form's field). */
+  'data.check': z.object({ path: z.string().trim().min(1).max(4096) }).strict(),
 } as const;
 
 export type MethodName = keyof typeof METHODS;
@@ -278,7 +282,14 @@ export interface MethodResults {
   'inspect.data': SampleData;
   'catalog.get': Catalog;
   'host.status': HostStatus;
+  'data.check': DataCheck;
 }
+
+/** `data.check`: a scenario file (its checked content, to put in the run config) or a dataset. */
+export type DataCheck =
+  | { ok: true; kind: 'scenario'; path: string; spec: ScenarioSpec; message: string }
+  | { ok: true; kind: 'dataset'; path: string; description: DatasetDescription; message: string }
+  | { ok: false; path: string; message: string };
 
 // --- events ---
 

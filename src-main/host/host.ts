@@ -3,6 +3,7 @@
 // a trainer process of its own and is the only writer of the history. No Electron import: a
 // shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
 import { checkModelFile, ModelFileError } from '../engine/kerasTopology.js';
+import { checkData } from './dataCheck.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -278,6 +279,7 @@ class WorkbenchHost implements Host {
       return { id };
     },
     'catalog.get': () => catalog(),
+    'data.check': ({ path }) => checkData(path),
     'host.status': () => {
       const running = [...this.queue.running];
       return {
