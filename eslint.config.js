@@ -61,20 +61,4 @@ export default tseslint.config(
     // code at 120; comments, strings and template literals are held to the same width here.
     rules: { 'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }] },
   },
-  {
-    // Four long strings in views another change is rewriting (vue-router, ChartFigure): wrap them
-    // there and delete this exception.
-    files: [
-      'src-renderer/src/components/SampleGallery.vue',
-      'src-renderer/src/views/Compare.vue',
-      'src-renderer/src/views/Inspector.vue',
-      'src-renderer/src/views/NewRun.vue',
-    ],
-    rules: {
-      'max-len': [
-        'error',
-        { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true, ignoreStrings: true, ignoreTemplateLiterals: true },
-      ],
-    },
-  },
 );
