@@ -359,6 +359,8 @@ function studyFileGrid(grid: unknown, file: string): { strategies?: string; budg
  * column for mix-cd's `group` rule (generated data sets have one; README, "mix-cd's settings").
  */
 function refuseUnavailable(config: RunConfig): void {
+  // Scenario files may bring a group column (CSV, npy); the engine names their data when they do not.
+  if (config.scenarioFile) return;
   if (config.rehearsal.strategy === 'mix-cd' && config.rehearsal.mixCd.rule === 'group')
     throw new UsageError(
       '--rule group needs a group column, and the Fashion-MNIST IDX files have ' +
@@ -456,6 +458,7 @@ async function studyCommand(
     {
       strategies: options.strategies ?? fileGrid?.strategies,
       budgets: options.budgets ?? fileGrid?.budgets,
+      computeBudgets: options.computeBudgets,
       seeds: options.seeds ?? fileGrid?.seeds,
     },
     base,

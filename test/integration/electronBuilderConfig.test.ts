@@ -43,7 +43,11 @@ function nativePackages(): string[] {
   const names = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})];
   return names.filter((name) => {
     const dir = path.join(root, 'node_modules', name);
-    return existsSync(path.join(dir, 'binding.gyp')) || name === '@tensorflow/tfjs-node-gpu';
+    // Built from source (binding.gyp), or shipped prebuilt inside the package (webgpu's dawn.node).
+    const prebuilt =
+      existsSync(path.join(dir, 'dist')) &&
+      readdirSync(path.join(dir, 'dist'), { recursive: true }).some((f) => String(f).endsWith('.node'));
+    return existsSync(path.join(dir, 'binding.gyp')) || prebuilt || name === '@tensorflow/tfjs-node-gpu';
   });
 }
 
@@ -84,7 +88,7 @@ describe('electron-builder.yml', () => {
   it('unpacks exactly the native modules from the asar, and the wasm binaries', async () => {
     const { asarUnpack } = await loadConfig();
     const unpacked = asarUnpack
-      .map((p) => /^\*\*\/node_modules\/(.+?)\/\*\*$/.exec(p)?.[1])
+      .map((p) => /^\*\*\/node_modules\/(.+?)(?:\/dist)?\/\*\*$/.exec(p)?.[1])
       .filter((name): name is string => Boolean(name));
     expect(unpacked.sort()).toEqual(nativePackages().sort());
     // The wasm backend loads its .wasm files by path at run time.

@@ -19,6 +19,7 @@ import { priorPass } from '../../src-main/engine/priorPass.js';
 import { createStrategy, type PretrainIndex } from '../../src-main/sampler/index.js';
 import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
 
+const ADDED_AFTER_RECORDING = new Set(['computeUnits', 'probeForwardPasses']);
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'finetune-golden.json');
 const RECORD = process.env.MIXCD_RECORD_GOLDEN === '1';
 
@@ -124,22 +125,27 @@ function runCase(name: string) {
   model.dispose();
   pretrainTest.dispose();
   finetuneTest.dispose();
-  // A JSON round trip makes the record comparable with the fixture (nulls, plain numbers).
+  // A JSON round trip makes the record comparable with the fixture (nulls, plain numbers). Fields
+  // added after the fixture was recorded (compute units per eval, the probe's passes reported apart:
+  // issue 16, checked in computeAndMir.test.ts) are left out; every number the old loop gave is kept.
   return JSON.parse(
-    JSON.stringify({
-      status: result.status,
-      series: result.series,
-      compute: result.compute,
-      rehearsalCounts: sha(result.rehearsalCounts),
-      rehearsalLog: sha(result.rehearsalLog),
-      rehearsalLogLength: result.rehearsalLog.length,
-      rehearsalCategories: sha(result.rehearsalCategories),
-      rehearsalCategoryList: Array.from(result.rehearsalCategories.slice(0, 40)),
-      verdicts: result.verdicts,
-      timingKeys: Object.keys(result.seconds).sort(),
-      progress,
-      evals,
-    }),
+    JSON.stringify(
+      {
+        status: result.status,
+        series: result.series,
+        compute: result.compute,
+        rehearsalCounts: sha(result.rehearsalCounts),
+        rehearsalLog: sha(result.rehearsalLog),
+        rehearsalLogLength: result.rehearsalLog.length,
+        rehearsalCategories: sha(result.rehearsalCategories),
+        rehearsalCategoryList: Array.from(result.rehearsalCategories.slice(0, 40)),
+        verdicts: result.verdicts,
+        timingKeys: Object.keys(result.seconds).sort(),
+        progress,
+        evals,
+      },
+      (key, value) => (ADDED_AFTER_RECORDING.has(key) ? undefined : value),
+    ),
   ) as Record<string, unknown>;
 }
 

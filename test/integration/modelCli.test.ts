@@ -71,7 +71,7 @@ describe('model import and export on the command line', () => {
       '--backend',
       'wasm',
       '--steps',
-      '0',
+      '1',
       '--model-file',
       path.join(work, 'final', 'model.json'),
     ]);
@@ -91,7 +91,7 @@ describe('model import and export on the command line', () => {
     const file = path.join(dir, 'model.json');
     writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
     const before = JSON.parse(mixcd(['runs', '--json']).stdout).length;
-    const result = mixcd(['run', ...short, '--data-dir', dataDir, '--model-file', file]);
+    const result = mixcd(['run', ...short, '--data-dir', dataDir, '--backend', 'wasm', '--model-file', file]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

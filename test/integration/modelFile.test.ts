@@ -132,7 +132,7 @@ describe('export and re-import', () => {
     let saved = '';
     await runExperiment(fromFile, fresh, { onFinalModel: (m) => (saved = saveModel(m, path.join(work, 'final'))) });
     const again = await runExperiment(
-      smallConfig({ model: { arch: 'file', path: saved }, finetune: { steps: 0 } }),
+      smallConfig({ model: { arch: 'file', path: saved }, finetune: { steps: 1 } }),
       fresh,
     );
     expect(again.prior.pretrainTestAcc).toBe(b.final.pretrainTestAcc);

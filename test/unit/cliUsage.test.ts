@@ -44,7 +44,7 @@ describe('mixcd usage errors', () => {
       /--strategy.*"magic".*"none", "random", "mix-cd", "oracle-cd", "loss-based"/,
     );
     await bad(['run', '--budget', 'lots'], /--budget.*"lots".*number/);
-    await bad(['run', '--steps', '-5'], /--steps.*-5.*>=0/);
+    await bad(['run', '--steps', '-5'], /--steps.*-5.*>=1/);
     await bad(['run', '--scenario', 'rot45'], /--scenario.*"rot45".*"rot90", "permute", "split"/);
     await bad(['run', '--hidden', '256,x'], /--hidden.*"x"|model\.hidden/);
     await bad(['run', '--no-such-flag'], /unknown option '--no-such-flag'/);
