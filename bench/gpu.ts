@@ -7,14 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import type { BackendRequest } from '../shared/config.js';
 import { initBackend } from '../src-main/engine/backend.js';
-import { createClassifier } from '../src-main/engine/model.js';
-import { createOptimizer, disposeOptimizer } from '../src-main/engine/optimizer.js';
-import { trainStep } from '../src-main/engine/trainStep.js';
 import { ExperimentContext, runExperiment } from '../src-main/engine/experiment.js';
 import { parseRunConfig } from '../shared/config.js';
+import { trainingWorkload } from './training.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const self = fileURLToPath(import.meta.url);
@@ -23,22 +20,7 @@ type Backend = Extract<BackendRequest, 'webgpu' | 'wasm'>;
 /** ms per training step (median of timed steps after warm-up, the loss read every step). */
 async function stepTime(backend: Backend, model: 'mlp' | 'cnn', steps: number) {
   const info = await initBackend(backend, { allowSoftwareAdapter: true });
-  const spec =
-    model === 'mlp'
-      ? { arch: 'mlp' as const, hidden: [256, 256] }
-      : { arch: 'cnn' as const, filters: [16, 32], kernelSize: 3 };
-  const net = createClassifier(spec, { height: 28, width: 28, channels: 1 }, 10, 0);
-  const optimizer = createOptimizer({ name: 'adam', lr: 1e-3, momentum: 0.9 });
-  const batch = 128;
-  const pixels = new Float32Array(batch * 784);
-  const labels = new Int32Array(batch);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 2654435761) % 1000) / 1000;
-  for (let i = 0; i < batch; i++) labels[i] = i % 10;
-  const one = () => {
-    const { loss } = trainStep(net, optimizer, pixels, labels, batch);
-    loss.dataSync();
-    loss.dispose();
-  };
+  const { step: one, dispose } = trainingWorkload(model);
   for (let i = 0; i < 3; i++) one(); // shader compilation, pipeline caches
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -46,9 +28,7 @@ async function stepTime(backend: Backend, model: 'mlp' | 'cnn', steps: number) {
     one();
     times.push(performance.now() - t0);
   }
-  disposeOptimizer(optimizer);
-  net.dispose();
-  void tf;
+  dispose();
   times.sort((a, b) => a - b);
   return { backend: info.backend, device: info.device, model, msPerStep: times[Math.floor(times.length / 2)] };
 }

@@ -23,21 +23,37 @@ const MODELS: Record<'mlp' | 'cnn', ModelSpec> = {
   cnn: { arch: 'cnn', filters: [16, 32], kernelSize: 3 },
 };
 
-/** Adam, batch 128, random inputs: the same workload as bench/torch_reference.py's throughput mode. */
-export async function measureThroughput(backend: BackendName, model: 'mlp' | 'cnn', seconds = 3): Promise<Throughput> {
-  const info = await initBackend(backend);
+/** The benchmark's training batch size. */
+export const BENCH_BATCH = 128;
+
+/**
+ * Adam, batch 128, fixed pseudo-random inputs: the same workload as bench/torch_reference.py's
+ * throughput mode. One step reads the loss back (a full sync), as a training loop's progress does.
+ */
+export function trainingWorkload(model: 'mlp' | 'cnn'): { step: () => void; dispose: () => void } {
   const net = createClassifier(MODELS[model], { height: 28, width: 28, channels: 1 }, 10, 0);
   const optimizer = createOptimizer({ name: 'adam', lr: 1e-3, momentum: 0.9 });
-  const batch = 128;
-  const pixels = new Float32Array(batch * 784);
-  const labels = new Int32Array(batch);
+  const pixels = new Float32Array(BENCH_BATCH * 784);
+  const labels = new Int32Array(BENCH_BATCH);
   for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 2654435761) % 1000) / 1000;
-  for (let i = 0; i < batch; i++) labels[i] = i % 10;
-  const step = () => {
-    const { loss } = trainStep(net, optimizer, pixels, labels, batch);
-    loss.dataSync();
-    loss.dispose();
+  for (let i = 0; i < BENCH_BATCH; i++) labels[i] = i % 10;
+  return {
+    step: () => {
+      const { loss } = trainStep(net, optimizer, pixels, labels, BENCH_BATCH);
+      loss.dataSync();
+      loss.dispose();
+    },
+    dispose: () => {
+      optimizer.dispose();
+      net.dispose();
+    },
   };
+}
+
+export async function measureThroughput(backend: BackendName, model: 'mlp' | 'cnn', seconds = 3): Promise<Throughput> {
+  const info = await initBackend(backend);
+  const batch = BENCH_BATCH;
+  const { step, dispose } = trainingWorkload(model);
   for (let i = 0; i < 3; i++) step();
   let steps = 0;
   const start = performance.now();
@@ -46,8 +62,7 @@ export async function measureThroughput(backend: BackendName, model: 'mlp' | 'cn
     steps++;
   }
   const elapsed = (performance.now() - start) / 1000;
-  optimizer.dispose();
-  net.dispose();
+  dispose();
   void tf;
   return {
     backend: info.backend,
