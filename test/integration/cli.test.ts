@@ -1,25 +1,19 @@
 // The `mixcd` command as a user runs it: the built binary in a child process, on small IDX files
 // the test writes, against a history file of its own.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-cli-'));
 const dataDir = path.join(work, 'data');
 const db = path.join(work, 'history.db');
 
 function mixcd(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache'), ...env },
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 120_000, env });
 }
 
 const small = [

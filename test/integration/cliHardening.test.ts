@@ -1,24 +1,18 @@
 // Issue 11 through the built `mixcd` binary, without training: wrong input refused before
 // anything is written, read-only commands that create nothing, and a stale run marked interrupted.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { openHistory } from '../../src-main/store/database.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-hard-'));
 
 function mixcd(args: string[], db = path.join(work, 'h.db')) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache') },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 60_000 });
 }
 
 beforeAll(() => {

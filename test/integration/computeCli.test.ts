@@ -1,26 +1,20 @@
 // Equal compute from the command line (issue 16): `mixcd run --compute-budget R --json` has
 // compute.units and config.rehearsal.computeBudget; strategies at the same R spend units within
 // 1%; `--strategy mir` exists; a budget no m fits is one sentence; the frontier exports.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-compute-'));
 const dataDir = path.join(work, 'data');
 const db = path.join(work, 'history.db');
 
 function mixcd(args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache') },
-    timeout: 180_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 180_000 });
 }
 
 const small = [

@@ -1,23 +1,17 @@
 // `mixcd datasets` and `mixcd run --scenario FILE` as a user runs them (the built binary): the
 // shipped CSV with a group column described and run with the `group` rule; a two-stage scenario
 // printing its accuracy matrix; malformed data exits 2 with its sentence.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runMixcd } from '../helpers/cliProcess.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-datasets-cli-'));
 
 function mixcd(args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: path.join(work, 'h.db'), MIXCD_CACHE_DIR: path.join(work, 'cache') },
-    timeout: 300_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db: path.join(work, 'h.db'), cacheDir: path.join(work, 'cache'), timeout: 300_000 });
 }
 
 const tiny = ['--backend', 'wasm', '--hidden', '16', '--pretrain-epochs', '1', '--steps', '20', '--eval-every', '10'];

@@ -1,26 +1,20 @@
 // `mixcd run --keep-model/--save-model/--model-file`, `mixcd export-model ID DIR [--f0]` as a user
 // runs them: the built binary on small IDX files, its own history and f0 cache.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openHistory } from '../../src-main/store/database.js';
 import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-model-cli-'));
 const dataDir = path.join(work, 'data');
 const db = path.join(work, 'history.db');
 
 function mixcd(args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: db, MIXCD_CACHE_DIR: path.join(work, 'cache') },
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 120_000 });
 }
 
 const small = ['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '32', '--pretrain-epochs', '2'];

@@ -2,26 +2,20 @@
 // software adapter here it trains and matches the same run on wasm; without the optional npm
 // packages or Mesa's EGL/GLES it exits 2 saying why, and `--backend auto` falls back to wasm
 // saying so in one line. Data: small generated 28x28 IDX files (the software adapter is slow).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 import { WEBGPU_REQUIRED } from '../helpers/webgpu.js';
 
 const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin/mixcd.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-webgpu-'));
 const dataDir = path.join(work, 'data');
 
 function mixcd(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MIXCD_DB: path.join(work, 'h.db'), MIXCD_CACHE_DIR: path.join(work, 'cache'), ...env },
-    timeout: 600_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runMixcd(args, { db: path.join(work, 'h.db'), cacheDir: path.join(work, 'cache'), timeout: 600_000, env });
 }
 
 /** Our own lines on stderr (Dawn's native warnings, "Warning: ..." with an "at" line, aside). */

@@ -1,0 +1,24 @@
+// The built `mixcd` binary run as a user runs it: a real process with its own history and f0 cache
+// (MIXCD_DB, MIXCD_CACHE_DIR), for the CLI tests that check exit codes, stdout and stderr.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+export const MIXCD_BIN = path.resolve(__dirname, '../../bin/mixcd.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runMixcd(
+  args: string[],
+  options: { db: string; cacheDir: string; timeout: number; env?: Record<string, string> },
+): CliResult {
+  const result = spawnSync(process.execPath, [MIXCD_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MIXCD_DB: options.db, MIXCD_CACHE_DIR: options.cacheDir, ...options.env },
+    timeout: options.timeout,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
