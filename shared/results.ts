@@ -111,6 +111,27 @@ export interface RunSummary {
   stages?: StageFinal[];
   /** Multi-stage runs only: forgetting, backward transfer, retention curves per task. */
   continual?: ContinualSummary;
+  /**
+   * Hash of the config, data fingerprints and engine numerics version (engine/runIdentity.ts):
+   * equal identities give equal numbers. Null for runs recorded before it was stored.
+   */
+  identity?: string | null;
+  /** Versions and machine the run ran on; null for runs recorded before it was stored. */
+  provenance?: Provenance | null;
+}
+
+/** Where and with what a run ran (stored with each run for reproducibility). */
+export interface Provenance {
+  workbenchVersion: string;
+  /** The git commit of the workbench's sources, when it runs from a checkout; else null. */
+  gitCommit: string | null;
+  node: string;
+  /** Electron's version when the trainer runs inside the desktop app; else null. */
+  electron: string | null;
+  tfjs: string;
+  /** The backend used and the version of the package that provides it. */
+  backend: { name: string; version: string | null; device: string };
+  machine: { hostname: string; platform: string; arch: string; cpuModel: string; cores: number; memoryGb: number };
 }
 
 /** A multi-stage run's stage: the same fields as `final`, at the end of that stage, with its name. */

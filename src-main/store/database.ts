@@ -171,6 +171,26 @@ export class History {
   deleteRun(id: number): void {
     this.runs.delete(id);
   }
+  /** A failed or cancelled run back to queued, to be resumed from its checkpoint. */
+  reopenRun(id: number): void {
+    this.runs.reopen(id);
+  }
+  /** The first finished run with this identity, or null. */
+  finishedRunWithIdentity(identity: string): number | null {
+    return this.runs.finishedWithIdentity(identity);
+  }
+  /**
+   * Removes a queued or running run's series, telemetry and stages (a resumed run replaces them
+   * with its checkpoint's, which may end before what an interrupted attempt had stored).
+   */
+  clearRunData(id: number): void {
+    const status = this.runs.status(id);
+    if (status !== 'queued' && status !== 'running') throw this.runs.stateError(id, 'clear its data');
+    this.db.transaction(() => {
+      for (const table of ['eval_points', 'bin_traces', 'probe_categories', 'sample_rehearsals', 'run_stages'])
+        this.db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(id);
+    })();
+  }
 
   // --- per-run data (only while the run is running) ---
   appendEvalPoints(runId: number, points: readonly EvalPoint[]): void {

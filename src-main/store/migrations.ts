@@ -217,12 +217,34 @@ ${runDataTriggers('run_stages')}
 const COMPUTE_UNITS = `ALTER TABLE runs ADD COLUMN compute_json TEXT;
 ALTER TABLE eval_points ADD COLUMN compute_units REAL;`;
 
+// Resume and scale-out (issue 14). identity: a hash of the run's config, data fingerprints and the
+// engine's numerics version (engine/runIdentity.ts): equal identities give equal numbers, so a study
+// can reuse a finished run and `mixcd merge` imports a cluster shard once. provenance_json: the
+// versions and machine the run ran on. The frozen-run trigger gains one exception: a failed or
+// cancelled run may be reopened (back to queued or running) to be resumed from its checkpoint; a
+// finished run stays frozen.
+const RESUME_AND_PROVENANCE = `ALTER TABLE runs ADD COLUMN identity TEXT;
+ALTER TABLE runs ADD COLUMN provenance_json TEXT CHECK (provenance_json IS NULL OR json_valid(provenance_json));
+CREATE INDEX runs_by_identity ON runs (identity) WHERE identity IS NOT NULL;
+DROP TRIGGER runs_frozen;
+CREATE TRIGGER runs_frozen BEFORE UPDATE ON runs
+WHEN OLD.status IN ${TERMINAL}
+  AND NOT (
+    OLD.study_id IS NOT NULL AND NEW.study_id IS NULL
+    AND NOT EXISTS (SELECT 1 FROM studies WHERE id = OLD.study_id)
+    AND ${rowOf('NEW')} IS ${rowOf('OLD')}
+  )
+  AND NOT (OLD.status IN ('failed', 'cancelled') AND NEW.status IN ('queued', 'running'))
+BEGIN SELECT RAISE(ABORT, 'mixcd: finished runs are never altered (this run is finished, failed or cancelled)'); END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'category of each rehearsal', sql: REHEARSAL_CATEGORIES },
   { version: 3, name: 'owner process start time', sql: OWNER_START },
   { version: 4, name: 'multi-stage runs: stages and continual-learning summary', sql: RUN_STAGES },
   { version: 5, name: 'compute units', sql: COMPUTE_UNITS },
+  { version: 6, name: 'run identity, provenance, resumable runs', sql: RESUME_AND_PROVENANCE },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

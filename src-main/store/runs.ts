@@ -7,6 +7,7 @@ import { parseRunConfig, type RunConfig, type ScenarioName, type StrategyName } 
 import {
   RUN_STATUSES,
   type ComputeCounts,
+  type Provenance,
   type RunStatus,
   type RunSummary,
   type TimeBreakdown,
@@ -34,6 +35,9 @@ export interface StartInfo {
   startedAt?: Date | string;
   /** The config as run, with backend-dependent defaults resolved; replaces the stored one. */
   config?: RunConfig;
+  /** The run's identity (engine/runIdentity.ts). */
+  identity?: string;
+  provenance?: Provenance;
 }
 
 export interface FinishInput {
@@ -76,6 +80,8 @@ interface RunRow {
   extra_forward_passes: number | null;
   timing_json: string | null;
   compute_json: string | null;
+  identity: string | null;
+  provenance_json: string | null;
   prior_pretrain_acc: number | null;
   prior_finetune_acc: number | null;
   final_pretrain_acc: number | null;
@@ -86,7 +92,7 @@ interface RunRow {
 
 const SUMMARY_COLUMNS = `id, study_id, created_at, started_at, finished_at, status, config_json, backend, device,
   data_fingerprint, error, wall_seconds, forward_passes, backward_passes, extra_forward_passes, timing_json,
-  compute_json,
+  compute_json, identity, provenance_json,
   prior_pretrain_acc, prior_finetune_acc, final_pretrain_acc, final_finetune_acc, final_cd_rate,
   final_rehearsal_precision`;
 
@@ -127,6 +133,8 @@ function toSummary(row: RunRow): RunSummary {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     series: [],
+    identity: row.identity,
+    provenance: row.provenance_json === null ? null : (JSON.parse(row.provenance_json) as Provenance),
   };
   if (row.timing_json !== null) summary.timing = JSON.parse(row.timing_json) as TimeBreakdown;
   return summary;
@@ -160,6 +168,9 @@ export { processAlive } from './owner.js';
 export class RunsStore {
   private readonly insertRun: Database.Statement;
   private readonly updateConfig: Database.Statement;
+  private readonly updateIdentity: Database.Statement;
+  private readonly reopenStmt: Database.Statement;
+  private readonly selectByIdentity: Database.Statement<[string], { id: number }>;
   private readonly statusOf: Database.Statement<[number], { status: RunStatus; started_at: string | null }>;
   private readonly updateRunning: Database.Statement;
   private readonly updateFinish: Database.Statement;
@@ -197,6 +208,16 @@ export class RunsStore {
       WHERE id = @id`);
     this.selectRun = db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`);
     this.updateConfig = db.prepare('UPDATE runs SET config_json = @config WHERE id = @id');
+    this.updateIdentity = db.prepare(
+      'UPDATE runs SET identity = @identity, provenance_json = coalesce(@provenance, provenance_json) WHERE id = @id',
+    );
+    // Back to the queue, as if never ended: what resume continues (the migration 6 trigger allows
+    // it only from failed or cancelled; a finished run is never reopened).
+    this.reopenStmt = db.prepare(`UPDATE runs SET status = 'queued', finished_at = NULL, error = NULL,
+      exit_code = NULL, owner_pid = @pid, owner_host = @host, owner_start = @start WHERE id = @id`);
+    this.selectByIdentity = db.prepare(
+      `SELECT id FROM runs WHERE identity = ? AND status = 'finished' ORDER BY id LIMIT 1`,
+    );
     this.deleteStmt = db.prepare('DELETE FROM runs WHERE id = ?');
     this.studyExists = db.prepare('SELECT 1 AS one FROM studies WHERE id = ?');
     this.selectUnfinished = db.prepare(
@@ -286,6 +307,34 @@ export class RunsStore {
       start: processIdentity(process.pid),
     });
     if (info.config) this.updateConfig.run({ id, config: JSON.stringify(info.config) });
+    if (info.identity)
+      this.updateIdentity.run({
+        id,
+        identity: info.identity,
+        provenance: info.provenance ? JSON.stringify(info.provenance) : null,
+      });
+  }
+
+  /**
+   * A failed or cancelled run goes back to queued, to be resumed from its checkpoint (its data is
+   * replaced by the checkpoint's when the trainer starts). Finished runs are never reopened.
+   */
+  reopen(id: number): void {
+    const row = this.require(id);
+    if (row.status !== 'failed' && row.status !== 'cancelled')
+      throw new HistoryError(
+        row.status === 'finished'
+          ? `Run ${id} is finished: there is nothing to resume (finished runs are never altered).`
+          : `Run ${id} is ${row.status}: only a failed or cancelled run can be resumed; ` +
+              `mark a run whose process is gone with \`mixcd mark-interrupted ${id}\` first.`,
+        'run-state',
+      );
+    this.reopenStmt.run({ id, pid: process.pid, host: os.hostname(), start: processIdentity(process.pid) });
+  }
+
+  /** The first finished run with this identity, if any (a study reuses it instead of repeating it). */
+  finishedWithIdentity(identity: string): number | null {
+    return this.selectByIdentity.get(identity)?.id ?? null;
   }
 
   finish(id: number, input: FinishInput): void {
