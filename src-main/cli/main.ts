@@ -40,6 +40,8 @@ import { fixed, formatTable } from './table.js';
 import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
 import { studyTable } from '../../shared/studyTable.js';
 import { errorMessage } from '../../shared/errors.js';
+// --- Slurm (issue 14 part 3): the hooks into src-main/cli/cluster.ts are the lines marked "Slurm hook".
+import * as cluster from './cluster.js';
 
 /** Exit codes: 0 done, 1 the work failed, 2 the command line or config was wrong. */
 export const EXIT_FAILED = 1;
@@ -285,6 +287,7 @@ async function runCommand(
   options: Record<string, unknown> &
     CommonOptions & { config?: string; preset?: string; study?: string; saveModel?: string; keepModel?: boolean },
 ): Promise<number> {
+  if (cluster.wantsManifest(options)) return cluster.runManifestTask(options); // Slurm hook: an array task's run
   if (options.config && isStudyFile(readConfigFile(options.config)))
     throw new UsageError(
       `${options.config} is a study file ({ base, grid }): run it with \`mixcd study --config ${options.config}\`.`,
@@ -466,6 +469,7 @@ async function studyCommand(
   const configs = expandGrid(base, grid);
   configs.forEach(refuseUnavailable);
   for (const config of configs) resolveRehearsal(config); // a compute budget that fits no m: say so before running
+  if (cluster.wantsSlurm(options)) return cluster.slurmStudy(options, { base, grid, configs }); // Slurm hook
   const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   // A model file or declared spec that cannot work: one sentence, and no empty study stored.
@@ -559,8 +563,8 @@ export function buildProgram(): Command {
     .exitOverride();
 
   addRunFlags(
-    program
-      .command('run')
+    cluster
+      .addManifestOptions(program.command('run')) // Slurm hook: --manifest, --index, --prepare-f0
       .description('run one finetuning experiment and store it in the history')
       .addOption(new Option('--study <id>', 'store the run as part of this study').hideHelp())
       .option('--save-model <dir>', 'write the finetuned model to DIR as a TensorFlow.js LayersModel')
@@ -570,8 +574,8 @@ export function buildProgram(): Command {
   });
 
   addRunFlags(
-    program
-      .command('study')
+    cluster
+      .addSlurmOptions(program.command('study')) // Slurm hook: --slurm and its flags
       .description('run strategies x budgets x seeds from one f0, store them as one study, print the table')
       // No commander default: a study file's grid must be able to fill it (parseGrid defaults it).
       .option('--strategies <list>', `comma-separated: ${STRATEGIES.join(', ')} (default: none,random,mix-cd)`)
@@ -728,6 +732,9 @@ export function buildProgram(): Command {
     });
 
   defineExportCommand(program.command('export'));
+
+  cluster.defineMergeCommand(program.command('merge')); // Slurm hook
+  cluster.defineStudyStatusCommand(program.command('study-status')); // Slurm hook
 
   defineDatasetsCommand(program.command('datasets'));
 
