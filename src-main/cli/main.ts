@@ -302,7 +302,7 @@ async function printRun(run: RunSummary, file: string, options: CommonOptions): 
   const { stopSignal } = await import('./hostRun.js');
   if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
   else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
-  if (run.status === 'cancelled' && !options.json && !options.quiet)
+  if (run.status === 'cancelled' && !options.quiet)
     process.stderr.write(`mixcd: run ${run.id} was stopped; \`mixcd resume ${run.id}\` continues it.\n`);
   return exitCode(run.status === 'finished', stopSignal());
 }

@@ -305,6 +305,7 @@ async function prepare(
     } else {
       model.setWeights(f0.weights);
     }
+    model.resetDropoutDraws();
     return { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose };
   } catch (error) {
     dispose();

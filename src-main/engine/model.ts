@@ -46,6 +46,11 @@ export interface Classifier {
   snapshot(): ModelState;
   /** Back to a snapshot of a model of the same layers (names and shapes are checked). */
   restore(state: ModelState): void;
+  /**
+   * Dropout masks are numbered from 0 again: finetuning starts on the same masks whether f0 was
+   * pretrained in this process (which drew masks) or loaded from the cache (which drew none).
+   */
+  resetDropoutDraws(): void;
   dispose(): void;
 }
 
@@ -444,6 +449,9 @@ export function buildClassifier(
       }
       variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(state.weights[i].values, v.shape, 'float32'))));
       dropoutCalls = state.dropoutCalls;
+    },
+    resetDropoutDraws: () => {
+      dropoutCalls = 0;
     },
     dispose: () => variables.forEach((v) => v.dispose()),
   };
