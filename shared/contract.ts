@@ -106,7 +106,8 @@ export const METHODS = {
   'runs.series': idParams,
   'runs.telemetry': idParams,
   'runs.samples': z.object({ id, top: z.number().int().min(1).max(100_000).default(50) }).strict(),
-  'runs.start': z.object({ config: runConfigSchema }).strict(),
+  /** `studyId` adds the run to an existing study (the CLI's `mixcd run --study`). */
+  'runs.start': z.object({ config: runConfigSchema, studyId: id.optional() }).strict(),
   /** Resolves once the run is stored as cancelled (or as what it became if it ended first). */
   'runs.cancel': idParams,
   /**
@@ -115,6 +116,12 @@ export const METHODS = {
    * host runs, or whose owner is provably still running it: cancel those.
    */
   'runs.markInterrupted': idParams,
+  /**
+   * A failed or cancelled run continues from its checkpoint (written at every evaluation and when
+   * it was stopped) and ends with exactly the numbers of an uninterrupted run; without a
+   * checkpoint it starts over. Same config, same run id.
+   */
+  'runs.resume': idParams,
   'studies.list': z.object({}).strict(),
   'studies.get': idParams,
   /** The grid strategies x budgets x seeds over `base`; `none` runs once per seed. */
@@ -125,8 +132,12 @@ export const METHODS = {
       budgets: z.array(z.number().min(0).max(10)).min(1),
       seeds: z.array(z.number().int().min(0)).min(1),
       name: z.string().trim().min(1).max(200).optional(),
+      /** Equal compute: `budgets` are compute budgets R (rehearsal.computeBudget), resolved per strategy. */
+      matched: z.boolean().optional(),
     })
     .strict(),
+  /** Runs what the study is missing: resumes its failed/cancelled runs, starts the ones never queued. */
+  'studies.resume': idParams,
   /** Its runs stay in the history, outside any study. Refused while one of them is queued or running. */
   'studies.delete': idParams,
   // The sample inspector. `partitionOf` names a mix-cd run whose bins the per-bin figures and the
@@ -271,6 +282,9 @@ export interface MethodResults {
   'runs.start': { runId: number };
   'runs.cancel': { id: number; status: RunSummary['status'] };
   'runs.markInterrupted': { id: number; status: RunSummary['status'] };
+  'runs.resume': { runId: number };
+  /** Run ids: resumed from checkpoints, newly started, already finished, still active elsewhere. */
+  'studies.resume': { studyId: number; resumed: number[]; started: number[]; finished: number[]; busy: number[] };
   'studies.list': StudySummary[];
   'studies.get': StudyDetail;
   'studies.start': { studyId: number; runIds: number[] };
@@ -306,6 +320,8 @@ export interface HostEvents {
     dataFingerprint: string;
     f0Key: string;
     f0Cached: boolean;
+    /** Set when the run continues from a checkpoint taken at this step. */
+    resumedFromStep?: number;
   };
   /** About 5 per second per run at most. Phases before finetuning come before run.started. */
   'run.progress': {

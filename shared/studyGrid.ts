@@ -26,3 +26,9 @@ export function expandGrid(base: RunConfig, grid: StudyGrid): RunConfig[] {
   }
   return configs;
 }
+
+/** A run's place in a study's grid: strategy, budget (r or compute R) and seed. */
+export function gridCell(config: RunConfig): string {
+  const { strategy, budget, computeBudget } = config.rehearsal;
+  return JSON.stringify([strategy, strategy === 'none' ? 0 : budget, computeBudget ?? null, config.seed]);
+}

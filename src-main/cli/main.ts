@@ -1,6 +1,7 @@
 // `mixcd`: the workbench's command line. Every command works on the same history the desktop
 // app uses (MIXCD_DB / --db override it).
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -32,14 +33,13 @@ import {
   type ConfigFlag,
 } from './configFromFlags.js';
 import { isStudyFile } from '../../shared/export/configs.js';
-import { combineObservers, createProgress } from './progress.js';
 import { defineExportCommand } from './export.js';
 import { defineDatasetsCommand, defineScenariosCommand } from './datasets.js';
-import { runInChildren } from './parallelRuns.js';
 import { fixed, formatTable } from './table.js';
-import { expandGrid, formatStudyTable, parseGrid, studyJson } from './study.js';
+import { expandGrid, formatStudyTable, parseGrid, studyJson, type StudyGrid } from './study.js';
 import { studyTable } from '../../shared/studyTable.js';
 import { errorMessage } from '../../shared/errors.js';
+import { provenanceLine } from '../../shared/provenance.js';
 // --- Slurm (issue 14 part 3): the hooks into src-main/cli/cluster.ts are the lines marked "Slurm hook".
 import * as cluster from './cluster.js';
 
@@ -53,6 +53,7 @@ interface CommonOptions {
   db?: string;
   json?: boolean;
   quiet?: boolean;
+  keepCheckpoints?: boolean;
 }
 
 function historyPath(options: CommonOptions): string {
@@ -62,15 +63,6 @@ function historyPath(options: CommonOptions): string {
 /** f0s live beside the history unless MIXCD_CACHE_DIR says otherwise. */
 function cacheDir(dbFile: string): string {
   return process.env.MIXCD_CACHE_DIR ?? path.join(path.dirname(dbFile), 'f0-cache');
-}
-
-/** The engine (and tfjs) load only for commands that train, so listing the history is instant. */
-async function loadEngine() {
-  const [{ ExperimentContext }, { recordRun }] = await Promise.all([
-    import('../engine/experiment.js'),
-    import('../host/recordRun.js'),
-  ]);
-  return { ExperimentContext, recordRun };
 }
 
 /** For commands that only read: opened read-only, so a mistyped --db creates nothing. */
@@ -173,6 +165,7 @@ function addRunFlags(command: Command): Command {
     )
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
     .option('--json', 'print the run summary as JSON on stdout')
+    .option('--keep-checkpoints', "keep each run's last checkpoint after it finishes (default: removed)")
     .option('-q, --quiet', 'no progress output');
 }
 
@@ -188,18 +181,6 @@ function flagValues(options: Record<string, unknown>): Partial<Record<ConfigFlag
 function progressMode(options: CommonOptions): 'bar' | 'lines' | 'quiet' {
   if (options.quiet) return 'quiet';
   return process.stderr.isTTY ? 'bar' : 'lines';
-}
-
-/** First Ctrl-C cancels the run cleanly (stored as cancelled); a second one exits at once. */
-function cancelOnInterrupt(): { requested: () => boolean; dispose: () => void } {
-  let cancelled = false;
-  const handler = () => {
-    if (cancelled) process.exit(130);
-    cancelled = true;
-    process.stderr.write('\nCancelling after the current step (Ctrl-C again to quit now)...\n');
-  };
-  process.on('SIGINT', handler);
-  return { requested: () => cancelled, dispose: () => process.off('SIGINT', handler) };
 }
 
 export function runSummaryLines(run: RunSummary): string {
@@ -239,6 +220,8 @@ export function runSummaryLines(run: RunSummary): string {
         ' s',
     ]);
   }
+  if (run.identity) rows.push(['identity', run.identity]);
+  if (run.provenance) rows.push(['ran with', provenanceLine(run.provenance)]);
   if (run.error) rows.push(['error', run.error]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
@@ -294,44 +277,71 @@ async function runCommand(
     );
   const config: RunConfig = normalised(configFromFlags(flagValues(options), options.config, options.preset));
   refuseUnavailable(config);
-  const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
-  const history = openHistory(file);
-  history.markInterruptedRuns();
   const studyId = options.study === undefined ? null : parseId(options.study, 'Study');
-  if (studyId !== null && !history.getStudy(studyId)) {
-    history.close();
+  if (studyId !== null && !withHistoryIfExists(file, (h) => h.getStudy(studyId)))
     throw new UsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
-  }
-  const progress = createProgress(progressMode(options));
-  const interrupt = cancelOnInterrupt();
+  // A model file or declared spec that cannot work is refused before anything is stored.
+  const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
+  await checkModel(config, new ExperimentContext({ cacheDir: cacheDir(file) }));
+  const { runConfigs } = await import('./hostRun.js');
+  const [run] = await runConfigs([config], {
+    historyFile: file,
+    cacheDir: cacheDir(file),
+    progress: progressMode(options),
+    keepCheckpoints: options.keepCheckpoints,
+    studyId,
+    // The final weights are kept only when asked (disk is the user's).
+    modelDirs: (runId) => [
+      ...(options.saveModel ? [path.resolve(options.saveModel)] : []),
+      ...(options.keepModel ? [keptModelDir(file, runId)] : []),
+    ],
+  });
+  return printRun(run, file, options);
+}
+
+/** `mixcd run` and `mixcd resume` print the same: the summary (JSON or table), then the exit code. */
+async function printRun(run: RunSummary, file: string, options: CommonOptions): Promise<number> {
+  const { stopSignal } = await import('./hostRun.js');
+  if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
+  else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
+  if (run.status === 'cancelled' && !options.quiet)
+    process.stderr.write(`mixcd: run ${run.id} was stopped; \`mixcd resume ${run.id}\` continues it.\n`);
+  return exitCode(run.status === 'finished', stopSignal());
+}
+
+/** 0 when all finished; 128 + the signal's number when a signal stopped the runs; else 1. */
+function exitCode(allFinished: boolean, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + (os.constants.signals[signal] ?? 0);
+  return allFinished ? 0 : EXIT_FAILED;
+}
+
+/** Reads an existing history (read-only); undefined when the file does not exist yet. */
+function withHistoryIfExists<T>(file: string, use: (history: History) => T): T | undefined {
+  if (!existsSync(file)) return undefined;
+  const history = openHistoryReadOnly(file);
   try {
-    const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    const { saveModel } = await import('../engine/modelFile.js');
-    let runId = 0;
-    const run = await recordRun(
-      history,
-      config,
-      context,
-      combineObservers(progress.observer, {
-        shouldStop: interrupt.requested,
-        // The final weights are kept only when asked (disk is the user's).
-        onFinalModel: (model) => {
-          if (options.saveModel) saveModel(model, options.saveModel);
-          if (options.keepModel) saveModel(model, keptModelDir(file, runId));
-        },
-      }),
-      { studyId, onCreated: (id) => (runId = id) },
-    );
-    progress.stop();
-    if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
-    else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
-    return run.status === 'finished' ? 0 : EXIT_FAILED;
+    return use(history);
   } finally {
-    progress.stop();
-    interrupt.dispose();
     history.close();
   }
+}
+
+async function resumeCommand(idText: string, options: CommonOptions & { keepModel?: boolean }): Promise<number> {
+  const id = parseId(idText);
+  const file = historyPath(options);
+  const run = withHistory(options, (history) => history.getRun(id));
+  if (!run) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
+  if (run.status === 'finished') throw new UsageError(`Run ${id} is finished: there is nothing to resume.`);
+  const { resumeRuns } = await import('./hostRun.js');
+  const [resumed] = await resumeRuns([id], {
+    historyFile: file,
+    cacheDir: cacheDir(file),
+    progress: progressMode(options),
+    keepCheckpoints: options.keepCheckpoints,
+    modelDirs: (runId) => (options.keepModel ? [keptModelDir(file, runId)] : []),
+  });
+  return printRun(resumed, file, options);
 }
 
 /** A study file's base must be a run config object. */
@@ -444,8 +454,10 @@ async function studyCommand(
       seeds?: string;
       name?: string;
       jobs?: string;
+      resume?: string;
     },
 ): Promise<number> {
+  if (options.resume !== undefined) return resumeStudyCommand(options.resume, options);
   refuseSingleRunFlags(options);
   // Every check of the command line before anything is written: a wrong value leaves no empty study.
   const jobs = parseJobs(options.jobs);
@@ -470,80 +482,93 @@ async function studyCommand(
   configs.forEach(refuseUnavailable);
   for (const config of configs) resolveRehearsal(config); // a compute budget that fits no m: say so before running
   if (cluster.wantsSlurm(options)) return cluster.slurmStudy(options, { base, grid, configs }); // Slurm hook
-  const { ExperimentContext, recordRun } = await loadEngine();
   const file = historyPath(options);
   // A model file or declared spec that cannot work: one sentence, and no empty study stored.
-  const { checkModel } = await import('../engine/experiment.js');
+  const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
   await checkModel(base, new ExperimentContext({ cacheDir: cacheDir(file) }));
-  const history = openHistory(file);
-  history.markInterruptedRuns();
-  const interrupt = cancelOnInterrupt();
-  const mode = progressMode(options);
-  const runs: RunSummary[] = [];
-  const createStudy = () =>
-    history.createStudy(
-      options.name ??
-        `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
-          `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ` +
-          `${grid.seeds.join(', ')}`,
-      { base, grid },
+  const { driveHost, call, stopSignal } = await import('./hostRun.js');
+  let studyId = 0;
+  // One host: the first run of the study pretrains f0, the others wait for it and load it.
+  await driveHost(
+    {
+      historyFile: file,
+      cacheDir: cacheDir(file),
+      jobs,
+      progress: progressMode(options),
+      keepCheckpoints: options.keepCheckpoints,
+    },
+    async (host) => {
+      const started = await call(host, 'studies.start', {
+        base,
+        strategies: grid.strategies,
+        budgets: grid.budgets,
+        seeds: grid.seeds,
+        matched: grid.matched,
+        name:
+          options.name ??
+          `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
+            `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
+      });
+      studyId = started.studyId;
+      return started.runIds;
+    },
+  );
+  return printStudy(studyId, file, options, configs.length, stopSignal());
+}
+
+/** The study's table (all its runs), then the exit code: 0 when every run of the grid finished. */
+function printStudy(
+  studyId: number,
+  file: string,
+  options: CommonOptions,
+  expected: number,
+  signal: NodeJS.Signals | null,
+): number {
+  const runs = withHistory({ db: file }, (history) =>
+    history
+      .listRuns({ studyId })
+      .reverse()
+      .map((r) => history.getRun(r.id)!),
+  );
+  if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
+  else
+    process.stdout.write(
+      `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`,
     );
-  try {
-    // One context: every run of the study starts from the same f0 and prior pass.
-    const context = new ExperimentContext({ cacheDir: cacheDir(file) });
-    let studyId: number;
-    if (jobs > 1) {
-      const { ensureF0 } = await import('../engine/experiment.js');
-      const warmup = createProgress(mode, 'f0');
-      try {
-        await ensureF0(base, context, combineObservers(warmup.observer, { shouldStop: interrupt.requested }));
-      } finally {
-        warmup.stop();
-      }
-      // The study is stored once f0 is there: stopping (or a crash) during the warm-up leaves none.
-      if (interrupt.requested()) return EXIT_FAILED;
-      studyId = createStudy();
-      await runInChildren(configs, { jobs, studyId, file, interrupted: interrupt.requested, quiet: mode === 'quiet' });
-      runs.push(
-        ...history
-          .listRuns({ studyId })
-          .reverse()
-          .map((r) => history.getRun(r.id)!),
-      );
-    } else {
-      // Here the first run pretrains f0 itself, so the study is never empty once it exists.
-      studyId = createStudy();
-      for (const [i, config] of configs.entries()) {
-        if (interrupt.requested()) break;
-        const label =
-          `[${i + 1}/${configs.length}] ${config.rehearsal.strategy} r=${config.rehearsal.budget} ` +
-          `seed=${config.seed}`;
-        const progress = createProgress(mode, label);
-        try {
-          runs.push(
-            await recordRun(
-              history,
-              config,
-              context,
-              combineObservers(progress.observer, { shouldStop: interrupt.requested }),
-              { studyId },
-            ),
-          );
-        } finally {
-          progress.stop();
-        }
-      }
-    }
-    if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
-    else
-      process.stdout.write(
-        `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`,
-      );
-    return runs.length === configs.length && runs.every((r) => r.status === 'finished') ? 0 : EXIT_FAILED;
-  } finally {
-    interrupt.dispose();
-    history.close();
-  }
+  const finished = runs.filter((r) => r.status === 'finished').length;
+  if (finished < expected && !options.quiet)
+    process.stderr.write(
+      `mixcd: ${finished} of the study's ${expected} runs finished; ` +
+        `\`mixcd study --resume ${studyId}\` runs the rest (stopped runs continue from their checkpoints).\n`,
+    );
+  return exitCode(finished === expected, signal);
+}
+
+/** `mixcd study --resume ID`: only what the study is missing. */
+async function resumeStudyCommand(idText: string, options: CommonOptions & { jobs?: string }): Promise<number> {
+  const studyId = parseId(idText, 'Study');
+  const jobs = parseJobs(options.jobs);
+  const file = historyPath(options);
+  const study = withHistory(options, (history) => history.getStudy<{ base: RunConfig; grid: StudyGrid }>(studyId));
+  if (!study) throw new UsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
+  const { driveHost, call, stopSignal } = await import('./hostRun.js');
+  let expected = 0;
+  await driveHost(
+    { historyFile: file, cacheDir: cacheDir(file), jobs, progress: progressMode(options) },
+    async (host) => {
+      const r = await call(host, 'studies.resume', { id: studyId });
+      expected = r.resumed.length + r.started.length + r.finished.length + r.busy.length;
+      if (!options.quiet)
+        process.stderr.write(
+          `Study ${studyId}: ${r.finished.length} runs finished already, resuming ${r.resumed.length}, ` +
+            `starting ${r.started.length}` +
+            (r.busy.length ? `, ${r.busy.length} still queued or running elsewhere (${r.busy.join(', ')})` : '') +
+            '.\n',
+        );
+      return [...r.resumed, ...r.started];
+    },
+  );
+  return printStudy(studyId, file, options, expected, stopSignal());
 }
 
 function parseId(text: string, what: 'Run' | 'Study' = 'Run'): number {
@@ -586,10 +611,30 @@ export function buildProgram(): Command {
       )
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
-      .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1'),
+      .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1')
+      .option(
+        '--resume <id>',
+        'run only what study ID is missing: its stopped runs continue from their checkpoints, the rest start',
+      ),
   ).action(async (options) => {
     process.exitCode = await studyCommand(options);
   });
+
+  program
+    .command('resume')
+    .description(
+      'continue a cancelled, failed or interrupted run from its last checkpoint; it ends with exactly the numbers ' +
+        'of an uninterrupted run',
+    )
+    .argument('<id>', 'run id (see `mixcd runs`)')
+    .option('--db <file>', 'history database')
+    .option('--json', 'print the run summary as JSON on stdout (as `mixcd run --json`)')
+    .option('--keep-model', 'keep the finetuned model beside the history for `mixcd export-model`')
+    .option('--keep-checkpoints', "keep the run's last checkpoint after it finishes (default: removed)")
+    .option('-q, --quiet', 'no progress output')
+    .action(async (idText: string, options) => {
+      process.exitCode = await resumeCommand(idText, options);
+    });
 
   program
     .command('runs')

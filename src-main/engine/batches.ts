@@ -59,6 +59,11 @@ export class BatchBuilder {
   }
 }
 
+export interface EpochOrderState {
+  order: Int32Array;
+  position: number;
+}
+
 /** Endless epoch-wise shuffled order over [0, n): every sample once per epoch. */
 export class EpochOrder {
   private order: Int32Array;
@@ -71,6 +76,19 @@ export class EpochOrder {
     this.order = new Int32Array(n);
     for (let i = 0; i < n; i++) this.order[i] = i;
     this.position = n; // shuffle on first use
+  }
+
+  /** The permutation and the position in it (copies), for a checkpoint. */
+  snapshot(): EpochOrderState {
+    return { order: this.order.slice(), position: this.position };
+  }
+
+  restore(state: EpochOrderState): void {
+    if (state.order.length !== this.order.length) {
+      throw new Error(`The batch order holds ${state.order.length} samples, this run's ${this.order.length}.`);
+    }
+    this.order.set(state.order);
+    this.position = state.position;
   }
 
   next(count: number): Int32Array {

@@ -12,7 +12,8 @@ import type {
   StageFinal,
   TimeBreakdown,
 } from '../../shared/results.js';
-import { runStages } from './multiStage.js';
+import { runStages, type MultiStageObserver } from './multiStage.js';
+import { CHECKPOINT_FORMAT, type EngineState, type RunCheckpoint } from './checkpoint.js';
 import { DataError, type ImageDataset } from '../data/dataset.js';
 import { computeUnits, forwardFlopsPerSample, resolveRehearsal } from '../../shared/computeBudget.js';
 import { loadFashionMnist, locateFashionMnist } from '../data/fashionMnist.js';
@@ -25,7 +26,7 @@ import { initBackend, type BackendInfo } from './backend.js';
 import { resolveBackendDefaults } from './backendDefaults.js';
 import { pretrainOnBackend } from './f0Backend.js';
 import { F0Cache, f0KeyFor, f0KeyHash, type CachedF0, type F0Key } from './f0Cache.js';
-import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
+import { finetune, type FinetuneObserver, type FinetuneResult, type FinetuneState } from './finetune.js';
 import { ResidentDataset } from './inference.js';
 import { createClassifier, describeModel, type Classifier } from './model.js';
 import { readModelFile, saveModel, toClassifier, type ImportedModel } from './modelFile.js';
@@ -60,7 +61,13 @@ export const loadConfiguredData: DataLoader = (config) => {
 /** The run's phases as the page shows them (RUN_PHASES in shared/contract.ts). */
 export type Phase = RunPhase;
 
-export interface ExperimentObserver extends FinetuneObserver {
+export interface ExperimentObserver extends Omit<FinetuneObserver, 'onCheckpoint'> {
+  /**
+   * The run's checkpoint after every evaluation but the last, and when shouldStop() stops the run
+   * (before it returns cancelled): write it with writeCheckpoint, resume with runExperiment's
+   * `resume` option. Called synchronously inside the loop; its time counts as the observer's.
+   */
+  onCheckpoint?(cp: RunCheckpoint): void;
   onStart?(info: {
     backend: BackendInfo;
     dataFingerprint: string;
@@ -73,6 +80,17 @@ export interface ExperimentObserver extends FinetuneObserver {
   onPretrainProgress?(p: PretrainProgress): void;
   /** The finetuned model before it is released (e.g. to save it); not called for a cancelled run. */
   onFinalModel?(model: Classifier): void;
+}
+
+export interface RunOptions {
+  /** Copied into every checkpoint as `identity`; opaque to the engine ('' when not given). */
+  identity?: string;
+  /**
+   * Continue from this checkpoint instead of step 0: data, f0 and backend are prepared as usual,
+   * then the loop goes on from the checkpoint's step. Its config (as resolved), backend, data and
+   * f0 must be this run's. The result covers the whole run.
+   */
+  resume?: RunCheckpoint | null;
 }
 
 export interface ExperimentResult {
@@ -287,6 +305,7 @@ async function prepare(
     } else {
       model.setWeights(f0.weights);
     }
+    model.resetDropoutDraws();
     return { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose };
   } catch (error) {
     dispose();
@@ -315,20 +334,75 @@ export async function runExperiment(
   config: RunConfig,
   context: ExperimentContext,
   observer: ExperimentObserver = {},
+  options: RunOptions = {},
 ): Promise<ExperimentResult> {
   const started = performance.now();
   const { backend, scenario, source, f0, f0Cached, model, pretrainTest, finetuneTest, modelName, dispose } =
     await prepare(config, context, observer);
   const pretrainSet = scenario.pretrainTrain;
+  const resume = options.resume ?? null;
+  // A resumed run's wall time and setup include its earlier segments'.
+  const earlierWall = resume?.wallSeconds ?? 0;
+  const earlierSetup = resume?.setupSeconds ?? 0;
   try {
     config = resolveBackendDefaults(config, backend.backend);
+    const multi = Boolean(scenario.stages && scenario.stages.length > 1);
+    if (resume) {
+      const mismatch = checkpointMismatch(resume, {
+        config,
+        backend: backend.backend,
+        dataFingerprint: source.fingerprint,
+        f0Key: f0.key,
+        kind: multi ? 'multi-stage' : 'finetune',
+      });
+      if (mismatch) throw new Error(`This checkpoint cannot resume the run: ${mismatch}.`);
+    }
     observer.onStart?.({ backend, dataFingerprint: source.fingerprint, f0Key: f0.key, model: modelName, config });
-    if (scenario.stages && scenario.stages.length > 1) {
-      const setup = seconds(started);
+    const loopObserver = {
+      onProgress: observer.onProgress?.bind(observer),
+      onEval: observer.onEval?.bind(observer),
+      shouldStop: observer.shouldStop?.bind(observer),
+    };
+    let setup = 0;
+    const checkpointOf = (engine: EngineState, step: number, totalSteps: number, series: EvalPoint[]) =>
+      ({
+        format: CHECKPOINT_FORMAT,
+        identity: options.identity ?? '',
+        savedAt: new Date().toISOString(),
+        config,
+        backend: backend.backend,
+        dataFingerprint: source.fingerprint,
+        f0Key: f0.key,
+        step,
+        totalSteps,
+        series,
+        wallSeconds: earlierWall + seconds(started),
+        setupSeconds: earlierSetup + setup,
+        engine,
+      }) satisfies RunCheckpoint;
+    const onCheckpoint = observer.onCheckpoint?.bind(observer);
+    if (multi) {
+      const stages = scenario.stages!;
+      setup = seconds(started);
       observer.onPhase?.(
         'finetuning',
-        `Finetuning ${scenario.stages.length} stages with ${config.rehearsal.strategy} rehearsal`,
+        `Finetuning ${stages.length} stages with ${config.rehearsal.strategy} rehearsal`,
       );
+      const steps = config.finetune.steps;
+      const stageObserver: MultiStageObserver = {
+        ...loopObserver,
+        onCheckpoint:
+          onCheckpoint &&
+          ((state) =>
+            onCheckpoint(
+              checkpointOf(
+                { kind: 'multi-stage', stages: state },
+                state.stage * steps + state.loop.step,
+                stages.length * steps,
+                state.series,
+              ),
+            )),
+      };
       const out = runStages({
         config,
         model,
@@ -336,8 +410,9 @@ export async function runExperiment(
         f0Prior: f0.prior,
         pretrainTest,
         firstStageTest: finetuneTest,
-        observer,
+        observer: stageObserver,
         sources: context.fileScenario(config)?.sources ?? [],
+        resume: resume?.engine.kind === 'multi-stage' ? resume.engine.stages : null,
       });
       const lastStage = out.stages[out.stages.length - 1];
       return {
@@ -353,9 +428,9 @@ export async function runExperiment(
           rehearsalPrecision: out.verdicts.rehearsed ? out.verdicts.damaged / out.verdicts.rehearsed : null,
         },
         series: out.series,
-        compute: { ...out.compute, wallSeconds: seconds(started) },
+        compute: { ...out.compute, wallSeconds: earlierWall + seconds(started) },
         timing: {
-          setup,
+          setup: earlierSetup + setup,
           train: out.seconds.train,
           evaluation: out.seconds.evaluation,
           sampler: out.seconds.sampler,
@@ -389,11 +464,15 @@ export async function runExperiment(
     // Equal-compute runs: m and the scored pools resolved from rehearsal.computeBudget.
     const resolved = resolveRehearsal(config);
     const strategy = createStrategy(resolved.rehearsal, index, config.seed);
-    const setup = seconds(started);
+    setup = seconds(started);
     observer.onPhase?.(
       'finetuning',
-      `Finetuning for ${config.finetune.steps} steps with ${config.rehearsal.strategy} rehearsal`,
+      resume
+        ? `Finetuning from step ${resume.step} of ${config.finetune.steps} (resumed) with ` +
+            `${config.rehearsal.strategy} rehearsal`
+        : `Finetuning for ${config.finetune.steps} steps with ${config.rehearsal.strategy} rehearsal`,
     );
+    const totalSteps = config.finetune.steps;
     const result: FinetuneResult = finetune({
       config,
       model,
@@ -402,13 +481,20 @@ export async function runExperiment(
       strategy,
       pretrainTest,
       finetuneTest,
-      observer,
+      resume: resume?.engine.kind === 'finetune' ? resume.engine.loop : null,
+      observer: {
+        ...loopObserver,
+        onCheckpoint:
+          onCheckpoint &&
+          ((loop: FinetuneState) =>
+            onCheckpoint(checkpointOf({ kind: 'finetune', loop }, loop.step, totalSteps, loop.series))),
+      },
     });
     if (result.status === 'finished') observer.onFinalModel?.(model);
     const last = result.series[result.series.length - 1];
     const input = { height: pretrainSet.height, width: pretrainSet.width, channels: pretrainSet.channels };
     const flopsPerSample = forwardFlopsPerSample(config.model, input, scenario.numClasses);
-    const wall = seconds(started);
+    const wall = earlierWall + seconds(started);
     return {
       status: result.status,
       backend,
@@ -446,7 +532,7 @@ export async function runExperiment(
         },
       },
       timing: {
-        setup,
+        setup: earlierSetup + setup,
         train: result.seconds.train,
         evaluation: result.seconds.evaluation,
         sampler: result.seconds.sampler,
@@ -461,6 +547,45 @@ export async function runExperiment(
   } finally {
     dispose();
   }
+}
+
+/** The value at a dotted path where two JSON values first differ, or null when they are equal. */
+function firstDifference(a: unknown, b: unknown, at: string): string | null {
+  if (a === b) return null;
+  const objects = typeof a === 'object' && a !== null && typeof b === 'object' && b !== null;
+  if (!objects || Array.isArray(a) !== Array.isArray(b)) return at || '(the whole config)';
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const key of [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort()) {
+    const found = firstDifference(ra[key], rb[key], at ? `${at}.${key}` : key);
+    if (found) return found;
+  }
+  return null;
+}
+
+const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null)) as unknown;
+
+/**
+ * Why a checkpoint cannot continue this run (a clause: what differs), or null when it can: the
+ * config as resolved, the backend, the data and f0 must be the checkpoint's.
+ */
+export function checkpointMismatch(
+  cp: RunCheckpoint,
+  run: {
+    config: RunConfig;
+    backend: string;
+    dataFingerprint: string;
+    f0Key: string;
+    kind: EngineState['kind'];
+  },
+): string | null {
+  const differs = firstDifference(asJson(cp.config), asJson(run.config), '');
+  if (differs) return `it was made with another config (${differs} differs)`;
+  if (cp.backend !== run.backend) return `it was made on the ${cp.backend} backend, this run uses ${run.backend}`;
+  if (cp.dataFingerprint !== run.dataFingerprint) return 'it was made on other data (the data fingerprint differs)';
+  if (cp.f0Key !== run.f0Key) return `it was made from another f0 (${cp.f0Key}, this run's is ${run.f0Key})`;
+  if (cp.engine.kind !== run.kind) return `it is of a ${cp.engine.kind} run, this run is ${run.kind}`;
+  return null;
 }
 
 /**

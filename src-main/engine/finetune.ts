@@ -9,9 +9,9 @@ import { computeUnits, resolveRehearsal } from '../../shared/computeBudget.js';
 import type { ComputeCounts, EvalPoint, BinTrace } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
 import { sampleSize } from '../data/dataset.js';
-import type { InferFn, RehearsalStrategy } from '../sampler/strategy.js';
+import type { InferFn, RehearsalStrategy, StrategyState } from '../sampler/strategy.js';
 import { Rng } from '../sampler/rng.js';
-import { BatchBuilder, EpochOrder } from './batches.js';
+import { BatchBuilder, EpochOrder, type EpochOrderState } from './batches.js';
 import {
   accuracy,
   collateralDamageRate,
@@ -20,14 +20,14 @@ import {
   INFERENCE_CHUNK,
   type ResidentDataset,
 } from './inference.js';
-import type { Classifier } from './model.js';
-import { disposeOptimizer, trainPlan, Updater } from './optimizer.js';
+import type { Classifier, ModelState } from './model.js';
+import { disposeOptimizer, trainPlan, Updater, type UpdaterState } from './optimizer.js';
 import type { PriorPass } from './priorPass.js';
 import { trainStep } from './trainStep.js';
-import { PhaseTimer } from './loop/phaseTimer.js';
+import { PhaseTimer, type Phase } from './loop/phaseTimer.js';
 import { ProbeDiagnostic, type ProbeSnapshot } from './loop/probeDiagnostic.js';
-import { RehearsalLedger, type LedgerRecord } from './loop/rehearsalLedger.js';
-import { VerdictFeedback } from './loop/verdictFeedback.js';
+import { RehearsalLedger, type LedgerRecord, type LedgerState } from './loop/rehearsalLedger.js';
+import { VerdictFeedback, type PendingVerdict } from './loop/verdictFeedback.js';
 import { VirtualStep } from './virtualStep.js';
 
 export type { ProbeSnapshot } from './loop/probeDiagnostic.js';
@@ -37,6 +37,37 @@ export interface FinetuneObserver {
   onEval?(point: EvalPoint, trace: BinTrace | null, probe: ProbeSnapshot | null): void;
   /** Polled between steps; true ends the run as cancelled. */
   shouldStop?(): boolean;
+  /**
+   * The loop's whole state after every evaluation but the last (step === steps), and when
+   * shouldStop() stops the run (then with a verdict held back by feedbackDelay still pending,
+   * before the run returns cancelled). Given to `finetune({ resume })`, it continues exactly.
+   * Without this hook no state is copied.
+   */
+  onCheckpoint?(state: FinetuneState): void;
+}
+
+/**
+ * Everything the loop's next steps depend on, at a step boundary, as plain data (typed arrays,
+ * numbers): see docs/checkpoints.md. The probe's indices are fixed by a constant and the data,
+ * prior pass and partition are rebuilt from the config, so they are not in it.
+ */
+export interface FinetuneState {
+  /** Steps done: the loop goes on with this step. */
+  step: number;
+  model: ModelState;
+  optimizer: UpdaterState;
+  order: EpochOrderState;
+  orderRng: Int32Array;
+  strategy: StrategyState;
+  ledger: LedgerState;
+  /** A verdict held back by feedbackDelay = 1, delivered when the uninterrupted run would have. */
+  pendingVerdict: PendingVerdict | null;
+  compute: FinetuneResult['compute'];
+  seconds: Record<Phase, number>;
+  /** The eval points so far. */
+  series: EvalPoint[];
+  /** MIR's virtual step (its counter), else null. */
+  virtual: { extraForwardPasses: number } | null;
 }
 
 export interface FinetuneResult extends LedgerRecord {
@@ -56,6 +87,11 @@ export interface FinetuneInputs {
   pretrainTest: ResidentDataset;
   finetuneTest: ResidentDataset;
   observer?: FinetuneObserver;
+  /**
+   * Continue from this state (of a run with the same config, f0, data and strategy) instead of
+   * step 0: no evaluation at step 0, and the result covers the whole run.
+   */
+  resume?: FinetuneState | null;
 }
 
 /** Progress callbacks at most every this many steps (the loss read-back is a sync point on a GPU). */
@@ -129,12 +165,58 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
     timer.time('observer', () => observer?.onEval?.(point, trace, measured?.snapshot ?? null));
   };
 
+  const snapshot = (step: number): FinetuneState => {
+    if (!strategy.snapshot) throw new Error(`The ${strategy.name} strategy has no snapshot(): it cannot checkpoint.`);
+    return {
+      step,
+      model: model.snapshot(),
+      optimizer: optimizer.snapshot(),
+      order: order.snapshot(),
+      orderRng: orderRng.snapshot(),
+      strategy: strategy.snapshot(),
+      ledger: ledger.snapshot(),
+      pendingVerdict: feedback.snapshot(),
+      compute: { ...compute },
+      seconds: timer.snapshot(),
+      series: series.map((point) => ({ ...point })),
+      virtual: virtual ? virtual.snapshot() : null,
+    };
+  };
+  const checkpoint = (step: number) => {
+    const hook = observer?.onCheckpoint;
+    if (hook) timer.time('observer', () => hook.call(observer, snapshot(step)));
+  };
+
   let status: FinetuneResult['status'] = 'finished';
   try {
-    evaluate(0);
-    for (let step = 0; step < steps; step++) {
+    const resume = inputs.resume;
+    if (resume) {
+      if (!(resume.step >= 0 && resume.step < steps)) {
+        throw new Error(`A checkpoint at step ${resume.step} cannot continue a run of ${steps} steps.`);
+      }
+      if (!strategy.restore) throw new Error(`The ${strategy.name} strategy has no restore(): it cannot resume.`);
+      if (Boolean(virtual) !== Boolean(resume.virtual)) {
+        throw new Error(`The checkpoint's strategy (${resume.strategy.name}) is not this run's (${strategy.name}).`);
+      }
+      model.restore(resume.model);
+      optimizer.restore(resume.optimizer);
+      orderRng.restore(resume.orderRng);
+      order.restore(resume.order);
+      strategy.restore(resume.strategy);
+      ledger.restore(resume.ledger);
+      feedback.restore(resume.pendingVerdict);
+      Object.assign(compute, resume.compute);
+      timer.restore(resume.seconds);
+      series.push(...resume.series.map((point) => ({ ...point })));
+      if (virtual && resume.virtual) virtual.restore(resume.virtual);
+    } else {
+      evaluate(0);
+      if (steps > 0) checkpoint(0);
+    }
+    for (let step = resume?.step ?? 0; step < steps; step++) {
       if (observer?.shouldStop?.()) {
         status = 'cancelled';
+        checkpoint(step); // the state at this boundary, a held-back verdict still pending
         feedback.flush(); // the last step's verdicts are computed already: keep them
         break;
       }
@@ -164,6 +246,7 @@ export function finetune(inputs: FinetuneInputs): FinetuneResult {
       if (done % evalEvery === 0 || done === steps) {
         feedback.flush();
         evaluate(done);
+        if (done < steps) checkpoint(done);
       }
     }
   } finally {

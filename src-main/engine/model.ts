@@ -42,7 +42,43 @@ export interface Classifier {
   setFrozen(names: ReadonlySet<string>): void;
   getWeights(): Float32Array[];
   setWeights(weights: Float32Array[]): void;
+  /** Every weight (copied, named layer/weight, with its shape) and the dropout draws so far: a checkpoint. */
+  snapshot(): ModelState;
+  /** Back to a snapshot of a model of the same layers (names and shapes are checked). */
+  restore(state: ModelState): void;
+  /**
+   * Dropout masks are numbered from 0 again: finetuning starts on the same masks whether f0 was
+   * pretrained in this process (which drew masks) or loaded from the cache (which drew none).
+   */
+  resetDropoutDraws(): void;
   dispose(): void;
+}
+
+/**
+ * A classifier's state: weights in `variables` order (batch norm's moving statistics among them),
+ * and how many dropout masks were drawn (each mask is seeded by its number).
+ */
+export interface ModelState {
+  weights: { name: string; shape: number[]; values: Float32Array }[];
+  dropoutCalls: number;
+}
+
+/** Weight names of a layer, in Keras's order (the order of BuiltLayer.weights). */
+export function weightNames(layer: LayerSpec): string[] {
+  const bias = 'useBias' in layer && layer.useBias ? ['bias'] : [];
+  switch (layer.type) {
+    case 'dense':
+    case 'conv2d':
+      return ['kernel', ...bias];
+    case 'depthwiseConv2d':
+      return ['depthwise_kernel', ...bias];
+    case 'separableConv2d':
+      return ['depthwise_kernel', 'pointwise_kernel', ...bias];
+    case 'batchNorm':
+      return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
+    default:
+      return [];
+  }
 }
 
 /** A declared model that cannot be built for this data: one sentence saying why. */
@@ -351,6 +387,11 @@ export function buildClassifier(
   }
 
   const variables = built.flatMap((l) => l.weights);
+  /** layer/weight (Keras's names), in `variables` order. */
+  const weightLabels = built.flatMap((l) => {
+    const names = weightNames(l.spec);
+    return l.weights.map((_, i) => `${l.name}/${names[i] ?? i}`);
+  });
   const logits = (x: tf.Tensor2D, training = false): tf.Tensor2D => {
     let h: tf.Tensor = x;
     for (let i = 0; i < forwards.length; i++) {
@@ -388,6 +429,29 @@ export function buildClassifier(
           throw new Error(`Weight array ${i} has ${weights[i].length} values, expected ${v.size}.`);
         tf.tidy(() => v.assign(tf.tensor(weights[i], v.shape, 'float32')));
       });
+    },
+    snapshot: () => ({
+      weights: variables.map((v, i) => ({
+        name: weightLabels[i],
+        shape: v.shape.slice(),
+        values: (v.dataSync() as Float32Array).slice(),
+      })),
+      dropoutCalls,
+    }),
+    restore: (state) => {
+      const describe = (ws: readonly { name: string; shape: number[] }[]) =>
+        ws.map((w) => `${w.name} ${w.shape.join('x')}`).join(', ');
+      const own = variables.map((v, i) => ({ name: weightLabels[i], shape: v.shape }));
+      if (describe(own) !== describe(state.weights)) {
+        throw new Error(
+          `The checkpoint's weights (${describe(state.weights)}) are not this model's (${describe(own)}).`,
+        );
+      }
+      variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(state.weights[i].values, v.shape, 'float32'))));
+      dropoutCalls = state.dropoutCalls;
+    },
+    resetDropoutDraws: () => {
+      dropoutCalls = 0;
     },
     dispose: () => variables.forEach((v) => v.dispose()),
   };

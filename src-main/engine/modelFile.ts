@@ -12,7 +12,7 @@ import type { LayerSpec } from '../../shared/modelSpec.js';
 import { ModelFileError, readArtifacts, topologyLayers, type Artifacts } from './kerasTopology.js';
 
 export { ModelFileError };
-import { buildClassifier, ModelSpecError, type Classifier, type InputShape } from './model.js';
+import { buildClassifier, ModelSpecError, weightNames, type Classifier, type InputShape } from './model.js';
 
 const WEIGHTS_FILE = 'group1-shard1of1.bin';
 
@@ -59,24 +59,6 @@ function writeArtifacts(file: string, artifacts: Artifacts): void {
 }
 
 // ---- topology <-> layer specs ----
-
-/** Weight names of a layer, in Keras's order (the order of BuiltLayer.weights). */
-function weightNames(layer: LayerSpec): string[] {
-  const bias = 'useBias' in layer && layer.useBias ? ['bias'] : [];
-  switch (layer.type) {
-    case 'dense':
-    case 'conv2d':
-      return ['kernel', ...bias];
-    case 'depthwiseConv2d':
-      return ['depthwise_kernel', ...bias];
-    case 'separableConv2d':
-      return ['depthwise_kernel', 'pointwise_kernel', ...bias];
-    case 'batchNorm':
-      return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
-    default:
-      return [];
-  }
-}
 
 const pair = (n: number) => [n, n];
 

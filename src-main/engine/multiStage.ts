@@ -12,7 +12,7 @@ import type { Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
 import type { PretrainIndex } from '../sampler/strategy.js';
 import { BatchBuilder } from './batches.js';
-import { finetune, type FinetuneObserver, type FinetuneResult } from './finetune.js';
+import { finetune, type FinetuneObserver, type FinetuneResult, type FinetuneState } from './finetune.js';
 import { accuracy, judge, judgeSubset, INFERENCE_CHUNK, ResidentDataset } from './inference.js';
 import type { Classifier } from './model.js';
 import type { PriorPass } from './priorPass.js';
@@ -31,6 +31,38 @@ export interface MultiStageOutcome {
   rehearsalCategories: Uint8Array;
   verdicts: { rehearsed: number; damaged: number };
 }
+
+type Seconds = MultiStageOutcome['seconds'];
+
+/**
+ * A multi-stage run at a step boundary: the stage it is in, that stage's prior (the starting
+ * model's prior pass, which a resumed run cannot recompute: its model is mid-stage), what the
+ * finished stages and this stage's evaluations added so far, and the stage's loop state.
+ */
+export interface MultiStageState {
+  /** 0-based. */
+  stage: number;
+  /** The stage's prior; null for the first stage (f0's cached prior pass). */
+  prior: PriorPass | null;
+  priorPasses: number;
+  initialAccuracy: number[];
+  compute: MultiStageOutcome['compute'];
+  seconds: Seconds;
+  series: EvalPoint[];
+  stageFinals: StageFinal[];
+  taskSeries: ContinualSummary['taskSeries'];
+  matrix: number[][];
+  counts: Uint32Array;
+  logs: Int32Array[];
+  categories: Uint8Array[];
+  verdicts: { rehearsed: number; damaged: number };
+  loop: FinetuneState;
+}
+
+export type MultiStageObserver = Omit<FinetuneObserver, 'onCheckpoint'> & {
+  /** As FinetuneObserver.onCheckpoint, with the stages' state around the current stage's loop. */
+  onCheckpoint?(state: MultiStageState): void;
+};
 
 /** The rehearsal pool: P then the given train sets, with the source (0 = P, k = stage k) as group. */
 export function buildPool(pretrain: ImageDataset, earlier: ImageDataset[], names: string[]): ImageDataset {
@@ -85,40 +117,57 @@ export function runStages(inputs: {
   f0Prior: PriorPass;
   pretrainTest: ResidentDataset;
   firstStageTest: ResidentDataset;
-  observer: FinetuneObserver;
+  observer: MultiStageObserver;
   sources: ContinualSummary['sources'];
+  /** Continue from this state instead of the first stage's step 0. */
+  resume?: MultiStageState | null;
 }): MultiStageOutcome {
   const { config, model, scenario, f0Prior, observer } = inputs;
+  const resume = inputs.resume ?? null;
   const stages = scenario.stages!;
   const P = scenario.pretrainTrain;
   const steps = config.finetune.steps;
   const taskNames = ['pretrain', ...stages.map((s) => s.name)];
   const owned = stages.slice(1).map((s) => new ResidentDataset(s.test));
   const taskTests = [inputs.pretrainTest, inputs.firstStageTest, ...owned];
-  const compute = { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
-  const seconds = { train: 0, evaluation: 0, sampler: 0, extraInference: 0, observer: 0 };
-  const series: EvalPoint[] = [];
-  const stageFinals: StageFinal[] = [];
-  const taskSeries: ContinualSummary['taskSeries'] = [];
-  const matrix: number[][] = taskNames.map(() => []);
-  const counts = new Uint32Array(P.count);
-  const logs: Int32Array[] = [];
-  const categories: Uint8Array[] = [];
-  const verdicts = { rehearsed: 0, damaged: 0 };
+  if (resume && !(resume.stage >= 0 && resume.stage < stages.length && resume.counts.length === P.count)) {
+    throw new Error(`A checkpoint of stage ${resume.stage + 1} does not fit this ${stages.length}-stage scenario.`);
+  }
+  const compute = resume ? { ...resume.compute } : { forwardPasses: 0, backwardPasses: 0, extraForwardPasses: 0 };
+  const seconds: Seconds = resume
+    ? { ...resume.seconds }
+    : { train: 0, evaluation: 0, sampler: 0, extraInference: 0, observer: 0 };
+  const series: EvalPoint[] = resume ? resume.series.map((p) => ({ ...p })) : [];
+  const stageFinals: StageFinal[] = resume ? resume.stageFinals.map((f) => ({ ...f })) : [];
+  const taskSeries: ContinualSummary['taskSeries'] = resume
+    ? resume.taskSeries.map((t) => ({ ...t, accuracy: t.accuracy.slice() }))
+    : [];
+  const matrix: number[][] = resume ? resume.matrix.map((row) => row.slice()) : taskNames.map(() => []);
+  const counts = resume ? resume.counts.slice() : new Uint32Array(P.count);
+  const logs: Int32Array[] = resume ? resume.logs.map((l) => l.slice()) : [];
+  const categories: Uint8Array[] = resume ? resume.categories.map((c) => c.slice()) : [];
+  const verdicts = resume ? { ...resume.verdicts } : { rehearsed: 0, damaged: 0 };
   let status: MultiStageOutcome['status'] = 'finished';
   const taskAccuracies = () => taskTests.map((t) => accuracy(judge(model, t).correct));
   try {
-    const initialAccuracy = taskAccuracies();
-    for (let s = 0; s < stages.length && status === 'finished'; s++) {
+    const initialAccuracy = resume ? resume.initialAccuracy.slice() : taskAccuracies();
+    for (let s = resume?.stage ?? 0; s < stages.length && status === 'finished'; s++) {
       const stage = stages[s];
       const earlier = config.multiStage.pool === 'all-earlier' ? stages.slice(0, s).map((x) => x.train) : [];
       const pool = buildPool(P, earlier, taskNames);
+      // The resumed stage: its prior and prior-pass cost come from the checkpoint (the cost is in
+      // the checkpoint's compute and seconds already).
+      const resumed = resume && s === resume.stage ? resume : null;
       // The stage's prior: f0's cached pass for stage 1 (the single-stage case), else the starting
       // model over the pool (or over the earlier stages' part only, keeping f0's for P).
       let prior: PriorPass;
       let priorPasses = 0;
       if (s === 0) prior = f0Prior;
-      else {
+      else if (resumed) {
+        if (!resumed.prior) throw new Error(`The checkpoint of stage ${s + 1} has no prior pass.`);
+        prior = resumed.prior;
+        priorPasses = resumed.priorPasses;
+      } else {
         const t0 = performance.now();
         const keepF0 = config.multiStage.prior === 'f0-for-pretrain';
         const from = keepF0 ? P.count : 0;
@@ -161,6 +210,27 @@ export function runStages(inputs: {
         finetuneTrain: stage.train,
         finetuneTest: stage.test,
       };
+      const stagePrior = s === 0 ? null : prior;
+      const stagePriorPasses = priorPasses;
+      // The stages' state around this stage's loop state (copies: the run goes on).
+      const stageState = (loop: FinetuneState): MultiStageState => ({
+        stage: s,
+        prior: stagePrior,
+        priorPasses: stagePriorPasses,
+        initialAccuracy: initialAccuracy.slice(),
+        compute: { ...compute },
+        seconds: { ...seconds },
+        series: series.map((p) => ({ ...p })),
+        stageFinals: stageFinals.map((f) => ({ ...f })),
+        taskSeries: taskSeries.map((t) => ({ ...t, accuracy: t.accuracy.slice() })),
+        matrix: matrix.map((row) => row.slice()),
+        counts: counts.slice(),
+        logs: logs.map((l) => l.slice()),
+        categories: categories.map((c) => c.slice()),
+        verdicts: { ...verdicts },
+        loop,
+      });
+      const onCheckpoint = observer.onCheckpoint;
       const result: FinetuneResult = finetune({
         config: { ...config, rehearsal },
         model,
@@ -169,7 +239,9 @@ export function runStages(inputs: {
         strategy,
         pretrainTest: inputs.pretrainTest,
         finetuneTest: taskTests[s + 1],
+        resume: resumed?.loop ?? null,
         observer: {
+          onCheckpoint: onCheckpoint && ((loop) => onCheckpoint.call(observer, stageState(loop))),
           shouldStop: observer.shouldStop,
           onProgress: (p) =>
             observer.onProgress?.({ step: offset + p.step, totalSteps: stages.length * steps, loss: p.loss }),

@@ -112,6 +112,20 @@ export class VirtualStep {
     return { loss, misclassified };
   }
 
+  /**
+   * Between steps the virtual step holds no gradient (trainStep releases it), so its only state
+   * is the counter; snapshot() refuses mid-step use.
+   */
+  snapshot(): { extraForwardPasses: number } {
+    if (this.finetuneGrads) throw new Error('VirtualStep.snapshot() called between prepare() and trainStep().');
+    return { extraForwardPasses: this.extraForwardPasses };
+  }
+
+  restore(state: { extraForwardPasses: number }): void {
+    this.release();
+    this.extraForwardPasses = state.extraForwardPasses;
+  }
+
   private release(): void {
     if (this.finetuneGrads) for (const g of Object.values(this.finetuneGrads)) g.dispose();
     this.finetuneLoss?.dispose();

@@ -4,11 +4,12 @@
 // shell passes its own SpawnTrainer (utilityProcess) and carries messages over IPC or WebSocket.
 import { checkModelFile, ModelFileError } from '../engine/kerasTopology.js';
 import { checkData } from './dataCheck.js';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../packageRoot.js';
-import { ConfigError, type RunConfig } from '../../shared/config.js';
+import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
 import {
   RequestError,
   parseRequest,
@@ -23,9 +24,9 @@ import {
   type ResponseMessage,
   type RequestId,
 } from '../../shared/contract.js';
-import { CATEGORIES } from '../../shared/results.js';
+import { CATEGORIES, type RunStatus } from '../../shared/results.js';
 import { studyTable } from '../../shared/studyTable.js';
-import { expandGrid } from '../../shared/studyGrid.js';
+import { expandGrid, gridCell, type StudyGrid } from '../../shared/studyGrid.js';
 import { openHistory, type History } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
 import { INTERRUPTED_ERROR } from '../store/runs.js';
@@ -47,6 +48,12 @@ export interface HostOptions {
   trainerEntry?: string;
   /** How a trainer process is started (default: child_process.fork). */
   spawnTrainer?: SpawnTrainer;
+  /** Where runs keep their checkpoints (default: `checkpoints` beside the f0 cache). */
+  checkpointDir?: string;
+  /** Keep a finished run's checkpoint (default: removed when the run finishes). */
+  keepCheckpoints?: boolean;
+  /** Folders a run's final model is saved into when it finishes (the CLI's --save-model, --keep-model). */
+  modelDirs?: (runId: number) => string[];
 }
 
 export interface Host {
@@ -55,6 +62,11 @@ export interface Host {
   /** Every event, in the order it happened; returns the unsubscribe function. */
   subscribe(listener: (event: EventMessage) => void): () => void;
   setConcurrency(n: number): void;
+  /**
+   * Stops every run now: queued ones are cancelled, running ones checkpoint at their current step
+   * and are stored as cancelled (resumable). Resolves when all are stored.
+   */
+  stopAll(options?: { immediately?: boolean }): Promise<void>;
   /** Stops the trainers (their runs are stored as cancelled), drops the queue, closes the history. */
   close(): Promise<void>;
 }
@@ -70,6 +82,8 @@ interface Job {
   f0Group: string;
   recorder: RunRecorder;
   trainer: TrainerProcess | null;
+  /** Continue from the run's checkpoint when there is one (runs.resume, studies.resume). */
+  resume: boolean;
   /** Settles once the run is stored as ended. */
   done: Promise<void> | null;
 }
@@ -139,6 +153,9 @@ class WorkbenchHost implements Host {
   private readonly spawn: SpawnTrainer;
   private readonly version = packageVersion();
   private closing: Promise<void> | null = null;
+  private readonly checkpointDir: string;
+  /** Checkpoint files are named by history file and run id: run ids are only unique per history. */
+  private readonly historyTag: string;
 
   constructor(private readonly options: HostOptions) {
     this.entry = options.trainerEntry ?? defaultTrainerEntry();
@@ -150,6 +167,8 @@ class WorkbenchHost implements Host {
       (job, running) => this.canStart(job, running),
     );
     this.history = openHistory(options.historyFile);
+    this.checkpointDir = options.checkpointDir ?? path.join(path.dirname(options.cacheDir), 'checkpoints');
+    this.historyTag = createHash('sha256').update(realpathSync(options.historyFile)).digest('hex').slice(0, 12);
     this.inspector = new SampleInspector(this.history, options.cacheDir);
     // Runs left queued/running by a host or CLI that died are failed, so none looks alive forever.
     this.history.markInterruptedRuns();
@@ -177,6 +196,13 @@ class WorkbenchHost implements Host {
     this.queue.setConcurrency(n);
   }
 
+  async stopAll(options: { immediately?: boolean } = {}): Promise<void> {
+    for (const job of this.queue.clear()) this.cancelQueued(job, null);
+    const running = [...this.jobs.values()].filter((job) => job.trainer);
+    running.forEach((job) => (options.immediately ? job.trainer!.kill() : job.trainer!.cancel()));
+    await Promise.all(running.map((job) => job.done));
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const job of this.queue.clear()) this.cancelQueued(job, 'The host closed before it started.');
@@ -186,6 +212,12 @@ class WorkbenchHost implements Host {
       this.history.close();
     })();
     return this.closing;
+  }
+
+  /** The run's checkpoint file and the file whose existence asks its trainer to stop. */
+  private checkpointFiles(runId: number): { checkpoint: string; stop: string } {
+    const base = path.join(this.checkpointDir, `${this.historyTag}-run-${runId}`);
+    return { checkpoint: `${base}.ckpt`, stop: `${base}.stop` };
   }
 
   // --- the API ---
@@ -231,11 +263,13 @@ class WorkbenchHost implements Host {
     'inspect.sample': ({ id, index, partitionOf, step }) => this.inspector.sample(id, index, partitionOf, step),
     'inspect.study': ({ id }) => this.inspector.study(id),
     'inspect.data': ({ id, indices }) => this.inspector.data(id, indices),
-    'runs.start': ({ config }) => {
+    'runs.start': ({ config, studyId }) => {
       checkModelFileOf(config);
-      return { runId: this.enqueue(config, null) };
+      if (studyId !== undefined) this.history.getStudy(studyId) ?? this.noStudy(studyId);
+      return { runId: this.enqueue(config, studyId ?? null) };
     },
     'runs.cancel': (params) => this.cancel(params.id),
+    'runs.resume': ({ id }) => ({ runId: this.resumeRun(id) }),
     'runs.markInterrupted': ({ id }) => {
       if (this.jobs.has(id)) throw conflict(`Run ${id} is running in this workbench: cancel it (runs.cancel) instead.`);
       this.history.markRunInterrupted(id);
@@ -251,8 +285,8 @@ class WorkbenchHost implements Host {
         .map((r) => this.history.getRun(r.id)!);
       return { study, runs, table: studyTable(runs) };
     },
-    'studies.start': ({ base, strategies, budgets, seeds, name }) => {
-      const grid = { strategies, budgets, seeds };
+    'studies.start': ({ base, strategies, budgets, seeds, name, matched }) => {
+      const grid = matched ? { strategies, budgets, seeds, matched } : { strategies, budgets, seeds };
       const size = strategies.reduce((n, s) => n + (s === 'none' ? 1 : budgets.length) * seeds.length, 0);
       if (size > MAX_STUDY_RUNS)
         throw new RequestError(
@@ -268,6 +302,7 @@ class WorkbenchHost implements Host {
       );
       return { studyId, runIds: configs.map((config) => this.enqueue(config, studyId)) };
     },
+    'studies.resume': ({ id }) => this.resumeStudy(id),
     'studies.delete': ({ id }) => {
       this.history.getStudy(id) ?? this.noStudy(id);
       const active = [...this.jobs.values()].filter((job) => job.studyId === id).map((job) => job.runId);
@@ -293,6 +328,29 @@ class WorkbenchHost implements Host {
     },
   };
 
+  /**
+   * Runs only what a study is missing: its grid's runs that never finished are resumed from their
+   * checkpoints (failed, cancelled) or started (never queued); finished ones are kept as they are.
+   */
+  private resumeStudy(id: number): MethodResults['studies.resume'] {
+    const study = this.history.getStudy<{ base: RunConfig; grid: StudyGrid }>(id) ?? this.noStudy(id);
+    const { base, grid } = study.config;
+    if (!base || !grid?.strategies)
+      throw new RequestError(`Study ${id} has no grid stored (it was made by an older version); start it anew.`, 'id');
+    const existing = new Map<string, { id: number; status: RunStatus }>();
+    for (const run of this.history.listRuns({ studyId: id }).reverse())
+      existing.set(gridCell(run.config), { id: run.id, status: run.status });
+    const result: MethodResults['studies.resume'] = { studyId: id, resumed: [], started: [], finished: [], busy: [] };
+    for (const config of expandGrid(parseRunConfig(base), grid)) {
+      const run = existing.get(gridCell(config));
+      if (!run) result.started.push(this.enqueue(config, id));
+      else if (run.status === 'finished') result.finished.push(run.id);
+      else if (this.jobs.has(run.id) || run.status === 'queued' || run.status === 'running') result.busy.push(run.id);
+      else result.resumed.push(this.resumeRun(run.id));
+    }
+    return result;
+  }
+
   private noRun(id: number): never {
     throw notFound(`There is no run ${id} in the history (runs.list lists them).`);
   }
@@ -304,7 +362,25 @@ class WorkbenchHost implements Host {
   // --- runs ---
 
   private enqueue(config: RunConfig, studyId: number | null): number {
-    const recorder = RunRecorder.create(this.history, config, studyId);
+    return this.queueJob(RunRecorder.create(this.history, config, studyId), config, studyId, false);
+  }
+
+  /** A failed or cancelled run back in the queue, to continue from its checkpoint. */
+  private resumeRun(id: number): number {
+    const run = this.history.getRun(id) ?? this.noRun(id);
+    if (this.jobs.has(id)) throw conflict(`Run ${id} is ${run.status} in this workbench already.`);
+    if (run.status === 'finished') throw conflict(`Run ${id} is finished: there is nothing to resume.`);
+    if (run.status === 'queued' || run.status === 'running')
+      throw conflict(
+        `Run ${id} is ${run.status} in another process: cancel it there, or mark it interrupted ` +
+          '(runs.markInterrupted) if that process is gone, then resume it.',
+      );
+    checkModelFileOf(run.config);
+    this.history.reopenRun(id);
+    return this.queueJob(RunRecorder.existing(this.history, id), run.config, run.studyId, true);
+  }
+
+  private queueJob(recorder: RunRecorder, config: RunConfig, studyId: number | null, resume: boolean): number {
     const job: Job = {
       runId: recorder.id,
       config,
@@ -313,6 +389,7 @@ class WorkbenchHost implements Host {
       recorder,
       trainer: null,
       done: null,
+      resume,
     };
     this.jobs.set(job.runId, job);
     this.emit('run.queued', { runId: job.runId, studyId, config });
@@ -332,7 +409,18 @@ class WorkbenchHost implements Host {
 
   private runJob(job: Job): Promise<void> {
     job.recorder.launched();
-    const start = { type: 'start' as const, runId: job.runId, config: job.config, cacheDir: this.options.cacheDir };
+    const files = this.checkpointFiles(job.runId);
+    mkdirSync(this.checkpointDir, { recursive: true });
+    rmSync(files.stop, { force: true });
+    const start = {
+      type: 'start' as const,
+      runId: job.runId,
+      config: job.config,
+      cacheDir: this.options.cacheDir,
+      checkpoint: { file: files.checkpoint, resume: job.resume, keep: this.options.keepCheckpoints ?? false },
+      stopFile: files.stop,
+      saveModelTo: this.options.modelDirs?.(job.runId) ?? [],
+    };
     try {
       job.trainer = new TrainerProcess(this.spawn, this.entry, start, (message) => this.onTrainerMessage(job, message));
     } catch (error) {
@@ -341,7 +429,10 @@ class WorkbenchHost implements Host {
       job.done = Promise.resolve(this.record(job, { kind: 'failed', error: message, exitCode: null, signal: null }));
       return job.done;
     }
-    job.done = job.trainer.outcome.then((outcome) => this.record(job, outcome));
+    job.done = job.trainer.outcome.then((outcome) => {
+      rmSync(files.stop, { force: true });
+      this.record(job, outcome);
+    });
     return job.done;
   }
 
@@ -349,9 +440,20 @@ class WorkbenchHost implements Host {
   private onTrainerMessage(job: Job, message: Exclude<TrainerToHost, { type: 'finished' | 'failed' }>): void {
     switch (message.type) {
       case 'started': {
-        const { backend, device, dataFingerprint, f0Key, f0Cached, config } = message;
-        job.recorder.started({ backend, device, dataFingerprint, config });
-        this.emit('run.started', { runId: job.runId, backend, device, dataFingerprint, f0Key, f0Cached });
+        const { backend, device, dataFingerprint, f0Key, f0Cached, config, identity, provenance, resumed } = message;
+        job.recorder.started({ backend, device, dataFingerprint, config, identity, provenance });
+        // A resumed run's data is what its checkpoint holds (an interrupted attempt may have stored
+        // evaluations past it, or, without a checkpoint, it starts over).
+        if (job.resume) job.recorder.replaceData(resumed ?? null);
+        this.emit('run.started', {
+          runId: job.runId,
+          backend,
+          device,
+          dataFingerprint,
+          f0Key,
+          f0Cached,
+          ...(resumed ? { resumedFromStep: resumed.step } : {}),
+        });
         this.f0Ready.add(job.f0Group); // f0 is in the cache now: the group's other runs may go
         this.queue.pump();
         break;

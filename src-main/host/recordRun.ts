@@ -1,5 +1,5 @@
-// Runs an experiment in this process and records it in the history as it goes (the CLI's way;
-// the host runs experiments in trainer processes and records their messages the same way).
+// Runs an experiment in this process and records it in the history as it goes (tests and benchmarks
+// with their own data; the workbench itself, CLI included, runs every run through the host).
 import type { RunConfig } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
 import { checkModel, runExperiment, type ExperimentContext, type ExperimentObserver } from '../engine/experiment.js';

@@ -1,9 +1,9 @@
 // Recording one run in the history as it goes: the row first (so a crash leaves a failed run,
 // not nothing), eval points, bin traces and probe categories as they arrive, rehearsal counts
-// and the summary at the end. The CLI (recordRun, in-process) and the host (trainer messages)
-// both record through this, so a run reads the same whichever way it ran.
+// and the summary at the end. The host (trainer messages) and recordRun (in-process, for tests and
+// benchmarks that bring their own data) both record through this, so a run reads the same either way.
 import type { RunConfig } from '../../shared/config.js';
-import type { BinTrace, EvalPoint, RunStatus, RunSummary } from '../../shared/results.js';
+import type { BinTrace, EvalPoint, Provenance, RunStatus, RunSummary } from '../../shared/results.js';
 import type { ExperimentResult } from '../engine/experiment.js';
 import type { History } from '../store/database.js';
 
@@ -13,6 +13,15 @@ export interface StartedInfo {
   dataFingerprint: string;
   /** The config as run (backend-dependent defaults resolved); replaces the stored request. */
   config?: RunConfig;
+  identity?: string;
+  provenance?: Provenance;
+}
+
+/** What a resumed run had stored up to its checkpoint (trainer/protocol.ts ResumedTelemetry). */
+export interface RestoredData {
+  series: EvalPoint[];
+  traces: BinTrace[];
+  probes: ProbeCategoriesSnapshot[];
 }
 
 export interface ProbeCategoriesSnapshot {
@@ -41,6 +50,25 @@ export class RunRecorder {
   /** Creates the run row, queued. */
   static create(history: History, config: RunConfig, studyId: number | null = null): RunRecorder {
     return new RunRecorder(history, history.createRun({ config, studyId, status: 'queued' }));
+  }
+
+  /** A run already in the history (reopened to be resumed). */
+  static existing(history: History, id: number): RunRecorder {
+    return new RunRecorder(history, id);
+  }
+
+  /**
+   * A resumed run's data becomes its checkpoint's: what an interrupted attempt stored past the
+   * checkpoint goes (it will be computed again, identically); null = no checkpoint, start over.
+   */
+  replaceData(restored: RestoredData | null): void {
+    this.history.db.transaction(() => {
+      this.history.clearRunData(this.id);
+      if (!restored) return;
+      this.history.appendEvalPoints(this.id, restored.series);
+      if (restored.traces.length) this.history.appendBinTraces(this.id, restored.traces);
+      for (const p of restored.probes) this.history.saveProbeCategories(this.id, p.step, p.indices, p.categories);
+    })();
   }
 
   /** The run leaves the queue now (its trainer is starting). */

@@ -1,6 +1,7 @@
 // One trainer process seen from the host: spawn it, hand it the run, pass its messages on, and
 // turn however it ends (its last message, its exit code or signal, our cancel) into one outcome.
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { ExperimentResult } from '../engine/experiment.js';
 import { isTrainerMessage, type StartMessage, type TrainerToHost } from '../trainer/protocol.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -55,8 +56,14 @@ export type TrainerOutcome =
   | { kind: 'failed'; error: string; exitCode: number | null; signal: string | null }
   | { kind: 'cancelled' };
 
-/** Time between SIGTERM and SIGKILL when cancelling: the run must be gone within a second. */
+/** Time between SIGTERM and SIGKILL when failing a run: it must be gone within a second. */
 export const KILL_AFTER_MS = 300;
+/**
+ * How long a trainer asked to stop (its stop file) may take to checkpoint and end before it is
+ * killed: a step, a checkpoint write, the last message. A killed run resumes from its previous
+ * checkpoint instead.
+ */
+export const STOP_GRACE_MS = 10_000;
 /** How long a trainer may linger after its last message before it is killed. */
 const EXIT_GRACE_MS = 2000;
 
@@ -79,6 +86,7 @@ export class TrainerProcess {
   private cancelRequested = false;
   private failure: string | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private readonly stopFile: string | undefined;
 
   constructor(
     spawn: SpawnTrainer,
@@ -87,6 +95,7 @@ export class TrainerProcess {
     /** started, progress and eval messages; if it throws, the run fails with that error. */
     onMessage: (message: Exclude<TrainerToHost, { type: 'finished' | 'failed' }>) => void,
   ) {
+    this.stopFile = start.stopFile;
     this.handle = spawn(entry);
     this.outcome = new Promise((resolve) => {
       this.handle.onExit((exitCode, signal, stderr) => {
@@ -114,11 +123,27 @@ export class TrainerProcess {
     return this.handle.pid ?? null;
   }
 
-  /** SIGTERM now, SIGKILL shortly after if it is still there; `outcome` tells when it is gone. */
+  /**
+   * Asks the trainer to stop: it checkpoints at its current step and ends the run as cancelled
+   * (resumable). Without a stop file, or if it has not ended after STOP_GRACE_MS, it is killed.
+   * `outcome` tells when it is gone.
+   */
   cancel(): void {
     if (this.cancelRequested) return;
     this.cancelRequested = true;
-    this.stop();
+    if (!this.stopFile) return this.stop();
+    try {
+      writeFileSync(this.stopFile, `${process.pid}\n`);
+    } catch {
+      return this.stop();
+    }
+    this.timers.push(setTimeout(() => this.handle.kill('SIGKILL'), STOP_GRACE_MS).unref());
+  }
+
+  /** Ends the trainer at once (a second Ctrl-C): the run is stored as cancelled, resumable from its last checkpoint. */
+  kill(): void {
+    this.cancelRequested = true;
+    this.handle.kill('SIGKILL');
   }
 
   /** Ends the run as failed with this error (e.g. its results cannot be stored). */

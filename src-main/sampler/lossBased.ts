@@ -3,7 +3,7 @@
 // Candidates as for mix-cd (prior-correct by default): a prior-wrong sample's high loss says
 // nothing about forgetting, and the spec draws the pool from the candidates.
 import type { LossBasedConfig } from '../../shared/config.js';
-import type { InferFn, PretrainIndex } from './strategy.js';
+import { stateOf, type InferFn, type PretrainIndex } from './strategy.js';
 import type { ExtraInferenceStrategy } from './oracleCd.js';
 import { DistinctPool } from './distinctPool.js';
 import { candidateIndices, type CandidateRule } from './partition.js';
@@ -88,5 +88,12 @@ export function createLossBased(
       return out;
     },
     observe: () => {},
+    // The pool and the heap are scratch, rewritten every step: the stream and the count are the state.
+    snapshot: () => ({ name: 'loss-based', rng: rng.snapshot(), extra }),
+    restore(state) {
+      const s = stateOf<{ rng: Int32Array; extra: number }>(state, 'loss-based');
+      rng.restore(s.rng);
+      extra = s.extra;
+    },
   };
 }

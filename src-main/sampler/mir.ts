@@ -3,7 +3,7 @@
 // virtual SGD step on the incoming finetune batch, and rehearse the m that rise most. Its extra
 // inference (2 forward passes per candidate: before and after the virtual step) is counted.
 import type { MirConfig } from '../../shared/config.js';
-import type { PretrainIndex } from './strategy.js';
+import { stateOf, type PretrainIndex } from './strategy.js';
 import type { ExtraInferenceStrategy } from './oracleCd.js';
 import { DistinctPool } from './distinctPool.js';
 import { candidateIndices, type CandidateRule } from './partition.js';
@@ -59,5 +59,12 @@ export function createMir(
       return out;
     },
     observe: () => {},
+    // The pool is scratch, rewritten every step: the stream and the count are the state.
+    snapshot: () => ({ name: 'mir', rng: rng.snapshot(), extra }),
+    restore(state) {
+      const s = stateOf<{ rng: Int32Array; extra: number }>(state, 'mir');
+      rng.restore(s.rng);
+      extra = s.extra;
+    },
   };
 }

@@ -10,7 +10,7 @@
 // The hot loops copy fields into locals and call small module-level helpers over typed arrays.
 import type { MixCdConfig } from '../../shared/config.js';
 import type { BinTrace } from '../../shared/results.js';
-import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';
+import { stateOf, type InferFn, type PretrainIndex, type RehearsalStrategy, type StrategyState } from './strategy.js';
 import { buildPartition, type Partition } from './partition.js';
 import { contains } from './drawDistinct.js';
 import { Rng } from './rng.js';
@@ -430,4 +430,78 @@ class MixCd implements MixCdStrategy {
   binOf(i: number): number {
     return this.partition.binOf(i);
   }
+
+  /**
+   * The decayed counts (as stored: scaled, with their scale), the draws and CD found since the
+   * last trace, the ring of recent selections (a verdict held back by feedbackDelay finds its
+   * bins there), the RNG and the work counter. `cumulative` is recomputed before every use and
+   * `taken`/`chosen` are zero or scratch between steps, so they are not state.
+   */
+  snapshot(): StrategyState {
+    const state: MixCdState = {
+      rng: this.rng.snapshot(),
+      numBins: this.K,
+      nScaled: this.nScaled.slice(),
+      sScaled: this.sScaled.slice(),
+      nTotalScaled: this.nTotalScaled,
+      sTotalScaled: this.sTotalScaled,
+      scale: this.scale,
+      lastDecayStep: this.lastDecayStep,
+      sizeShare: this.sizeShare,
+      drawn: this.drawn.slice(),
+      cdFound: this.cdFound.slice(),
+      capacity: this.capacity,
+      ringIndices: this.ringIndices.slice(),
+      ringBins: this.ringBins.slice(),
+      ringStep: this.ringStep.slice(),
+      ringLength: this.ringLength.slice(),
+      ringNext: this.ringNext,
+      work: this.workCount,
+    };
+    return { name: 'mix-cd', ...state };
+  }
+
+  restore(state: StrategyState): void {
+    const s = stateOf<MixCdState>(state, 'mix-cd');
+    if (s.numBins !== this.K) throw new Error(`A mix-cd state of ${s.numBins} bins cannot restore ${this.K} bins.`);
+    this.rng.restore(s.rng);
+    this.nScaled.set(s.nScaled);
+    this.sScaled.set(s.sScaled);
+    this.nTotalScaled = s.nTotalScaled;
+    this.sTotalScaled = s.sTotalScaled;
+    this.scale = s.scale;
+    this.lastDecayStep = s.lastDecayStep;
+    this.sizeShare = s.sizeShare;
+    this.drawn.set(s.drawn);
+    this.cdFound.set(s.cdFound);
+    this.capacity = s.capacity;
+    this.ringIndices = s.ringIndices.slice();
+    this.ringBins = s.ringBins.slice();
+    this.chosen = new Int32Array(s.capacity);
+    this.ringStep.set(s.ringStep);
+    this.ringLength.set(s.ringLength);
+    this.ringNext = s.ringNext;
+    this.workCount = s.work;
+  }
+}
+
+interface MixCdState {
+  rng: Int32Array;
+  numBins: number;
+  nScaled: Float64Array;
+  sScaled: Float64Array;
+  nTotalScaled: number;
+  sTotalScaled: number;
+  scale: number;
+  lastDecayStep: number;
+  sizeShare: number;
+  drawn: Float64Array;
+  cdFound: Float64Array;
+  capacity: number;
+  ringIndices: Int32Array;
+  ringBins: Int32Array;
+  ringStep: Float64Array;
+  ringLength: Int32Array;
+  ringNext: number;
+  work: number;
 }

@@ -1,5 +1,5 @@
 // `none`: plain finetuning, m = 0.
-import type { RehearsalStrategy } from './strategy.js';
+import { stateOf, type RehearsalStrategy } from './strategy.js';
 
 export function createNone(): RehearsalStrategy {
   const empty = new Int32Array(0);
@@ -7,5 +7,7 @@ export function createNone(): RehearsalStrategy {
     name: 'none',
     select: () => empty,
     observe: () => {},
+    snapshot: () => ({ name: 'none' }),
+    restore: (state) => void stateOf(state, 'none'),
   };
 }

@@ -2,7 +2,7 @@
 // pool of them) and rehearse uniformly from the true CD set found. The upper reference; its extra
 // inference is counted (exactly the indices handed to `infer`).
 import type { OracleCdConfig } from '../../shared/config.js';
-import type { InferFn, PretrainIndex, RehearsalStrategy } from './strategy.js';
+import { stateOf, type InferFn, type PretrainIndex, type RehearsalStrategy } from './strategy.js';
 import { candidateIndices, type CandidateRule } from './partition.js';
 import { contains } from './drawDistinct.js';
 import { Rng } from './rng.js';
@@ -20,6 +20,14 @@ export interface ExtraInferenceStrategy extends RehearsalStrategy {
   readonly extraForwardPasses: number;
   /** Bytes of typed arrays the strategy holds. */
   readonly stateBytes: number;
+}
+
+interface OracleCdState {
+  rng: Int32Array;
+  freshRng: Int32Array | null;
+  cdSet: Int32Array;
+  lastRefreshBlock: number;
+  extra: number;
 }
 
 export function createOracleCd(
@@ -126,5 +134,24 @@ export function createOracleCd(
       return out;
     },
     observe: () => {},
+    // The CD set in its current order (draws permute it in place) and the refresh it came from.
+    // A fresh pool is rewritten whole at each refresh, so only its stream is state.
+    snapshot: () => ({
+      name: 'oracle-cd',
+      rng: rng.snapshot(),
+      freshRng: fresh ? fresh.rng.snapshot() : null,
+      cdSet: cdSet.slice(),
+      lastRefreshBlock,
+      extra,
+    }),
+    restore(state) {
+      const s = stateOf<OracleCdState>(state, 'oracle-cd');
+      if (Boolean(s.freshRng) !== Boolean(fresh)) throw new Error('An oracle-cd state of another pool setting.');
+      rng.restore(s.rng);
+      if (fresh && s.freshRng) fresh.rng.restore(s.freshRng);
+      cdSet = s.cdSet.slice();
+      lastRefreshBlock = s.lastRefreshBlock;
+      extra = s.extra;
+    },
   };
 }

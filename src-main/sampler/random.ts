@@ -1,5 +1,5 @@
 // `random` (the paper's "random mixing"): m samples uniformly from all of P, no repeats in a step.
-import type { RehearsalStrategy } from './strategy.js';
+import { stateOf, type RehearsalStrategy } from './strategy.js';
 import { Rng } from './rng.js';
 import { drawDistinct } from './drawDistinct.js';
 
@@ -9,5 +9,7 @@ export function createRandom(size: number, seed: number): RehearsalStrategy {
     name: 'random',
     select: (_step, m) => drawDistinct(rng, size, m),
     observe: () => {},
+    snapshot: () => ({ name: 'random', rng: rng.snapshot() }),
+    restore: (state) => rng.restore(stateOf<{ rng: Int32Array }>(state, 'random').rng),
   };
 }

@@ -30,6 +30,16 @@ export class Rng {
     if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
   }
 
+  /** The generator's state (a copy), for a checkpoint: restore() continues the same stream exactly. */
+  snapshot(): Int32Array {
+    return this.s.slice();
+  }
+
+  restore(state: Int32Array): void {
+    if (state.length !== 4) throw new Error(`An Rng state has 4 words, got ${state.length}.`);
+    this.s.set(state);
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.s;

@@ -39,6 +39,21 @@ export type InferFn = (indices: Int32Array) => Inference;
  */
 export type InterferenceFn = (indices: Int32Array) => Float32Array;
 
+/**
+ * A strategy's state at a step boundary as plain data (numbers, arrays, typed arrays: what a
+ * checkpoint serialises), copied so the run can go on; `name` says which strategy it belongs to.
+ */
+export interface StrategyState {
+  readonly name: StrategyName;
+  readonly [field: string]: unknown;
+}
+
+/** The state's fields, after checking that it is `name`'s (a checkpoint of another strategy throws). */
+export function stateOf<T>(state: StrategyState, name: StrategyName): T {
+  if (state.name !== name) throw new Error(`A ${state.name} strategy's state cannot restore ${name}.`);
+  return state as unknown as T;
+}
+
 export interface RehearsalStrategy {
   readonly name: StrategyName;
   /**
@@ -60,4 +75,11 @@ export interface RehearsalStrategy {
    */
   trace?(step: number): Omit<BinTrace, 'trueCdRate'>;
   binOf?(index: number): number;
+  /**
+   * Everything select/observe/trace depend on (RNG states, decayed counts, current sets), copied,
+   * for a checkpoint; `restore` on a strategy created with the same config, index and seed then
+   * continues exactly as the snapshotted one would have. Every built-in strategy has both.
+   */
+  snapshot?(): StrategyState;
+  restore?(state: StrategyState): void;
 }

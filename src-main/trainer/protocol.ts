@@ -4,7 +4,7 @@
 // (SIGTERM), not a message: training is synchronous, so a message would wait for the run's end.
 import type { RunConfig } from '../../shared/config.js';
 import type { RunPhase } from '../../shared/contract.js';
-import type { BinTrace, EvalPoint } from '../../shared/results.js';
+import type { BinTrace, EvalPoint, Provenance } from '../../shared/results.js';
 import type { ExperimentResult } from '../engine/experiment.js';
 import type { ProbeSnapshot } from '../engine/finetune.js';
 
@@ -14,6 +14,27 @@ export interface StartMessage {
   config: RunConfig;
   /** Where f0s are cached, shared by all trainers so every run of a study loads one f0. */
   cacheDir: string;
+  /**
+   * The run's checkpoint file (written at every evaluation and when stopped; see
+   * docs/checkpoints.md). With `resume` the run continues from it when it exists.
+   */
+  checkpoint?: { file: string; resume: boolean; keep: boolean };
+  /**
+   * Created by the host to ask for a stop: training is synchronous, so neither a message nor a
+   * signal handler is seen until the run ends, but a file is polled between steps. The trainer
+   * then checkpoints at that step and ends the run as cancelled.
+   */
+  stopFile?: string;
+  /** Folders the finetuned model is saved into when the run finishes (TensorFlow.js LayersModel). */
+  saveModelTo?: string[];
+}
+
+/** What a resumed run had before its checkpoint: the host stores it in place of what it had. */
+export interface ResumedTelemetry {
+  step: number;
+  series: EvalPoint[];
+  traces: BinTrace[];
+  probes: ProbeSnapshot[];
 }
 
 export type HostToTrainer = StartMessage;
@@ -31,6 +52,11 @@ export type TrainerToHost =
       model: string;
       /** The config as run: backend-dependent defaults resolved (stored so a re-run is exact). */
       config?: RunConfig;
+      /** engine/runIdentity.ts of the config as run, on the backend it got. */
+      identity?: string;
+      provenance?: Provenance;
+      /** Set when the run continues from a checkpoint. */
+      resumed?: ResumedTelemetry | null;
     }
   | {
       type: 'progress';

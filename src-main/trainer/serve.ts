@@ -1,10 +1,17 @@
 // What a trainer process does, whatever carries its messages: wait for `start`, run the
 // experiment, report as it goes, end with finished or failed. It never touches the history:
 // the host is its only writer.
+import { existsSync } from 'node:fs';
 import { parseRunConfig } from '../../shared/config.js';
 import type { RunPhase } from '../../shared/contract.js';
+import type { BinTrace } from '../../shared/results.js';
+import { readCheckpoint, removeCheckpoint, writeCheckpoint, type RunCheckpoint } from '../engine/checkpoint.js';
 import { ExperimentContext, runExperiment, type ExperimentObserver } from '../engine/experiment.js';
-import type { StartMessage, TrainerPort, TrainerToHost } from './protocol.js';
+import type { ProbeSnapshot } from '../engine/finetune.js';
+import { saveModel } from '../engine/modelFile.js';
+import { collectProvenance } from '../engine/provenance.js';
+import { runIdentity } from '../engine/runIdentity.js';
+import type { ResumedTelemetry, StartMessage, TrainerPort, TrainerToHost } from './protocol.js';
 import { isStartMessage } from './protocol.js';
 import { errorMessage } from '../../shared/errors.js';
 
@@ -38,10 +45,29 @@ function progressReporter(port: TrainerPort, runId: number) {
   };
 }
 
+/**
+ * What the trainer adds to the engine's checkpoint: the telemetry it has sent so far (bin traces,
+ * probe categories), so a resumed run, or a cluster shard, holds everything an uninterrupted one does.
+ */
+type TrainerCheckpoint = RunCheckpoint & { telemetry?: { traces: BinTrace[]; probes: ProbeSnapshot[] } };
+
+/** A stop request: the host's stop file, our own SIGTERM (seen only between async phases), or the host gone. */
+function stopSignal(port: TrainerPort, stopFile: string | undefined): () => boolean {
+  let signalled = false;
+  // Caught, not fatal: the host follows a stop request with SIGKILL if the trainer does not end.
+  process.on('SIGTERM', () => (signalled = true));
+  return () => signalled || port.hostGone() || (stopFile !== undefined && existsSync(stopFile));
+}
+
 async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToHost> {
-  const { runId } = start;
+  const { runId, checkpoint } = start;
   const config = parseRunConfig(start.config);
   const progress = progressReporter(port, runId);
+  const shouldStop = stopSignal(port, start.stopFile);
+  const resume = checkpoint?.resume ? (readCheckpoint(checkpoint.file) as TrainerCheckpoint | null) : null;
+  const traces: BinTrace[] = [...(resume?.telemetry?.traces ?? [])];
+  const probes: ProbeSnapshot[] = [...(resume?.telemetry?.probes ?? [])];
+  let identity = '';
   let pretrained = false;
   const observer: ExperimentObserver = {
     onPhase(phase) {
@@ -50,6 +76,16 @@ async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToH
     },
     onPretrainProgress: (p) => progress('pretraining', p.step, p.totalSteps, p.loss),
     onStart(info) {
+      // The config as run, on the backend it got: what the numbers depend on.
+      identity = runIdentity({ ...info.config, backend: info.backend.backend }, info.dataFingerprint);
+      if (resume && resume.identity !== identity)
+        throw new Error(
+          `The checkpoint ${checkpoint!.file} belongs to another run (other config, data or backend); ` +
+            'delete it to start this run from the beginning.',
+        );
+      const resumed: ResumedTelemetry | null = resume
+        ? { step: resume.step, series: resume.series, traces, probes }
+        : null;
       void send(port, {
         type: 'started',
         runId,
@@ -60,16 +96,29 @@ async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToH
         f0Cached: !pretrained,
         model: info.model,
         config: info.config,
+        identity,
+        provenance: collectProvenance(info.backend),
+        resumed,
       });
     },
     onProgress: (p) => progress('finetuning', p.step, p.totalSteps, p.loss),
     onEval(point, trace, probe) {
+      if (trace) traces.push(trace);
+      if (probe) probes.push(probe);
       void send(port, { type: 'eval', runId, point, trace, probe, sentAt: wallClock() });
     },
-    // Training blocks this process's event loop, so a vanished host is noticed by polling.
-    shouldStop: () => port.hostGone(),
+    onFinalModel(model) {
+      for (const dir of start.saveModelTo ?? []) saveModel(model, dir);
+    },
+    onCheckpoint(state) {
+      if (checkpoint)
+        writeCheckpoint(checkpoint.file, { ...state, identity, telemetry: { traces, probes } } as TrainerCheckpoint);
+    },
+    // Training blocks this process's event loop, so a stop request is noticed by polling.
+    shouldStop,
   };
-  const result = await runExperiment(config, new ExperimentContext({ cacheDir: start.cacheDir }), observer);
+  const result = await runExperiment(config, new ExperimentContext({ cacheDir: start.cacheDir }), observer, { resume });
+  if (checkpoint && result.status === 'finished' && !checkpoint.keep) removeCheckpoint(checkpoint.file);
   return { type: 'finished', runId, result };
 }
 

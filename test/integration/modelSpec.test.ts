@@ -104,6 +104,10 @@ describe('built-in architectures as layer specs', () => {
     const again = await runExperiment(config, new ExperimentContext({ loadData: () => source }));
     expect(again.prior).toEqual(r.prior);
     expect(again.series).toEqual(r.series);
+    // f0 loaded (from the context) rather than pretrained here: the same dropout masks, the same numbers.
+    const loaded = await runExperiment(config, context);
+    expect(loaded.f0Cached).toBe(true);
+    expect(loaded.series).toEqual(r.series);
   }, 120_000);
 
   it('a spec that does not fit the data says which layer and why', () => {

@@ -9,6 +9,16 @@ export class PhaseTimer {
   /** Seconds spent in timed phases so far; an enclosing phase subtracts what its inner ones took. */
   private timed = 0;
 
+  /** Seconds per phase so far (a copy), for a checkpoint. */
+  snapshot(): Record<Phase, number> {
+    return { ...this.seconds };
+  }
+
+  /** A resumed run counts on from the seconds its earlier part spent. */
+  restore(seconds: Record<Phase, number>): void {
+    for (const phase of Object.keys(this.seconds) as Phase[]) this.seconds[phase] = seconds[phase] ?? 0;
+  }
+
   time<T>(phase: Phase, fn: () => T): T {
     const t0 = performance.now();
     const timedBefore = this.timed;

@@ -17,6 +17,17 @@ export interface LedgerRecord {
   verdicts: { rehearsed: number; damaged: number };
 }
 
+/** The ledger at a step boundary: the log and categories up to what was rehearsed so far. */
+export interface LedgerState {
+  counts: Uint32Array;
+  log: Int32Array;
+  categories: Uint8Array;
+  judged: number;
+  rehearsedSinceEval: number;
+  damagedSinceEval: number;
+  totals: { rehearsed: number; damaged: number };
+}
+
 export class RehearsalLedger {
   private readonly counts: Uint32Array;
   private log: Int32Array;
@@ -69,6 +80,35 @@ export class RehearsalLedger {
     this.rehearsedSinceEval = 0;
     this.damagedSinceEval = 0;
     return precision;
+  }
+
+  /** Copies of everything so far, for a checkpoint (the log only up to what was rehearsed). */
+  snapshot(): LedgerState {
+    return {
+      counts: this.counts.slice(),
+      log: this.log.slice(0, this.logLength),
+      categories: this.categories.slice(0, this.logLength / 2),
+      judged: this.judged,
+      rehearsedSinceEval: this.rehearsedSinceEval,
+      damagedSinceEval: this.damagedSinceEval,
+      totals: { ...this.totals },
+    };
+  }
+
+  /** Continue from a snapshot taken in a run of the same pool, m and steps. */
+  restore(state: LedgerState): void {
+    if (state.counts.length !== this.counts.length || state.log.length > this.log.length) {
+      throw new Error('The rehearsal ledger of a checkpoint does not fit this run (another pool, budget or length).');
+    }
+    this.counts.set(state.counts);
+    this.log.set(state.log);
+    this.logLength = state.log.length;
+    this.categories.fill(UNKNOWN_CATEGORY).set(state.categories);
+    this.judged = state.judged;
+    this.rehearsedSinceEval = state.rehearsedSinceEval;
+    this.damagedSinceEval = state.damagedSinceEval;
+    this.totals.rehearsed = state.totals.rehearsed;
+    this.totals.damaged = state.totals.damaged;
   }
 
   /** The ledger, trimmed to what was rehearsed (a cancelled run stops early). */

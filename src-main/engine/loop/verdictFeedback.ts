@@ -6,8 +6,23 @@ import type { PhaseTimer } from './phaseTimer.js';
 
 export type Deliver = (step: number, indices: Int32Array, misclassified: Uint8Array) => void;
 
+/** A verdict held back at a step boundary, as data (a checkpoint keeps it pending). */
+export interface PendingVerdict {
+  step: number;
+  indices: Int32Array;
+  /** 1 = misclassified, one per rehearsed sample. */
+  misclassified: Uint8Array;
+}
+
+interface Pending {
+  step: number;
+  indices: Int32Array;
+  /** On the device (a step of this run) or already read (restored from a checkpoint). */
+  flags: tf.Tensor1D | Uint8Array;
+}
+
 export class VerdictFeedback {
-  private pending: { step: number; indices: Int32Array; flags: tf.Tensor1D } | null = null;
+  private pending: Pending | null = null;
 
   constructor(
     private readonly delay: number,
@@ -33,14 +48,32 @@ export class VerdictFeedback {
     this.deliver(pending.step, pending.indices, this.read(pending.flags));
   }
 
+  /** The verdict held back, copied as data (it stays pending here), or null. */
+  snapshot(): PendingVerdict | null {
+    const pending = this.pending;
+    if (!pending) return null;
+    const flags = pending.flags;
+    const misclassified = flags instanceof Uint8Array ? flags.slice() : Uint8Array.from(flags.dataSync());
+    return { step: pending.step, indices: pending.indices.slice(), misclassified };
+  }
+
+  /** Holds back a verdict of a checkpoint, to be delivered when the uninterrupted run would have. */
+  restore(pending: PendingVerdict | null): void {
+    this.dispose();
+    if (pending) {
+      this.pending = { step: pending.step, indices: pending.indices.slice(), flags: pending.misclassified.slice() };
+    }
+  }
+
   /** Releases verdicts that will never be delivered (the run ended by an error). */
   dispose(): void {
-    this.pending?.flags.dispose();
+    if (this.pending && !(this.pending.flags instanceof Uint8Array)) this.pending.flags.dispose();
     this.pending = null;
   }
 
   /** The read-back is a sync point with the device, so it counts as training time. */
-  private read(flags: tf.Tensor1D): Uint8Array {
+  private read(flags: tf.Tensor1D | Uint8Array): Uint8Array {
+    if (flags instanceof Uint8Array) return flags;
     return this.timer.time('train', () => {
       const values = flags.dataSync() as Uint8Array;
       flags.dispose();

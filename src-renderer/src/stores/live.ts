@@ -9,6 +9,7 @@ import type { RunConfig } from '../../../shared/config.js';
 import type { HostClient } from '../api/client.js';
 import { runUpdateOf, type RunUpdate } from './runEvents.js';
 import { errorMessage } from '../../../shared/errors.js';
+import { provenanceLine } from '../../../shared/provenance.js';
 
 export interface LiveRun {
   id: number;
@@ -24,6 +25,8 @@ export interface LiveRun {
   /** f0's pretrain-test accuracy: known from the summary, or from the eval at step 0. */
   f0PretrainAcc: number | null;
   error: string | null;
+  /** Versions and machine (from the stored summary), one line. */
+  provenance: string | null;
 }
 
 const describe = errorMessage;
@@ -51,6 +54,7 @@ function blank(id: number): LiveRun {
     points: [],
     f0PretrainAcc: null,
     error: null,
+    provenance: null,
   };
 }
 
@@ -85,6 +89,7 @@ export const useLiveStore = defineStore('live', () => {
     if (summary.series?.length) run.points = [...summary.series];
     if (finite(summary.prior?.pretrainTestAcc)) run.f0PretrainAcc = summary.prior.pretrainTestAcc;
     if (summary.error) run.error = summary.error;
+    if (summary.provenance) run.provenance = provenanceLine(summary.provenance);
   }
 
   function addPoint(run: LiveRun, point: EvalPoint): void {
@@ -108,6 +113,11 @@ export const useLiveStore = defineStore('live', () => {
     if (u.queued) {
       run.config = u.queued.config;
       run.totalSteps = u.queued.config.finetune.steps;
+      // Queued again: a resumed run (its points so far stay; the rest arrive as it continues).
+      if (run.status === 'cancelled' || run.status === 'failed') {
+        run.status = 'queued';
+        run.error = null;
+      }
     }
     if (u.point) addPoint(run, u.point);
     if (u.status && !u.queued) run.status = u.status;
@@ -155,6 +165,16 @@ export const useLiveStore = defineStore('live', () => {
     }
   }
 
+  /** Continues a cancelled or failed run from its checkpoint (the host re-queues it under its id). */
+  async function resume(id: number): Promise<void> {
+    if (!client.value) return;
+    try {
+      await client.value.request('runs.resume', { id });
+    } catch (error) {
+      problem.value = `Could not resume run ${id}: ${describe(error)}`;
+    }
+  }
+
   /** Drops the runs that have ended from the monitor (they stay in the history). */
   function clearEnded(): void {
     for (const run of list.value) if (run.status !== 'queued' && run.status !== 'running') delete runs.value[run.id];
@@ -169,5 +189,5 @@ export const useLiveStore = defineStore('live', () => {
     });
   }
 
-  return { runs, list, active, problem, client, attach, applyEvent, watchRun, loadActive, cancel, clearEnded };
+  return { runs, list, active, problem, client, attach, applyEvent, watchRun, loadActive, cancel, resume, clearEnded };
 });
