@@ -68,6 +68,11 @@ export async function slurmStudy(
   const slurm = parseSlurmOptions(options as SlurmFlags);
   const { writeClusterStudy, findOnPath, submitStudy } = await import('../cluster/submit.js');
   const dir = typeof options.out === 'string' ? path.resolve(options.out) : defaultOut();
+  if (study.base.backend === 'auto')
+    process.stderr.write(
+      'mixcd: --backend auto lets each compute node pick its own backend (a GPU node gives other numbers ' +
+        'than a CPU node); pass --backend wasm (CPU) or webgpu to pin it.\n',
+    );
   const env: Record<string, string> = {};
   if (process.env.MIXCD_DATA_DIR) env.MIXCD_DATA_DIR = path.resolve(process.env.MIXCD_DATA_DIR);
   const written = await writeClusterStudy({
@@ -168,7 +173,11 @@ export async function runManifestTask(
     }
   }
   const { runManifestTask: run } = await import('../cluster/task.js');
-  const result = await run(options.manifest!, options.index!, { progress: progressMode(options), say });
+  const result = await run(options.manifest!, options.index!, {
+    progress: progressMode(options),
+    keepCheckpoints: Boolean(options.keepCheckpoints),
+    say,
+  });
   if (options.json && result.run) process.stdout.write(JSON.stringify(result.run, null, 2) + '\n');
   return result.exitCode;
 }

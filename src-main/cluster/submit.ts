@@ -4,6 +4,7 @@ import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileS
 import path from 'node:path';
 import { ConfigError, type RunConfig } from '../../shared/config.js';
 import type { StudyGrid } from '../../shared/studyGrid.js';
+import { resolveBackendDefaults } from '../engine/backendDefaults.js';
 import { runIdentity } from '../engine/runIdentity.js';
 import { packageVersion } from '../packageRoot.js';
 import {
@@ -47,10 +48,21 @@ async function fingerprints(configs: RunConfig[], cacheDir: string): Promise<(co
   return (config) => byConfig.get(config)!;
 }
 
+/**
+ * The identity the trainer will store for this run (trainer/serve.ts: the config as run, with the
+ * backend's defaults resolved and the backend it got). With a named backend that is known here;
+ * with 'auto' each compute node picks its own, so the requested config is hashed instead and the
+ * stored identity may differ (`mixcd merge` deduplicates by the stored one).
+ */
+export function manifestIdentity(config: RunConfig, dataFingerprint: string): string {
+  if (config.backend === 'auto') return runIdentity(config, dataFingerprint);
+  return runIdentity({ ...resolveBackendDefaults(config, config.backend), backend: config.backend }, dataFingerprint);
+}
+
 export async function writeClusterStudy(input: ClusterStudyInput): Promise<WrittenStudy> {
   const paths = clusterPaths(input.dir);
   const fingerprintOf = await fingerprints(input.configs, paths.f0Cache);
-  const { entries, duplicates } = buildManifest(input.configs, (c) => runIdentity(c, fingerprintOf(c)));
+  const { entries, duplicates } = buildManifest(input.configs, (c) => manifestIdentity(c, fingerprintOf(c)));
   const manifest = formatManifest(entries);
   // The same study again (to resubmit: finished runs are skipped) is fine; another one is not.
   if (existsSync(paths.manifest) && readFileSync(paths.manifest, 'utf8') !== manifest)

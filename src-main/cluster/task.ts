@@ -22,6 +22,7 @@ import { EXIT_REQUEUE } from './sbatch.js';
 
 export interface TaskOptions {
   progress: 'bar' | 'lines' | 'quiet';
+  keepCheckpoints?: boolean;
   /** Where the f0 cache is (default: MIXCD_CACHE_DIR, else DIR/f0-cache). */
   cacheDir?: string;
   /** Lines for the job's log (stderr); stdout stays for --json. */
@@ -102,6 +103,7 @@ export async function runManifestTask(manifestFile: string, indexText: string, o
     jobs: 1,
     progress: options.progress,
     studyId: null,
+    keepCheckpoints: options.keepCheckpoints,
   };
   const state = partialState(partial);
   let run: RunSummary | null;
