@@ -209,7 +209,9 @@ for ((j = 0; j < PER_TASK; j++)); do
   [ "$stopping" -eq 0 ] || requeue
   echo "mixcd: task $task, run $i, attempt $((\${SLURM_RESTART_COUNT:-0} + 1)), on $(hostname) at $(date -Is)"
   run "$NODE" "$MIXCD" run --manifest "$MANIFEST" --index "$i"
-  [ "$code" -ne "$REQUEUE_EXIT" ] || requeue
+  # Stopped by a signal: checkpointed ($REQUEUE_EXIT), or killed before it could be (it then resumes
+  # from its last checkpoint, or starts over). Either way the task goes back to the queue.
+  if [ "$code" -eq "$REQUEUE_EXIT" ] || { [ "$code" -ne 0 ] && [ "$stopping" -eq 1 ]; }; then requeue; fi
   [ "$code" -eq 0 ] || status=1
 done
 exit "$status"

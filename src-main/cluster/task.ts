@@ -112,7 +112,8 @@ export async function runManifestTask(manifestFile: string, indexText: string, o
     const runs =
       state.resume !== null ? await resumeRuns([state.resume], host) : await runConfigs([entry.config], host);
     run = runs[0] ?? null;
-    if (stopRequested()) {
+    // A run that finished as the signal came is kept (its shard below); the next run is the script's.
+    if (run?.status !== 'finished' && stopRequested()) {
       say(
         `Run ${entry.index} (${entry.identity}) was stopped by a signal and checkpointed; ` +
           `exit ${EXIT_REQUEUE}, so the job script requeues it.`,
@@ -132,7 +133,7 @@ export async function runManifestTask(manifestFile: string, indexText: string, o
     history.close();
   }
   finalizeShard(partial, shard);
-  // The lead's host removes a finished run's checkpoints; the emptied folder goes too.
+  // The host removes a finished run's checkpoint (unless kept); the emptied folder goes too.
   if (existsSync(checkpoints) && readdirSync(checkpoints).length === 0) rmSync(checkpoints, { recursive: true });
   say(`Run ${entry.index} (${entry.identity}) finished: ${shard}`);
   return result(0, run);
