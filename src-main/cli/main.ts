@@ -302,6 +302,8 @@ async function printRun(run: RunSummary, file: string, options: CommonOptions): 
   const { stopSignal } = await import('./hostRun.js');
   if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
   else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
+  // A failed run is stored with its error, and said on stderr as every CLI error is.
+  if (run.status === 'failed') process.stderr.write(`mixcd: run ${run.id} failed: ${run.error ?? 'unknown error'}\n`);
   if (run.status === 'cancelled' && !options.quiet)
     process.stderr.write(`mixcd: run ${run.id} was stopped; \`mixcd resume ${run.id}\` continues it.\n`);
   return exitCode(run.status === 'finished', stopSignal());

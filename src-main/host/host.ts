@@ -481,7 +481,7 @@ class WorkbenchHost implements Host {
     const { runId, recorder } = job;
     try {
       if (outcome.kind === 'finished') {
-        recorder.finished(outcome.result);
+        recorder.finished(outcome.result, this.closing ? 'The host closed while it ran.' : null);
         if (outcome.result.status === 'cancelled') this.emit('run.cancelled', { runId });
         else this.emit('run.finished', { runId, summary: recorder.summary() });
       } else if (outcome.kind === 'failed') {
