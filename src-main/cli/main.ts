@@ -531,7 +531,10 @@ function printStudy(
   if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
   else
     process.stdout.write(
-      `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`,
+      `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(
+        studyTable(runs),
+        runs.some((r) => r.config.rehearsal.computeBudget !== undefined),
+      )}\n`,
     );
   const finished = runs.filter((r) => r.status === 'finished').length;
   if (finished < expected && !options.quiet)

@@ -88,6 +88,11 @@ export class RunRecorder {
 
   /** The experiment's result: finished, or cancelled by its shouldStop (`error` then says why, if known). */
   finished(result: ExperimentResult, error: string | null = null): void {
+    // One transaction: refused (e.g. a full disk) it leaves nothing half-written, so it can be tried again.
+    this.history.db.transaction(() => this.storeResult(result, error))();
+  }
+
+  private storeResult(result: ExperimentResult, error: string | null): void {
     const t0 = performance.now();
     this.history.saveSampleRehearsals(this.id, result.rehearsalCounts, result.rehearsalLog, result.rehearsalCategories);
     if (result.multiStage) this.history.saveStages(this.id, result.multiStage.stages, result.multiStage.continual);
