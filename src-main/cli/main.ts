@@ -305,6 +305,8 @@ async function printRun(run: RunSummary, file: string, options: CommonOptions): 
   const { stopSignal } = await import('./hostRun.js');
   if (options.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
   else process.stdout.write(`${runSummaryLines(run)}\n\n${seriesTable(run)}\n\nStored in ${file}\n`);
+  // A failed run is stored with its error, and said on stderr as every CLI error is.
+  if (run.status === 'failed') process.stderr.write(`mixcd: run ${run.id} failed: ${run.error ?? 'unknown error'}\n`);
   if (run.status === 'cancelled' && !options.quiet)
     process.stderr.write(`mixcd: run ${run.id} was stopped; \`mixcd resume ${run.id}\` continues it.\n`);
   return exitCode(run.status === 'finished', stopSignal());
@@ -533,7 +535,10 @@ function printStudy(
   if (options.json) process.stdout.write(JSON.stringify(studyJson(studyId, runs), null, 2) + '\n');
   else
     process.stdout.write(
-      `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(studyTable(runs))}\n`,
+      `\nStudy ${studyId} (${runs.length} runs, stored in ${file})\n${formatStudyTable(
+        studyTable(runs),
+        runs.some((r) => r.config.rehearsal.computeBudget !== undefined),
+      )}\n`,
     );
   const finished = runs.filter((r) => r.status === 'finished').length;
   if (finished < expected && !options.quiet)

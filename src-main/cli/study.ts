@@ -63,11 +63,12 @@ function pm(v: MeanSd | null, digits = 4): string {
   return v.n > 1 ? `${v.mean.toFixed(digits)} ± ${v.sd.toFixed(digits)}` : v.mean.toFixed(digits);
 }
 
-export function formatStudyTable(cells: StudyCell[]): string {
+/** `matched`: the budgets are compute budgets R (equal compute), not rehearsal ratios r. */
+export function formatStudyTable(cells: StudyCell[], matched = false): string {
   return formatTable(
     [
       'strategy',
-      'budget r',
+      matched ? 'compute R' : 'budget r',
       'seeds',
       'pretrain-test acc',
       'finetune-test acc',

@@ -28,7 +28,7 @@ import { CATEGORIES, type RunStatus } from '../../shared/results.js';
 import { studyTable } from '../../shared/studyTable.js';
 import { expandGrid, gridCell, type StudyGrid } from '../../shared/studyGrid.js';
 import { openHistory, type History } from '../store/database.js';
-import { HistoryError } from '../store/errors.js';
+import { HistoryError, sqliteCode } from '../store/errors.js';
 import { INTERRUPTED_ERROR } from '../store/runs.js';
 import type { TrainerToHost } from '../trainer/protocol.js';
 import { SampleInspector } from '../inspector/inspector.js';
@@ -54,7 +54,14 @@ export interface HostOptions {
   keepCheckpoints?: boolean;
   /** Folders a run's final model is saved into when it finishes (the CLI's --save-model, --keep-model). */
   modelDirs?: (runId: number) => string[];
+  /** How the history is opened (default: openHistory); tests use it to reach the connection. */
+  openHistory?: (file: string) => History;
 }
+
+/** How often the host tries again to store run endings the history refused (e.g. a full disk). */
+export const UNSTORED_RETRY_MS = 2000;
+/** SQLite errors that pass (disk full, I/O, locked): the write is tried again, not given up. */
+const TRANSIENT_WRITE_ERRORS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED)/;
 
 export interface Host {
   /** Answers one request; never throws (errors are responses). */
@@ -153,6 +160,9 @@ class WorkbenchHost implements Host {
   private readonly spawn: SpawnTrainer;
   private readonly version = packageVersion();
   private closing: Promise<void> | null = null;
+  /** Run endings the history refused to store (a full disk), tried again until it takes them. */
+  private readonly unstored = new Map<number, () => void>();
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly checkpointDir: string;
   /** Checkpoint files are named by history file and run id: run ids are only unique per history. */
   private readonly historyTag: string;
@@ -166,7 +176,7 @@ class WorkbenchHost implements Host {
       (job) => this.runJob(job),
       (job, running) => this.canStart(job, running),
     );
-    this.history = openHistory(options.historyFile);
+    this.history = (options.openHistory ?? openHistory)(options.historyFile);
     this.checkpointDir = options.checkpointDir ?? path.join(path.dirname(options.cacheDir), 'checkpoints');
     this.historyTag = createHash('sha256').update(realpathSync(options.historyFile)).digest('hex').slice(0, 12);
     this.inspector = new SampleInspector(this.history, options.cacheDir);
@@ -209,6 +219,8 @@ class WorkbenchHost implements Host {
       const running = [...this.jobs.values()].filter((job) => job.trainer);
       running.forEach((job) => job.trainer!.cancel());
       await Promise.all(running.map((job) => job.done));
+      this.retryUnstored(); // a last chance; what is still refused is marked interrupted at the next start
+      if (this.retryTimer) clearInterval(this.retryTimer);
       this.history.close();
     })();
     return this.closing;
@@ -480,27 +492,58 @@ class WorkbenchHost implements Host {
   private record(job: Job, outcome: TrainerOutcome): void {
     const { runId, recorder } = job;
     try {
-      if (outcome.kind === 'finished') {
-        recorder.finished(outcome.result);
-        if (outcome.result.status === 'cancelled') this.emit('run.cancelled', { runId });
-        else this.emit('run.finished', { runId, summary: recorder.summary() });
-      } else if (outcome.kind === 'failed') {
-        recorder.failed(outcome.error, outcome.exitCode);
-        this.emit('run.failed', { runId, error: outcome.error, exitCode: outcome.exitCode, signal: outcome.signal });
-      } else {
-        recorder.cancelled(this.closing ? 'The host closed while it ran.' : null);
-        this.emit('run.cancelled', { runId });
-      }
+      this.store(job, outcome);
     } catch (error) {
       const message = `The host could not store how run ${runId} ended: ${errorMessage(error)}`;
       try {
+        // A full disk or a failing device passes; the run's results are kept, not thrown away.
+        if (TRANSIENT_WRITE_ERRORS.test(sqliteCode(error) ?? '')) throw error;
         recorder.failed(message);
+        this.emit('run.failed', { runId, error: message, exitCode: null, signal: null });
       } catch {
-        // The history itself is failing; the event below is all that can be done.
+        // The history refuses the write: keep the ending and store it as soon as it can.
+        this.unstored.set(runId, () => this.store(job, outcome));
+        this.retryTimer ??= setInterval(() => this.retryUnstored(), UNSTORED_RETRY_MS).unref();
+        this.emit('run.failed', {
+          runId,
+          error: `${message}. It is kept and stored as soon as the history can be written again.`,
+          exitCode: null,
+          signal: null,
+        });
       }
-      this.emit('run.failed', { runId, error: message, exitCode: null, signal: null });
     } finally {
       this.jobs.delete(runId);
+    }
+  }
+
+  /** Writes the run's ending (each ending is one transaction) and emits its event. */
+  private store(job: Job, outcome: TrainerOutcome): void {
+    const { runId, recorder } = job;
+    if (outcome.kind === 'finished') {
+      recorder.finished(outcome.result, this.closing ? 'The host closed while it ran.' : null);
+      if (outcome.result.status === 'cancelled') this.emit('run.cancelled', { runId });
+      else this.emit('run.finished', { runId, summary: recorder.summary() });
+    } else if (outcome.kind === 'failed') {
+      recorder.failed(outcome.error, outcome.exitCode);
+      this.emit('run.failed', { runId, error: outcome.error, exitCode: outcome.exitCode, signal: outcome.signal });
+    } else {
+      recorder.cancelled(this.closing ? 'The host closed while it ran.' : null);
+      this.emit('run.cancelled', { runId });
+    }
+  }
+
+  private retryUnstored(): void {
+    for (const [runId, write] of this.unstored) {
+      try {
+        write();
+        this.unstored.delete(runId);
+      } catch {
+        // Still refused: next time.
+      }
+    }
+    if (!this.unstored.size && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
     }
   }
 

@@ -86,14 +86,20 @@ export class RunRecorder {
     if (probe) this.history.saveProbeCategories(this.id, probe.step, probe.indices, probe.categories);
   }
 
-  /** The experiment's result: finished, or cancelled by its shouldStop. */
-  finished(result: ExperimentResult): void {
+  /** The experiment's result: finished, or cancelled by its shouldStop (`error` then says why, if known). */
+  finished(result: ExperimentResult, error: string | null = null): void {
+    // One transaction: refused (e.g. a full disk) it leaves nothing half-written, so it can be tried again.
+    this.history.db.transaction(() => this.storeResult(result, error))();
+  }
+
+  private storeResult(result: ExperimentResult, error: string | null): void {
     const t0 = performance.now();
     this.history.saveSampleRehearsals(this.id, result.rehearsalCounts, result.rehearsalLog, result.rehearsalCategories);
     if (result.multiStage) this.history.saveStages(this.id, result.multiStage.stages, result.multiStage.continual);
     const storeAtEnd = seconds(t0);
     this.history.finishRun(this.id, {
       status: result.status,
+      error: result.status === 'cancelled' ? error : null,
       compute: result.compute,
       timing: { ...result.timing, store: result.timing.store + storeAtEnd },
       prior: result.prior,

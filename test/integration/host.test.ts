@@ -16,7 +16,7 @@ import type {
   ResponseMessage,
 } from '../../shared/contract.js';
 import { createHost } from '../../src-main/host/host.js';
-import { openHistory } from '../../src-main/store/database.js';
+import { openHistory, type History } from '../../src-main/store/database.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { processGone, tinyRunConfig } from '../helpers/trainerRuns.js';
 
@@ -436,4 +436,49 @@ describe('host: close', () => {
       history.close();
     }
   });
+});
+
+describe('host: a history that refuses writes (a full disk)', () => {
+  it('keeps how a run ended and stores it once the history takes writes again', async () => {
+    let history: History | null = null;
+    const name = 'full';
+    const host = createHost({
+      historyFile: path.join(work, `${name}.db`),
+      cacheDir: path.join(work, `${name}-f0`),
+      trainerEntry,
+      openHistory: (file) => (history = openHistory(file)),
+    });
+    const events: EventMessage[] = [];
+    host.subscribe((e) => {
+      events.push(e);
+      // Once the last evaluation is stored the disk is full: no page can be added to the file
+      // (SQLite answers SQLITE_FULL), so the run's results (rehearsal log, summary) cannot be written.
+      if (e.event === 'run.eval' && e.data.point.step === 200) {
+        const db = history!.db;
+        db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+      }
+    });
+    const started = await host.handle({ id: 1, method: 'runs.start', params: { config: config(200) } });
+    const runId = (started as { result: { runId: number } }).result.runId;
+    const until = async (what: string, check: () => boolean) => {
+      const t0 = Date.now();
+      while (!check()) {
+        if (Date.now() - t0 > 60_000) throw new Error(`no ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await until('the run to end', () => events.some((e) => e.event === 'run.failed' || e.event === 'run.finished'));
+    const failed = events.find((e) => e.event === 'run.failed') as EventMessage<'run.failed'> | undefined;
+    expect(failed?.data.error).toMatch(/could not store how run \d+ ended/);
+    expect(failed?.data.error).toMatch(/full.*kept and stored as soon as/is);
+    expect(history!.getRunStatus(runId)).toBe('running');
+    // Space again: within a retry or two the run is stored as what it was, finished, with its results.
+    history!.db.pragma('max_page_count = 1073741823');
+    await until('the run to be stored', () => events.some((e) => e.event === 'run.finished'));
+    const run = history!.getRun(runId)!;
+    expect(run.status).toBe('finished');
+    expect(run.series.at(-1)?.step).toBe(200);
+    expect(history!.getSampleRehearsals(runId)).not.toBeNull();
+    await host.close();
+  }, 120_000);
 });
