@@ -4,7 +4,7 @@
 // merge` brings every run into a history with the numbers of the same study run locally, adds 0 the
 // second time, and names and skips damaged shards. The dry run's files are checked without Slurm.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,6 +72,10 @@ function manifestLines(dir: string): { index: number; identity: string; config: 
     .filter(Boolean)
     .map((line) => JSON.parse(line));
 }
+
+afterAll(() => {
+  if (!process.env.MIXCD_KEEP_SLURM) rmSync(work, { recursive: true, force: true });
+});
 
 beforeAll(() => {
   if (!existsSync(path.join(root, 'dist/src-main/cli/main.js')))
