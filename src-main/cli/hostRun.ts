@@ -32,6 +32,8 @@ export interface HostRunOptions {
   keepCheckpoints?: boolean;
   /** Folders to save each finished run's final model into (`run --save-model`, `--keep-model`). */
   modelDirs?: (runId: number) => string[];
+  /** What continues a stopped run, said when a signal stops it (default: `mixcd resume ID`). */
+  stopHint?: string;
 }
 
 /** What a process-level signal asked for: null, or the signal that asked to stop. */
@@ -174,7 +176,8 @@ export async function driveHost(
     if (signals === 1) {
       process.stderr.write(
         `\nmixcd: ${signal}: stopping; each running run is checkpointed at its current step and stored as ` +
-          `cancelled (\`mixcd resume ID\` continues it). ${signal === 'SIGINT' ? 'Ctrl-C' : 'The signal'} ` +
+          `cancelled (${options.stopHint ?? '`mixcd resume ID` continues it'}). ` +
+          `${signal === 'SIGINT' ? 'Ctrl-C' : 'The signal'} ` +
           'again stops at once.\n',
       );
       void host.stopAll();

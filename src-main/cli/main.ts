@@ -459,7 +459,14 @@ async function studyCommand(
       resume?: string;
     },
 ): Promise<number> {
-  if (options.resume !== undefined) return resumeStudyCommand(options.resume, options);
+  if (options.resume !== undefined) {
+    if (options.slurm)
+      throw new UsageError(
+        '--resume runs a study here; on a cluster, submit the study folder again (`sh DIR/submit.sh`): ' +
+          'its tasks skip finished runs and resume stopped ones from their checkpoints.',
+      );
+    return resumeStudyCommand(options.resume, options);
+  }
   refuseSingleRunFlags(options);
   // Every check of the command line before anything is written: a wrong value leaves no empty study.
   const jobs = parseJobs(options.jobs);

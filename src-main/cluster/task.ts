@@ -104,6 +104,7 @@ export async function runManifestTask(manifestFile: string, indexText: string, o
     progress: options.progress,
     studyId: null,
     keepCheckpoints: options.keepCheckpoints,
+    stopHint: 'the task requeues itself and continues it from there',
   };
   const state = partialState(partial);
   let run: RunSummary | null;

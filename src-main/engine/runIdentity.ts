@@ -28,8 +28,9 @@ function canonical(value: unknown): unknown {
 
 /**
  * Where the data lives is not part of the identity (a laptop and a cluster keep it in different
- * folders); what it holds is, through the fingerprint. `config` is the config as requested (not
- * with the backend's defaults resolved), so the login node and the compute node agree.
+ * folders); what it holds is, through the fingerprint. `config` is the config as run: the
+ * backend's defaults resolved and `backend` the backend the run got (the trainer computes it once
+ * the backend is up). The login node can compute the same only for a named backend, not `auto`.
  */
 export function runIdentity(config: RunConfig, dataFingerprint: string): string {
   const { dataDir: _dataDir, scenarioFile, ...rest } = config;

@@ -5,7 +5,7 @@
 import { checkModelFile, ModelFileError } from '../engine/kerasTopology.js';
 import { checkData } from './dataCheck.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../packageRoot.js';
@@ -107,6 +107,20 @@ function f0Group(config: RunConfig): string {
   ]);
 }
 
+/**
+ * A name for the history in checkpoint file names that does not depend on where the file is
+ * mounted (a requeued cluster task may land on a node that mounts the shared folder elsewhere):
+ * the time its schema was first created, which is stored in the file itself.
+ */
+function historyTag(history: History): string {
+  const row = history.db.prepare('SELECT applied_at FROM schema_migrations WHERE version = 1').get() as
+    { applied_at: string } | undefined;
+  return createHash('sha256')
+    .update(row?.applied_at ?? history.file)
+    .digest('hex')
+    .slice(0, 12);
+}
+
 /** From dist/ the trainer is a sibling; from the sources (tests) it is the build in dist/. */
 export function defaultTrainerEntry(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -178,7 +192,7 @@ class WorkbenchHost implements Host {
     );
     this.history = (options.openHistory ?? openHistory)(options.historyFile);
     this.checkpointDir = options.checkpointDir ?? path.join(path.dirname(options.cacheDir), 'checkpoints');
-    this.historyTag = createHash('sha256').update(realpathSync(options.historyFile)).digest('hex').slice(0, 12);
+    this.historyTag = historyTag(this.history);
     this.inspector = new SampleInspector(this.history, options.cacheDir);
     // Runs left queued/running by a host or CLI that died are failed, so none looks alive forever.
     this.history.markInterruptedRuns();
