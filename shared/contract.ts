@@ -134,6 +134,11 @@ export const METHODS = {
       name: z.string().trim().min(1).max(200).optional(),
       /** Equal compute: `budgets` are compute budgets R (rehearsal.computeBudget), resolved per strategy. */
       matched: z.boolean().optional(),
+      /**
+       * Copy finished runs of the history with the same identity (same config as run, data and
+       * engine numerics; backend named, not 'auto') into the study instead of running them again.
+       */
+      reuse: z.boolean().optional(),
     })
     .strict(),
   /** Runs what the study is missing: resumes its failed/cancelled runs, starts the ones never queued. */
@@ -287,7 +292,8 @@ export interface MethodResults {
   'studies.resume': { studyId: number; resumed: number[]; started: number[]; finished: number[]; busy: number[] };
   'studies.list': StudySummary[];
   'studies.get': StudyDetail;
-  'studies.start': { studyId: number; runIds: number[] };
+  /** runIds: the runs queued; reused (with `reuse`): the copies made, and the run each copies. */
+  'studies.start': { studyId: number; runIds: number[]; reused?: { runId: number; from: number }[] };
   'studies.delete': { id: number };
   'inspect.run': RunInspection;
   'inspect.samples': SamplePage;

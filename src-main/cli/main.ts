@@ -457,6 +457,7 @@ async function studyCommand(
       name?: string;
       jobs?: string;
       resume?: string;
+      reuse?: boolean;
     },
 ): Promise<number> {
   if (options.resume !== undefined) {
@@ -513,12 +514,18 @@ async function studyCommand(
         budgets: grid.budgets,
         seeds: grid.seeds,
         matched: grid.matched,
+        reuse: options.reuse === true,
         name:
           options.name ??
           `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
             `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       });
       studyId = started.studyId;
+      if (started.reused?.length && !options.quiet)
+        process.stderr.write(
+          `Reused ${started.reused.length} finished identical runs (copied into study ${studyId} from runs ` +
+            `${started.reused.map((r) => r.from).join(', ')}); running ${started.runIds.length}.\n`,
+        );
       return started.runIds;
     },
   );
@@ -624,6 +631,11 @@ export function buildProgram(): Command {
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
       .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1')
+      .option(
+        '--reuse',
+        'copy finished runs of the history with the same identity (config, data, engine; named backend) ' +
+          'into the study instead of running them again',
+      )
       .option(
         '--resume <id>',
         'run only what study ID is missing: its stopped runs continue from their checkpoints, the rest start',

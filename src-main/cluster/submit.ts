@@ -4,7 +4,7 @@ import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileS
 import path from 'node:path';
 import { ConfigError, type RunConfig } from '../../shared/config.js';
 import type { StudyGrid } from '../../shared/studyGrid.js';
-import { resolveBackendDefaults } from '../engine/backendDefaults.js';
+import { dataFingerprints, plannedIdentity } from '../engine/plannedIdentity.js';
 import { runIdentity } from '../engine/runIdentity.js';
 import { packageVersion } from '../packageRoot.js';
 import {
@@ -36,18 +36,6 @@ export interface WrittenStudy {
   tasks: number;
 }
 
-/** Each config's data fingerprint, as the run will compute it (engine/experiment.ts). */
-async function fingerprints(configs: RunConfig[], cacheDir: string): Promise<(config: RunConfig) => string> {
-  const { ExperimentContext } = await import('../engine/experiment.js');
-  const context = new ExperimentContext({ cacheDir });
-  const byConfig = new Map<RunConfig, string>();
-  for (const config of configs) {
-    await context.preload(config);
-    byConfig.set(config, context.scenario(config).source.fingerprint);
-  }
-  return (config) => byConfig.get(config)!;
-}
-
 /**
  * The identity the trainer will store for this run (trainer/serve.ts: the config as run, with the
  * backend's defaults resolved and the backend it got). With a named backend that is known here;
@@ -55,13 +43,12 @@ async function fingerprints(configs: RunConfig[], cacheDir: string): Promise<(co
  * stored identity may differ (`mixcd merge` deduplicates by the stored one).
  */
 export function manifestIdentity(config: RunConfig, dataFingerprint: string): string {
-  if (config.backend === 'auto') return runIdentity(config, dataFingerprint);
-  return runIdentity({ ...resolveBackendDefaults(config, config.backend), backend: config.backend }, dataFingerprint);
+  return plannedIdentity(config, dataFingerprint) ?? runIdentity(config, dataFingerprint);
 }
 
 export async function writeClusterStudy(input: ClusterStudyInput): Promise<WrittenStudy> {
   const paths = clusterPaths(input.dir);
-  const fingerprintOf = await fingerprints(input.configs, paths.f0Cache);
+  const fingerprintOf = await dataFingerprints(input.configs, paths.f0Cache);
   const { entries, duplicates } = buildManifest(input.configs, (c) => manifestIdentity(c, fingerprintOf(c)));
   const manifest = formatManifest(entries);
   // The same study again (to resubmit: finished runs are skipped) is fine; another one is not.

@@ -34,6 +34,7 @@ import type { TrainerToHost } from '../trainer/protocol.js';
 import { SampleInspector } from '../inspector/inspector.js';
 import { catalog } from './catalog.js';
 import { RunQueue } from './queue.js';
+import { importRunRecord, readRunRecord } from '../store/importRun.js';
 import { RunRecorder } from './recorder.js';
 import { TrainerProcess, forkTrainer, type SpawnTrainer, type TrainerOutcome } from './trainerProcess.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -311,7 +312,7 @@ class WorkbenchHost implements Host {
         .map((r) => this.history.getRun(r.id)!);
       return { study, runs, table: studyTable(runs) };
     },
-    'studies.start': ({ base, strategies, budgets, seeds, name, matched }) => {
+    'studies.start': async ({ base, strategies, budgets, seeds, name, matched, reuse }) => {
       const grid = matched ? { strategies, budgets, seeds, matched } : { strategies, budgets, seeds };
       const size = strategies.reduce((n, s) => n + (s === 'none' ? 1 : budgets.length) * seeds.length, 0);
       if (size > MAX_STUDY_RUNS)
@@ -322,11 +323,21 @@ class WorkbenchHost implements Host {
         );
       checkModelFileOf(base);
       const configs = expandGrid(base, grid);
+      // Finished runs of the history with a run's identity are copied into the study instead of run again.
+      const identities = reuse ? await this.plannedIdentities(configs) : configs.map(() => null);
       const studyId = this.history.createStudy(
         name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`,
         { base, grid },
       );
-      return { studyId, runIds: configs.map((config) => this.enqueue(config, studyId)) };
+      const runIds: number[] = [];
+      const reused: { runId: number; from: number }[] = [];
+      configs.forEach((config, i) => {
+        const identity = identities[i];
+        const from = identity ? this.history.finishedRunWithIdentity(identity) : null;
+        if (identity && from !== null) reused.push({ runId: this.copyRun(from, identity, studyId), from });
+        else runIds.push(this.enqueue(config, studyId));
+      });
+      return { studyId, runIds, ...(reuse ? { reused } : {}) };
     },
     'studies.resume': ({ id }) => this.resumeStudy(id),
     'studies.delete': ({ id }) => {
@@ -375,6 +386,25 @@ class WorkbenchHost implements Host {
       else result.resumed.push(this.resumeRun(run.id));
     }
     return result;
+  }
+
+  /** The identities the configs' runs will store (null where the backend is 'auto'). */
+  private async plannedIdentities(configs: RunConfig[]): Promise<(string | null)[]> {
+    const { dataFingerprints, plannedIdentity } = await import('../engine/plannedIdentity.js');
+    const named = configs.filter((c) => c.backend !== 'auto');
+    const fingerprintOf = await dataFingerprints(named, this.options.cacheDir);
+    return configs.map((c) => (c.backend === 'auto' ? null : plannedIdentity(c, fingerprintOf(c))));
+  }
+
+  /** A copy of finished run `from` in the study (tagged with where it came from); its new id. */
+  private copyRun(from: number, identity: string, studyId: number): number {
+    const outcome = importRunRecord(this.history, readRunRecord(this.history, from), { identity, studyId, copy: true });
+    if (!outcome.added) throw new Error(`Run ${from} could not be copied.`);
+    this.history.setTags(outcome.id, [`copy of run ${from}`]);
+    const summary = this.history.getRun(outcome.id)!;
+    this.emit('run.queued', { runId: outcome.id, studyId, config: summary.config });
+    this.emit('run.finished', { runId: outcome.id, summary });
+    return outcome.id;
   }
 
   private noRun(id: number): never {

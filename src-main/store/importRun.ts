@@ -45,17 +45,18 @@ export type ImportOutcome = { added: true; id: number } | { added: false; existi
 
 /**
  * Stores `record` (a finished run) in `target` under `studyId`, unless a finished run with
- * `identity` is there already. One transaction: on any error nothing of the run stays.
+ * `identity` is there already (`copy`: store it anyway, as a study reusing a run of its history
+ * does). One transaction: on any error nothing of the run stays.
  */
 export function importRunRecord(
   target: History,
   record: RunRecord,
-  options: { identity: string; studyId: number | null },
+  options: { identity: string; studyId: number | null; copy?: boolean },
 ): ImportOutcome {
   const { run } = record;
   if (run.status !== 'finished') throw new ShardError(`its run ${run.id} is ${run.status}, not finished`);
   return target.db.transaction((): ImportOutcome => {
-    const existingId = target.finishedRunWithIdentity(options.identity);
+    const existingId = options.copy ? null : target.finishedRunWithIdentity(options.identity);
     if (existingId !== null) return { added: false, existingId };
     const id = target.createRun({ config: run.config, studyId: options.studyId, status: 'running' });
     target.markRunning(id, {

@@ -112,6 +112,39 @@ describe('mixcd run', () => {
     expect(second.dataFingerprint).toBe(first.dataFingerprint);
   });
 
+  it('study --reuse copies a finished identical run into the study instead of running it again', () => {
+    const { code, stdout, stderr } = runMixcd(
+      [
+        'study',
+        ...small.filter((a) => a !== '--quiet'),
+        '--strategies',
+        'random',
+        '--budgets',
+        '0.25',
+        '--seeds',
+        '4,5',
+        '--reuse',
+        '--json',
+      ],
+      { db, cacheDir: path.join(work, 'cache'), timeout: 120_000 },
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/Reused 1 finished identical runs .* from runs \d+\); running 1\./);
+    const study = JSON.parse(stdout);
+    expect(study.runs).toHaveLength(2);
+    const copy = JSON.parse(
+      mixcd(['show', String(study.runs.find((r: any) => r.config.seed === 4).id), '--json']).stdout,
+    );
+    expect(copy.id).not.toBe(first.id);
+    expect(copy.studyId).toBe(study.studyId);
+    expect(copy.identity).toBe(first.identity);
+    expect(copy.series).toEqual(first.series);
+    expect(copy.final).toEqual(first.final);
+    // Not run again: a copy keeps the original's wall time to the microsecond.
+    expect(copy.compute.wallSeconds).toBe(first.compute.wallSeconds);
+    expect(study.runs.find((r: any) => r.config.seed === 5).status).toBe('finished');
+  });
+
   it('lists the runs and shows one', () => {
     const list = mixcd(['runs']);
     expect(list.code).toBe(0);
