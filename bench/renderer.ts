@@ -81,7 +81,7 @@ export function syntheticRun(spec: SyntheticSpec, points: number): RunSummary {
   };
 }
 
-/** A host that knows only these runs (and one study, id 1, holding them all). */
+/** A host that knows only these runs (and one study, id 1, holding them all; studies.list names it). */
 export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: string[] } {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const seen: string[] = [];
@@ -104,6 +104,8 @@ export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: st
           return run ? ok({ ...run, series: [], tags: [] }) : fail(id, `There is no run ${params?.id}.`);
         case 'runs.series':
           return run ? ok(run.series) : fail(id, `There is no run ${params?.id}.`);
+        case 'studies.list':
+          return ok([{ id: 1, name: 'synthetic study', createdAt: '2026-01-01T00:00:00.000Z', config: {} }]);
         case 'studies.get':
           return params?.id === 1
             ? ok({

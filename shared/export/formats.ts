@@ -3,7 +3,7 @@
 // entry uses the Node global Buffer at load time) runs in Node and in the browser alike.
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import type { RunSummary } from '../results.js';
-import type { Pivot, PivotCell } from './pivot.js';
+import { notApplicable, type Pivot, type PivotCell, type PivotRow } from './pivot.js';
 
 /** Numbers in CSV keep full precision (String(x) round-trips); null is an empty field. */
 /**
@@ -38,6 +38,11 @@ function cellText(pivot: Pivot, cell: PivotCell | null, pm: string, missing: str
   return pivot.showN ? `${text} (n=${cell.n})` : text;
 }
 
+/** An empty cell: blank where no run can be (`none` at a budget), else the missing mark. */
+function missingText(pivot: Pivot, row: PivotRow, column: number, missing: string): string {
+  return notApplicable(row.strategy, pivot.columns[column].budget) ? '' : missing;
+}
+
 function caption(pivot: Pivot, pm: string): string {
   return (
     `${pivot.metric}: mean ${pm} sd over seeds; ` +
@@ -58,8 +63,8 @@ export function toMarkdown(pivot: Pivot): string {
     ...pivot.rows.map((row) =>
       line([
         markdownEscape(row.label),
-        ...row.cells.map((cell) => {
-          const text = cellText(pivot, cell, '±', '—');
+        ...row.cells.map((cell, c) => {
+          const text = cellText(pivot, cell, '±', missingText(pivot, row, c, '—'));
           return cell?.best ? `**${text}**` : text;
         }),
       ]),
@@ -101,8 +106,8 @@ export function toLatex(pivot: Pivot): string {
     ...pivot.rows.map((r) =>
       row([
         latexEscape(r.label),
-        ...r.cells.map((cell) => {
-          const text = cellText(pivot, cell, '$\\pm$', '--');
+        ...r.cells.map((cell, c) => {
+          const text = cellText(pivot, cell, '$\\pm$', missingText(pivot, r, c, '--'));
           return cell?.best ? `\\textbf{${text}}` : text;
         }),
       ]),
