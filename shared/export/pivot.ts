@@ -39,6 +39,16 @@ export const HIGHER_IS_BETTER: Record<PivotMetric, boolean> = {
   wallSeconds: false,
 };
 
+/** Readable metric names for headers, captions and menus (the ids stay the flag and JSON names). */
+export const METRIC_LABELS: Record<PivotMetric, string> = {
+  pretrainTestAcc: 'pretrain-test acc',
+  finetuneTestAcc: 'finetune-test acc',
+  cdRate: 'CD rate',
+  rehearsalPrecision: 'rehearsal precision (whole run)',
+  extraForwardPasses: 'extra forward passes',
+  wallSeconds: 'wall time (s)',
+};
+
 /** Decimals shown in the text formats (the JSON and CSV keep full precision). */
 export const METRIC_DECIMALS: Record<PivotMetric, number> = {
   pretrainTestAcc: 3,
@@ -84,6 +94,8 @@ export interface PivotRow {
 
 export interface Pivot {
   metric: PivotMetric;
+  /** The metric as a reader says it ("pretrain-test acc"), for captions. */
+  metricLabel: string;
   higherIsBetter: boolean;
   decimals: number;
   /** Show n in every cell: the cells do not all have the same number of seeds. */
@@ -236,6 +248,7 @@ export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: Piv
   );
   return {
     metric,
+    metricLabel: METRIC_LABELS[metric],
     higherIsBetter,
     decimals: METRIC_DECIMALS[metric],
     showN: ns.size > 1,

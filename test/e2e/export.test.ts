@@ -1,6 +1,8 @@
 // The Export view in browser mode, on synthetic runs from a fake host (no training): a study of
 // none, random and mix-cd at two budgets, two seeds each. `none` shows its value once (at r = 0),
-// not under every budget. Screenshot: test-results/export-pivot.png.
+// not under every budget; several metrics go side by side (rows strategy and r) with readable
+// names, and download so. Screenshots: test-results/export-pivot.png, export-metrics.png.
+import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -56,6 +58,43 @@ describe('export view', () => {
     expect(random[0]).toBe('');
     expect(random.slice(1).every((t) => /^0\.\d{3} ± 0\.\d{3}$/.test(t))).toBe(true);
     await page.screenshot({ path: path.join(shots, 'export-pivot.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('puts several metrics side by side, named as a reader says them, and downloads that table', async () => {
+    const { page, problems } = await watchedPage(browser!);
+    await page.goto(`${server.url}#/export?study=1`);
+    await page.locator('[data-test="pivot"]').waitFor({ timeout: 30_000 });
+    // The one-metric menu names the metrics readably; the value stays the id.
+    expect(await page.locator('[data-test="export-metric"] option[value="pretrainTestAcc"]').textContent()).toBe(
+      'pretrain-test acc',
+    );
+    await page.locator('[data-test="export-layout-several"]').check();
+    const table = page.locator('[data-test="metrics-table"]');
+    await table.waitFor();
+    expect((await table.locator('thead th').allTextContents()).map((t) => t.trim())).toEqual([
+      'strategy',
+      'r',
+      'pretrain-test acc',
+      'finetune-test acc',
+    ]);
+    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-row')));
+    expect(rows).toEqual(['none@null', 'random@0.05', 'random@0.1', 'mix-cd@0.05', 'mix-cd@0.1']);
+    // A third metric joins as a column.
+    await page.locator('[data-test="export-metrics-cdRate"]').check();
+    await expect.poll(() => table.locator('thead th').count()).toBe(5);
+    expect(await table.locator('thead th').nth(4).textContent()).toContain('CD rate');
+    await page.screenshot({ path: path.join(shots, 'export-metrics.png') });
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-test="download-md"]').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('study-1-pretrainTestAcc-finetuneTestAcc-cdRate.md');
+    const md = readFileSync(await download.path(), 'utf8');
+    expect(md.split('\n')[0]).toBe('| strategy | r | pretrain-test acc | finetune-test acc | CD rate |');
+    expect(md).toMatch(/^\| none \| — \| 0\.\d{3} ± 0\.\d{3} \|/m);
     expect(problems).toEqual([]);
     await page.close();
   });

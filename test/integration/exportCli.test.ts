@@ -141,6 +141,27 @@ describe('mixcd export', () => {
       }
     }
 
+    // Several metrics side by side, rows strategy x r (as the README's tables), readable names.
+    const both = exportTo('both.md', ['--metrics', 'pretrainTestAcc,finetuneTestAcc', '--format', 'md']);
+    const lines = both.split('\n');
+    expect(lines[0]).toBe('| strategy | r | pretrain-test acc | finetune-test acc |');
+    expect(lines.slice(2, 5).map((line) => line.split(' | ').slice(0, 2))).toEqual([
+      ['| none', '—'],
+      ['| random', '0.25'],
+      ['| random', '0.5'],
+    ]);
+    const bothCsv: string[][] = parse(
+      exportTo('both.csv', ['--metrics', 'pretrainTestAcc,finetuneTestAcc', '--format', 'csv']),
+    );
+    expect(bothCsv[0].slice(0, 3)).toEqual(['strategy', 'r', 'pretrain-test acc mean']);
+    expect(bothCsv[0][5]).toBe('finetune-test acc mean');
+    expect(Number(bothCsv[3][5])).toBeCloseTo(mean(runsOf('random', 0.5).map((r) => r.final.finetuneTestAcc)), 12);
+    const bothTex = exportTo('both.tex', ['--metrics', 'cdRate,pretrainTestAcc', '--format', 'latex']);
+    expect(bothTex).toContain('strategy & $r$ & CD rate & pretrain-test acc \\\\');
+    const bothJson = JSON.parse(exportTo('both.json', ['--metrics', 'wallSeconds', '--format', 'json']));
+    expect(bothJson.metrics.map((m: { label: string }) => m.label)).toEqual(['wall time (s)']);
+    expect(bothJson.rows).toHaveLength(3);
+
     const series: string[][] = parse(exportTo('series.csv', ['--format', 'series-csv']));
     expect(series[0]).toEqual([
       'runId',
@@ -188,6 +209,8 @@ describe('mixcd export', () => {
       ['--study', study, '--format', 'xlsx'],
       /--format "xlsx" is not valid: give one of csv, md, latex, json, series-csv/,
     );
+    bad(['--study', study, '--metrics', 'pretrainTestAcc,x'], /--metrics "pretrainTestAcc,x" is not valid: "x" is not/);
+    bad(['--study', study, '--metric', 'cdRate', '--metrics', 'cdRate'], /--metrics goes without --metric/);
     bad(['--runs', '1,x'], /--runs "x" is not valid/);
     bad(['--study', 'abc'], /--study "abc" is not valid/);
     bad([], /either --study ID or --runs/);

@@ -5,7 +5,19 @@ import { parse } from 'csv-parse/sync';
 import { DEFAULT_RUN_CONFIG, type RunConfig, type StrategyName } from '../../shared/config.js';
 import type { RunSummary } from '../../shared/results.js';
 import { PivotError, pivotTable } from '../../shared/export/pivot.js';
-import { latexEscape, seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+import {
+  latexEscape,
+  metricsToCsv,
+  metricsToJson,
+  metricsToLatex,
+  metricsToMarkdown,
+  seriesToCsv,
+  toCsv,
+  toJson,
+  toLatex,
+  toMarkdown,
+} from '../../shared/export/formats.js';
+import { metricsTable, parseMetrics } from '../../shared/export/metricsTable.js';
 
 interface Made {
   id: number;
@@ -239,7 +251,7 @@ describe('formats', () => {
         '| mix-cd (ours, K=10) |  | **0.790 ± 0.014** | **0.850 ± 0.014** |',
         '| loss\\_based & 50% {top} |  | — | 0.810 ± 0.014 |',
         '',
-        '*pretrainTestAcc: mean ± sd over seeds; best per column in bold (higher is better).*',
+        '*pretrain-test acc: mean ± sd over seeds; best per column in bold (higher is better).*',
         '',
       ].join('\n'),
     );
@@ -252,7 +264,7 @@ describe('formats', () => {
         '| random |  | **12.0 ± 1.4 (n=2)** |',
         '| mix-cd |  | 14.0 (n=1) |',
         '',
-        '*wallSeconds: mean ± sd over seeds; best per column in bold (lower is better).*',
+        '*wall time (s): mean ± sd over seeds; best per column in bold (lower is better).*',
         '',
       ].join('\n'),
     );
@@ -261,7 +273,7 @@ describe('formats', () => {
   it('LaTeX: booktabs rules, \\textbf best, $\\pm$, labels escaped', () => {
     expect(toLatex(pivot)).toBe(
       [
-        '% pretrainTestAcc: mean $\\pm$ sd over seeds; best per column in bold (higher is better).',
+        '% pretrain-test acc: mean $\\pm$ sd over seeds; best per column in bold (higher is better).',
         '\\begin{tabular}{lrrr}',
         '\\toprule',
         'strategy & $r = 0$ & $r = 0.25$ & $r = 0.5$ \\\\',
@@ -282,6 +294,7 @@ describe('formats', () => {
     const sd2 = Math.abs(0.3 - 0.28) / Math.SQRT2;
     const expected = {
       metric: 'cdRate',
+      metricLabel: 'CD rate',
       higherIsBetter: false,
       columns: [
         { budget: 0, label: 'r = 0' },
@@ -326,5 +339,90 @@ describe('formats', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('several metrics side by side (rows strategy x r, as the README tables)', () => {
+  const table = metricsTable(RUNS, ['pretrainTestAcc', 'finetuneTestAcc', 'cdRate'], { labels: LABELS });
+
+  it('has one row per strategy and budget, none once without a budget, readable metric names', () => {
+    expect(table.metrics.map((m) => m.label)).toEqual(['pretrain-test acc', 'finetune-test acc', 'CD rate']);
+    expect(table.rows.map((r) => [r.strategy, r.budget])).toEqual([
+      ['none', null],
+      ['random', 0.25],
+      ['random', 0.5],
+      ['mix-cd', 0.25],
+      ['mix-cd', 0.5],
+      ['loss-based', 0.5],
+    ]);
+    expect(table.rows[0].cells[0]!.runs).toEqual([1, 2]);
+    expect(table.rows[4].cells[0]!.mean).toBeCloseTo(0.85, 12);
+    expect(table.rows[4].cells[2]!.mean).toBeCloseTo(0.05, 12);
+    // Best at each budget, per metric (higher accuracy, lower CD rate); none competes with nobody.
+    const best = (m: number) => table.rows.filter((r) => r.cells[m]?.best).map((r) => `${r.strategy}@${r.budget}`);
+    expect(best(0)).toEqual(['mix-cd@0.25', 'mix-cd@0.5']);
+    expect(best(2)).toEqual(['mix-cd@0.25', 'mix-cd@0.5']);
+    // finetune-test acc ties at 0.95 everywhere: all best at each budget.
+    expect(best(1)).toEqual(['random@0.25', 'random@0.5', 'mix-cd@0.25', 'mix-cd@0.5', 'loss-based@0.5']);
+  });
+
+  it('Markdown, LaTeX, CSV and JSON', () => {
+    const two = metricsTable(RUNS.slice(0, 6), ['pretrainTestAcc', 'cdRate']);
+    expect(metricsToMarkdown(two)).toBe(
+      [
+        '| strategy | r | pretrain-test acc | CD rate |',
+        '| :-- | --: | --: | --: |',
+        '| none | — | 0.610 ± 0.014 | 0.290 ± 0.014 |',
+        '| random | 0.25 | 0.710 ± 0.014 | 0.190 ± 0.014 |',
+        '| mix-cd | 0.25 | **0.790 ± 0.014** | **0.110 ± 0.014** |',
+        '',
+        '*Mean ± sd over seeds; the best at each r in bold (higher is better for pretrain-test acc; ' +
+          'lower is better for CD rate).*',
+        '',
+      ].join('\n'),
+    );
+    expect(metricsToLatex(two)).toBe(
+      [
+        '% Mean $\\pm$ sd over seeds; the best at each r in bold (higher is better for pretrain-test acc; ' +
+          'lower is better for CD rate).',
+        '\\begin{tabular}{lrrr}',
+        '\\toprule',
+        'strategy & $r$ & pretrain-test acc & CD rate \\\\',
+        '\\midrule',
+        'none & -- & 0.610 $\\pm$ 0.014 & 0.290 $\\pm$ 0.014 \\\\',
+        'random & 0.25 & 0.710 $\\pm$ 0.014 & 0.190 $\\pm$ 0.014 \\\\',
+        'mix-cd & 0.25 & \\textbf{0.790 $\\pm$ 0.014} & \\textbf{0.110 $\\pm$ 0.014} \\\\',
+        '\\bottomrule',
+        '\\end{tabular}',
+        '',
+      ].join('\n'),
+    );
+    const csv: string[][] = parse(metricsToCsv(two));
+    expect(csv[0]).toEqual([
+      'strategy',
+      'r',
+      'pretrain-test acc mean',
+      'pretrain-test acc sd',
+      'pretrain-test acc n',
+      'CD rate mean',
+      'CD rate sd',
+      'CD rate n',
+    ]);
+    expect(csv[1]).toEqual(['none', '', '0.61', '0.0141421356237', '2', '0.29', '0.0141421356237', '2']);
+    expect(csv[3][1]).toBe('0.25');
+    const json = JSON.parse(metricsToJson(two));
+    expect(json.metrics[1]).toEqual({ metric: 'cdRate', label: 'CD rate', higherIsBetter: false, decimals: 3 });
+    expect(json.rows[0]).toMatchObject({ strategy: 'none', budget: null });
+    expect(json.rows[2].cells[1]).toMatchObject({ metric: 'cdRate', n: 2, best: true, runs: [5, 6] });
+    expect(json.rows[2].cells[1].mean).toBeCloseTo(0.11, 12);
+  });
+
+  it('parses a --metrics list and names a wrong name', () => {
+    expect(parseMetrics('pretrainTestAcc, finetuneTestAcc,pretrainTestAcc')).toEqual([
+      'pretrainTestAcc',
+      'finetuneTestAcc',
+    ]);
+    expect(() => parseMetrics('pretrainTestAcc,accuracy')).toThrow(/"accuracy" is not a metric: give one or more of/);
+    expect(() => parseMetrics(' , ')).toThrow(/No metric given/);
   });
 });
