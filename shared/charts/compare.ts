@@ -6,6 +6,7 @@ import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
 import { legendRows } from './colors.js';
+import { stepZoom, unitYAxis, ZOOM_BOTTOM, type YRange } from './axes.js';
 
 /** Runs that differ only in their seed (duplicates of a seed set apart). */
 export type SettingsGroup = RunGroup<RunSummary>;
@@ -95,8 +96,12 @@ export interface BandChartSpec {
   yName: string;
   /** f0's pretrain-test accuracy: a dashed reference line (retention). */
   f0?: number | null;
-  /** Fix y to [0, 1] (default true: accuracies and rates). */
+  /** Fix y to [0, 1] (default true: accuracies and rates); `yRange` says it in the views' terms. */
   unitRange?: boolean;
+  /** `unit`: 0-1; `auto`: fitted to the bands, the means and f0 (default: from `unitRange`). */
+  yRange?: YRange;
+  /** dataZoom over the steps (the retention chart). */
+  zoom?: boolean;
   /** A band's colour by its group key (colors.ts groupColors), the same in every chart. */
   colorOf?: (key: string) => string | undefined;
 }
@@ -154,21 +159,23 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
     }
     series.push(mean);
   });
-  const unit = spec.unitRange ?? true;
+  const range: YRange = spec.yRange ?? (spec.unitRange === false ? 'auto' : 'unit');
   const top = spec.title ? 24 : 0;
   const labels = bands.map((b) => b.label);
   // A plain legend wraps onto as many rows as its labels need (a scrolling one paged "1/2" and cut
   // labels); the plot starts below it, and the y-axis title runs along the axis, clear of the legend.
   const legendHeight = 22 * legendRows(labels);
-  const yName = { name: spec.yName, nameLocation: 'middle', nameGap: 40 };
+  const values = bands.flatMap((b) => b.points.flatMap((p) => [p.lower, p.upper, p.mean]));
+  if (finite(spec.f0)) values.push(spec.f0);
   return {
     animation: longest * Math.max(1, bands.length) <= ANIMATION_LIMIT,
     ...titled(spec.title),
-    grid: { left: 60, right: 24, top: top + legendHeight + 16, bottom: 48 },
+    grid: { left: 60, right: 24, top: top + legendHeight + 16, bottom: spec.zoom ? ZOOM_BOTTOM : 48 },
     tooltip: { trigger: 'axis', renderMode: 'richText' },
     legend: { type: 'plain', top, data: labels },
     xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 28, min: 0 },
-    yAxis: unit ? { type: 'value', ...yName, min: 0, max: 1 } : { type: 'value', ...yName, scale: true },
+    yAxis: unitYAxis(spec.yName, range, values),
+    ...(spec.zoom ? { dataZoom: stepZoom() } : {}),
     series,
   };
 }

@@ -142,6 +142,21 @@ describe('bandSeries', () => {
     expect(bare.title).toBeUndefined();
     expect(bare.legend).toMatchObject({ top: 0 });
   });
+
+  it('fits y to the bands, means and f0 on request, and zooms over the steps when asked', () => {
+    const bands = bandSeries(groupBySettings(runs()), 'pretrainTestAcc');
+    const fitted = bandChartOption(bands, { yName: 'y', f0: 0.92, yRange: 'auto', zoom: true });
+    const y = fitted.yAxis as { min: number; max: number; interval: number; nameLocation: string };
+    // Bands span 0.5 (mean at step 200) to 0.9 and f0 is 0.92: all inside, round ends.
+    expect(y.min).toBeLessThanOrEqual(0.5);
+    expect(y.min).toBeGreaterThan(0);
+    expect(y.max).toBeGreaterThanOrEqual(0.92);
+    expect(y.max).toBeLessThanOrEqual(1);
+    expect(y.nameLocation).toBe('middle');
+    expect((fitted.dataZoom as { type: string }[]).map((z) => z.type)).toEqual(['inside', 'slider']);
+    expect(bandChartOption(bands, { yName: 'y' }).dataZoom).toBeUndefined();
+    expect(bandChartOption(bands, { yName: 'y', unitRange: false }).yAxis).toMatchObject({ min: y.min, max: y.max });
+  });
 });
 
 describe('paretoOption', () => {
