@@ -6,7 +6,7 @@ import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
 import { legendRows } from './colors.js';
-import { stepZoom, unitYAxis, ZOOM_BOTTOM, type YRange } from './axes.js';
+import { extent, niceAxis, stepZoom, unitYAxis, ZOOM_BOTTOM, type YRange } from './axes.js';
 
 /** Runs that differ only in their seed (duplicates of a seed set apart). */
 export type SettingsGroup = RunGroup<RunSummary>;
@@ -223,7 +223,16 @@ interface RenderApi {
   visual(key: string): unknown;
 }
 
-const CAP = 4;
+/** Half the length of an error bar's end cap, px. */
+export const CAP = 4;
+/** The Pareto points' symbol size, px. */
+export const PARETO_SYMBOL = 10;
+/**
+ * Where a point's label goes, from the top-left corner of its symbol (ECharts' array position):
+ * up and to the right, clear of its own bars, which cross at the point's centre (the vertical one
+ * and the caps of the horizontal one stay within CAP of it). Text 12 px, lines 14 px.
+ */
+export const PARETO_LABEL = { position: [PARETO_SYMBOL / 2 + CAP + 3, -16], fontSize: 12, lineHeight: 14 } as const;
 
 /** Draws one point's error bars: a horizontal and a vertical segment with end caps. */
 export function renderErrorBar(_params: unknown, api: RenderApi): Record<string, unknown> {
@@ -245,6 +254,26 @@ export function renderErrorBar(_params: unknown, api: RenderApi): Record<string,
       seg(bottom[0] - CAP, bottom[1], bottom[0] + CAP, bottom[1]),
       seg(top[0] - CAP, top[1], top[0] + CAP, top[1]),
     ],
+  };
+}
+
+/**
+ * An accuracy axis of the trade-off plot: the bars' ends inside with room for the labels, round
+ * ticks (1, 2 or 5 x 10^k) about five to the axis, and labels of the step's decimals. At least 0.02
+ * wide: final accuracies 0.7854 and 0.7878 are one point on a 0.77-0.80 axis, not ticks 0.7854 ... 0.7878.
+ */
+function paretoAxis(name: string, nameGap: number, values: number[]): ChartOption {
+  const range = extent(values) ?? [0, 1];
+  const axis = niceAxis(range[0], range[1], { clamp: [0, 1], minSpan: 0.02, pad: 0.15 });
+  return {
+    type: 'value',
+    name,
+    nameLocation: 'middle',
+    nameGap,
+    min: axis.min,
+    max: axis.max,
+    interval: axis.interval,
+    axisLabel: { formatter: (v: number) => v.toFixed(axis.decimals) },
   };
 }
 
@@ -277,8 +306,19 @@ export function paretoOption(
       name: strategy,
       type: 'scatter',
       color,
-      symbolSize: 10,
-      label: { show: true, position: 'right', formatter: '{b}' },
+      symbolSize: PARETO_SYMBOL,
+      label: {
+        show: true,
+        ...PARETO_LABEL,
+        align: 'left',
+        verticalAlign: 'top',
+        formatter: '{b}',
+        // A halo keeps the text legible where another point's bar or a grid line runs behind it.
+        textBorderColor: '#fff',
+        textBorderWidth: 3,
+      },
+      // Labels of points close together move apart instead of printing over each other.
+      labelLayout: { moveOverlap: 'shiftY' },
       data: mine.map((p) => ({ name: `${p.label} (n=${p.n})`, value: [p.x, p.y], ...itemColor(p) })),
     });
     series.push({
@@ -305,8 +345,16 @@ export function paretoOption(
     grid: { left: 64, right: 120, top: top + 40, bottom: 48 },
     tooltip: { trigger: 'item', renderMode: 'richText' },
     legend: { top, data: strategies },
-    xAxis: { type: 'value', name: 'final finetune-test accuracy', nameLocation: 'middle', nameGap: 28, scale: true },
-    yAxis: { type: 'value', name: 'final pretrain-test accuracy', nameLocation: 'middle', nameGap: 44, scale: true },
+    xAxis: paretoAxis(
+      'final finetune-test accuracy',
+      28,
+      points.flatMap((p) => [p.x - p.xSd, p.x + p.xSd]),
+    ),
+    yAxis: paretoAxis(
+      'final pretrain-test accuracy',
+      48,
+      points.flatMap((p) => [p.y - p.ySd, p.y + p.ySd]),
+    ),
     series,
   };
 }

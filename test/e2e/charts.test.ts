@@ -1,6 +1,6 @@
 // The curves in Monitor and Compare, on synthetic runs from a fake host (no training): y axes
-// fitted to the data or fixed at 0-1 (one toggle), and the retention charts
-// zoomable over the steps. The axes as drawn are read from the chart's data-* attributes
+// fitted to the data or fixed at 0-1 (one toggle), the retention charts zoomable over the steps,
+// the trade-off plot's ticks round. The axes as drawn are read from the chart's data-* attributes
 // (EChart.vue). Screenshots: test-results/charts-*.png.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -60,6 +60,16 @@ describe('curves: fitted or fixed y axes, zoom on retention', () => {
     expect(await chart('retention').getAttribute('data-zoom')).toBe('2');
     expect(await chart('finetune').getAttribute('data-zoom')).toBe('0');
     expect(await chart('cd').getAttribute('data-zoom')).toBe('0');
+    // The trade-off plot: round ticks, one number of decimals per axis (the finals differ in the
+    // third decimal: ticks 0.829, 0.83, 0.831 ... before).
+    for (const axis of ['x', 'y']) {
+      await expect.poll(() => chart('pareto').getAttribute(`data-${axis}-ticks`)).toBeTruthy();
+      const labels = (await chart('pareto').getAttribute(`data-${axis}-ticks`))!.split(' ');
+      expect(labels.length).toBeGreaterThanOrEqual(3);
+      expect(labels.length).toBeLessThanOrEqual(8);
+      expect(new Set(labels.map((t) => t.split('.')[1]?.length ?? 0)).size).toBe(1);
+      expect(labels.every((t) => /^\d\.\d{1,2}$/.test(t))).toBe(true);
+    }
     await page.screenshot({ path: path.join(shots, 'charts-compare-fitted.png'), fullPage: true });
 
     // Fixed at 0-1: every curve chart.
