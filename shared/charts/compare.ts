@@ -5,7 +5,8 @@ import { groupRuns, type RunGroup } from '../grouping.js';
 import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
-import { legendRows } from './colors.js';
+import { legendRows, paletteColor, strategyColor } from './colors.js';
+import type { StrategyName } from '../config.js';
 import { extent, niceAxis, stepZoom, unitYAxis, ZOOM_BOTTOM, type YRange } from './axes.js';
 
 /** Runs that differ only in their seed (duplicates of a seed set apart). */
@@ -31,18 +32,8 @@ export interface Band {
   points: BandPoint[];
 }
 
-/** Colours shared by a group's mean line and its band (ECharts' default palette order). */
-export const PALETTE = [
-  '#5470c6',
-  '#91cc75',
-  '#fac858',
-  '#ee6666',
-  '#73c0de',
-  '#3ba272',
-  '#fc8452',
-  '#9a60b4',
-  '#ea7ccc',
-];
+/** Colours for series without a strategy, by position: colors.ts's palette (one for every chart). */
+export const PALETTE: readonly string[] = Array.from({ length: 9 }, (_, i) => paletteColor(i));
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -299,7 +290,7 @@ export function paretoOption(
   const strategies = [...new Set(points.map((p) => p.strategy))];
   const series: Record<string, unknown>[] = [];
   strategies.forEach((strategy, i) => {
-    const color = options.colorOf?.(strategy, i) ?? PALETTE[i % PALETTE.length];
+    const color = options.colorOf?.(strategy, i) ?? strategyColor(strategy as StrategyName);
     const mine = points.filter((p) => p.strategy === strategy);
     series.push({
       id: `pareto-${strategy}`,

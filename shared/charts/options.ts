@@ -12,6 +12,8 @@ export interface CurveRun {
   points: readonly EvalPoint[];
   /** f0's pretrain-test accuracy: the level a run starts from and would ideally keep. */
   f0PretrainAcc?: number | null;
+  /** The run's colour in every chart (colors.ts runColors); unset: ECharts' order. */
+  color?: string;
 }
 
 /** Above this many points in a series, animating each update costs more than it shows. */
@@ -48,6 +50,7 @@ function lineOption(runs: readonly CurveRun[], spec: LineSpec): ChartOption {
         return [p.step, finite(v) ? v : null];
       }),
       connectNulls: false,
+      ...(run.color ? { color: run.color } : {}),
     };
     if (spec.withF0 && finite(run.f0PretrainAcc)) {
       line.markLine = {

@@ -1,7 +1,8 @@
 // The curves in Monitor and Compare, on synthetic runs from a fake host (no training): y axes
 // fitted to the data or fixed at 0-1 (one toggle), the retention charts zoomable over the steps,
-// the trade-off plot's ticks round. The axes as drawn are read from the chart's data-* attributes
-// (EChart.vue). Screenshots: test-results/charts-*.png.
+// the trade-off plot's ticks round, and a series' colour the same in every panel. The axes and
+// colours as drawn are read from the chart's data-* attributes (EChart.vue). Screenshots:
+// test-results/charts-*.png.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
@@ -39,6 +40,42 @@ async function yRange(chart: Locator): Promise<[number, number]> {
   const [min, max] = (await chart.getAttribute('data-y-range'))!.split(' ').map(Number);
   return [min, max];
 }
+
+const colorsOf = async (chart: Locator) =>
+  JSON.parse((await chart.getAttribute('data-colors')) ?? '{}') as Record<string, string>;
+
+describe('one colour per strategy in every panel', () => {
+  it('draws a mix-cd run in the Monitor in the colour of the mix-cd group in Compare, random likewise', async () => {
+    const { page, problems } = await watchedPage(browser!);
+    await page.goto(`${server.url}#/compare?runs=11,12,13,14`);
+    await page.locator('[data-test="compare"][data-rendered-ms]').waitFor({ timeout: 30_000 });
+    const compared = await colorsOf(page.locator('[data-test="compare-chart-retention"] .echart'));
+    expect(Object.keys(compared).sort()).toEqual(['mix-cd r=0.1', 'random r=0.1']);
+    expect(compared['mix-cd r=0.1']).not.toBe(compared['random r=0.1']);
+
+    // The monitor, two runs watched from History.
+    await page.goto(`${server.url}#/`);
+    await page.locator('[data-test="run-13"] [data-test="watch"]').click({ timeout: 15_000 });
+    await page.locator('[data-test="live-run-13"]').waitFor();
+    await page.locator('[data-test="tab-history"]').click();
+    await page.locator('[data-test="run-11"] [data-test="watch"]').click({ timeout: 15_000 });
+    await page.locator('[data-test="live-run-11"]').waitFor();
+    const monitorChart = (key: string) => page.locator(`[data-test="chart-${key}"] .echart`);
+    await expect.poll(() => monitorChart('retention').getAttribute('data-points')).toBe('80');
+    for (const key of ['retention', 'finetune', 'cd', 'precision']) {
+      const colors = await colorsOf(monitorChart(key));
+      expect(colors['#11 mix-cd r=0.1 seed 1']).toBe(compared['mix-cd r=0.1']);
+      expect(colors['#13 random r=0.1 seed 1']).toBe(compared['random r=0.1']);
+    }
+    // The run cards carry the same swatch.
+    expect(await page.locator('[data-test="live-run-11"] [data-test="live-swatch"]').getAttribute('data-color')).toBe(
+      compared['mix-cd r=0.1'],
+    );
+    await page.screenshot({ path: path.join(shots, 'charts-monitor-colours.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
 
 describe('curves: fitted or fixed y axes, zoom on retention', () => {
   it('Compare: fits the axes to the data, fixes them at 0-1 on request, zooms the retention chart', async () => {

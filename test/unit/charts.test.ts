@@ -13,7 +13,14 @@ import {
 } from '../../shared/charts/options.js';
 import type { EvalPoint } from '../../shared/results.js';
 import { forFile, niceAxis, niceStep, stepDecimals } from '../../shared/charts/axes.js';
-import { legendRows } from '../../shared/charts/colors.js';
+import {
+  groupColors,
+  legendRows,
+  paletteColor,
+  runColors,
+  seriesColor,
+  strategyColor,
+} from '../../shared/charts/colors.js';
 
 const point = (step: number, over: Partial<EvalPoint> = {}): EvalPoint => ({
   step,
@@ -190,5 +197,41 @@ describe('y range, zoom and room for the legend (issue 11)', () => {
       expect((option.grid as { top: number }).top).toBeGreaterThanOrEqual(22 * legendRows(many.map((r) => r.label)));
       expect(legendRows(many.map((r) => r.label))).toBeGreaterThan(1);
     }
+  });
+});
+
+describe('one palette for every panel (issue 11)', () => {
+  it('colours a run by its strategy, as Compare colours its group, from one palette function', () => {
+    // Monitor: runs in id order; each strategy's runs take its shades.
+    const colors = runColors([
+      { id: 7, strategy: 'random' },
+      { id: 3, strategy: 'mix-cd' },
+      { id: 5, strategy: 'mix-cd' },
+    ]);
+    expect(colors.get('3')).toBe(strategyColor('mix-cd'));
+    expect(colors.get('5')).toBe(seriesColor('mix-cd', 1));
+    expect(colors.get('7')).toBe(strategyColor('random'));
+    expect(new Set(colors.values()).size).toBe(3);
+    // The same lone strategies in Compare's groups get the same colours.
+    const groups = groupColors([
+      { key: 'g-mix', runs: [{ config: { rehearsal: { strategy: 'mix-cd' } } }] },
+      { key: 'g-random', runs: [{ config: { rehearsal: { strategy: 'random' } } }] },
+    ]);
+    expect(groups.get('g-mix')).toBe(colors.get('3'));
+    expect(groups.get('g-random')).toBe(colors.get('7'));
+    // A series without a strategy gets the palette by position; shades wrap.
+    expect(paletteColor(0)).toBe(strategyColor('random'));
+    expect(seriesColor('mir', 4)).toBe(seriesColor('mir', 0));
+  });
+
+  it('draws a curve in the colour it is given, its f0 line too', () => {
+    const option = retentionCurveOption([
+      { label: '#3 mix-cd', points: [point(0)], f0PretrainAcc: 0.9, color: strategyColor('mix-cd') },
+      { label: '#4', points: [point(0)] },
+    ]);
+    const [mix, plain] = option.series as { color?: string; markLine?: { lineStyle: { color?: string } } }[];
+    expect(mix.color).toBe(strategyColor('mix-cd'));
+    expect(mix.markLine?.lineStyle.color).toBeUndefined(); // inherits the series' colour
+    expect(plain.color).toBeUndefined();
   });
 });
