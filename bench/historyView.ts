@@ -43,9 +43,15 @@ export function syntheticHistory(count: number): RunListItem[] {
   return runs;
 }
 
-/** A host that lists `runs` (with their tags) and counts the requests it gets, by method. */
-export function fakeHistoryHost(runs: RunListItem[]): HostConnection & { calls: Map<string, number> } {
+/**
+ * A host that lists `runs` (with their tags) and counts the requests it gets, by method; runs.start
+ * and studies.start are kept in `starts` (params as sent) and answered with runs it already has.
+ */
+export function fakeHistoryHost(
+  runs: RunListItem[],
+): HostConnection & { calls: Map<string, number>; starts: { method: string; params: unknown }[] } {
   const calls = new Map<string, number>();
+  const starts: { method: string; params: unknown }[] = [];
   const studies: StudySummary[] = [...new Set(runs.map((r) => r.studyId).filter((s) => s !== null))].map((id) => ({
     id: id as number,
     name: `synthetic study ${id}, a long name as people write them: rot90 budget sweep for the paper`,
@@ -54,6 +60,7 @@ export function fakeHistoryHost(runs: RunListItem[]): HostConnection & { calls: 
   }));
   return {
     calls,
+    starts,
     async handle(raw) {
       const { id, method, params } = raw as {
         id: number;
@@ -80,6 +87,12 @@ export function fakeHistoryHost(runs: RunListItem[]): HostConnection & { calls: 
           return ok([]);
         case 'catalog.get':
           return ok(catalog());
+        case 'runs.start':
+          starts.push({ method, params });
+          return ok({ runId: runs[0].id });
+        case 'studies.start':
+          starts.push({ method, params });
+          return ok({ studyId: 1, runIds: runs.slice(0, 2).map((r) => r.id) });
       }
       return { id, ok: false, error: { code: 'not-found', message: `The fake host does not answer ${method}.` } };
     },

@@ -81,7 +81,7 @@ export function syntheticRun(spec: SyntheticSpec, points: number): RunSummary {
   };
 }
 
-/** A host that knows only these runs (and one study, id 1, holding them all). */
+/** A host that knows only these runs (and one study, id 1, holding them all; studies.list names it). */
 export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: string[] } {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const seen: string[] = [];
@@ -93,17 +93,28 @@ export function fakeCompareHost(runs: RunSummary[]): HostConnection & { seen: st
   return {
     seen,
     async handle(raw) {
-      const { id, method, params } = raw as { id: number; method: string; params?: { id?: number } };
+      const { id, method, params } = raw as {
+        id: number;
+        method: string;
+        params?: { id?: number; filter?: { status?: string | string[] } };
+      };
       seen.push(method);
       const ok = (result: unknown): ResponseMessage => ({ id, ok: true, result });
       const run = byId.get(Number(params?.id));
       switch (method) {
-        case 'runs.list':
-          return ok([]);
+        case 'runs.list': {
+          // Newest first, as the host lists them; the monitor asks for the running and queued ones only.
+          const status = params?.filter?.status;
+          const wanted = status === undefined ? null : new Set(Array.isArray(status) ? status : [status]);
+          const listed = runs.filter((r) => !wanted || wanted.has(r.status)).sort((a, b) => b.id - a.id);
+          return ok(listed.map((r) => ({ ...r, series: [], tags: [] })));
+        }
         case 'runs.get':
           return run ? ok({ ...run, series: [], tags: [] }) : fail(id, `There is no run ${params?.id}.`);
         case 'runs.series':
           return run ? ok(run.series) : fail(id, `There is no run ${params?.id}.`);
+        case 'studies.list':
+          return ok([{ id: 1, name: 'synthetic study', createdAt: '2026-01-01T00:00:00.000Z', config: {} }]);
         case 'studies.get':
           return params?.id === 1
             ? ok({

@@ -5,7 +5,9 @@ import { groupRuns, type RunGroup } from '../grouping.js';
 import type { EvalPoint, RunSummary } from '../results.js';
 import { meanSd, type StudyCell } from '../studyTable.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
-import { legendRows } from './colors.js';
+import { legendRows, paletteColor, strategyColor } from './colors.js';
+import type { StrategyName } from '../config.js';
+import { extent, niceAxis, stepZoom, unitYAxis, ZOOM_BOTTOM, type YRange } from './axes.js';
 
 /** Runs that differ only in their seed (duplicates of a seed set apart). */
 export type SettingsGroup = RunGroup<RunSummary>;
@@ -30,18 +32,8 @@ export interface Band {
   points: BandPoint[];
 }
 
-/** Colours shared by a group's mean line and its band (ECharts' default palette order). */
-export const PALETTE = [
-  '#5470c6',
-  '#91cc75',
-  '#fac858',
-  '#ee6666',
-  '#73c0de',
-  '#3ba272',
-  '#fc8452',
-  '#9a60b4',
-  '#ea7ccc',
-];
+/** Colours for series without a strategy, by position: colors.ts's palette (one for every chart). */
+export const PALETTE: readonly string[] = Array.from({ length: 9 }, (_, i) => paletteColor(i));
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -95,8 +87,12 @@ export interface BandChartSpec {
   yName: string;
   /** f0's pretrain-test accuracy: a dashed reference line (retention). */
   f0?: number | null;
-  /** Fix y to [0, 1] (default true: accuracies and rates). */
+  /** Fix y to [0, 1] (default true: accuracies and rates); `yRange` says it in the views' terms. */
   unitRange?: boolean;
+  /** `unit`: 0-1; `auto`: fitted to the bands, the means and f0 (default: from `unitRange`). */
+  yRange?: YRange;
+  /** dataZoom over the steps (the retention chart). */
+  zoom?: boolean;
   /** A band's colour by its group key (colors.ts groupColors), the same in every chart. */
   colorOf?: (key: string) => string | undefined;
 }
@@ -154,21 +150,23 @@ export function bandChartOption(bands: readonly Band[], spec: BandChartSpec): Ch
     }
     series.push(mean);
   });
-  const unit = spec.unitRange ?? true;
+  const range: YRange = spec.yRange ?? (spec.unitRange === false ? 'auto' : 'unit');
   const top = spec.title ? 24 : 0;
   const labels = bands.map((b) => b.label);
   // A plain legend wraps onto as many rows as its labels need (a scrolling one paged "1/2" and cut
   // labels); the plot starts below it, and the y-axis title runs along the axis, clear of the legend.
   const legendHeight = 22 * legendRows(labels);
-  const yName = { name: spec.yName, nameLocation: 'middle', nameGap: 40 };
+  const values = bands.flatMap((b) => b.points.flatMap((p) => [p.lower, p.upper, p.mean]));
+  if (finite(spec.f0)) values.push(spec.f0);
   return {
     animation: longest * Math.max(1, bands.length) <= ANIMATION_LIMIT,
     ...titled(spec.title),
-    grid: { left: 60, right: 24, top: top + legendHeight + 16, bottom: 48 },
+    grid: { left: 60, right: 24, top: top + legendHeight + 16, bottom: spec.zoom ? ZOOM_BOTTOM : 48 },
     tooltip: { trigger: 'axis', renderMode: 'richText' },
     legend: { type: 'plain', top, data: labels },
     xAxis: { type: 'value', name: 'finetune step', nameLocation: 'middle', nameGap: 28, min: 0 },
-    yAxis: unit ? { type: 'value', ...yName, min: 0, max: 1 } : { type: 'value', ...yName, scale: true },
+    yAxis: unitYAxis(spec.yName, range, values),
+    ...(spec.zoom ? { dataZoom: stepZoom() } : {}),
     series,
   };
 }
@@ -216,7 +214,16 @@ interface RenderApi {
   visual(key: string): unknown;
 }
 
-const CAP = 4;
+/** Half the length of an error bar's end cap, px. */
+export const CAP = 4;
+/** The Pareto points' symbol size, px. */
+export const PARETO_SYMBOL = 10;
+/**
+ * Where a point's label goes, from the top-left corner of its symbol (ECharts' array position):
+ * up and to the right, clear of its own bars, which cross at the point's centre (the vertical one
+ * and the caps of the horizontal one stay within CAP of it). Text 12 px, lines 14 px.
+ */
+export const PARETO_LABEL = { position: [PARETO_SYMBOL / 2 + CAP + 3, -16], fontSize: 12, lineHeight: 14 } as const;
 
 /** Draws one point's error bars: a horizontal and a vertical segment with end caps. */
 export function renderErrorBar(_params: unknown, api: RenderApi): Record<string, unknown> {
@@ -242,6 +249,26 @@ export function renderErrorBar(_params: unknown, api: RenderApi): Record<string,
 }
 
 /**
+ * An accuracy axis of the trade-off plot: the bars' ends inside with room for the labels, round
+ * ticks (1, 2 or 5 x 10^k) about five to the axis, and labels of the step's decimals. At least 0.02
+ * wide: final accuracies 0.7854 and 0.7878 are one point on a 0.77-0.80 axis, not ticks 0.7854 ... 0.7878.
+ */
+function paretoAxis(name: string, nameGap: number, values: number[]): ChartOption {
+  const range = extent(values) ?? [0, 1];
+  const axis = niceAxis(range[0], range[1], { clamp: [0, 1], minSpan: 0.02, pad: 0.15 });
+  return {
+    type: 'value',
+    name,
+    nameLocation: 'middle',
+    nameGap,
+    min: axis.min,
+    max: axis.max,
+    interval: axis.interval,
+    axisLabel: { formatter: (v: number) => v.toFixed(axis.decimals) },
+  };
+}
+
+/**
  * The study's trade-off: per strategy x budget, mean final finetune-test accuracy (x) against mean
  * final pretrain-test accuracy (y), ± sd bars on both axes (a custom series), labelled by budget.
  * Up and to the right is better on both.
@@ -263,15 +290,26 @@ export function paretoOption(
   const strategies = [...new Set(points.map((p) => p.strategy))];
   const series: Record<string, unknown>[] = [];
   strategies.forEach((strategy, i) => {
-    const color = options.colorOf?.(strategy, i) ?? PALETTE[i % PALETTE.length];
+    const color = options.colorOf?.(strategy, i) ?? strategyColor(strategy as StrategyName);
     const mine = points.filter((p) => p.strategy === strategy);
     series.push({
       id: `pareto-${strategy}`,
       name: strategy,
       type: 'scatter',
       color,
-      symbolSize: 10,
-      label: { show: true, position: 'right', formatter: '{b}' },
+      symbolSize: PARETO_SYMBOL,
+      label: {
+        show: true,
+        ...PARETO_LABEL,
+        align: 'left',
+        verticalAlign: 'top',
+        formatter: '{b}',
+        // A halo keeps the text legible where another point's bar or a grid line runs behind it.
+        textBorderColor: '#fff',
+        textBorderWidth: 3,
+      },
+      // Labels of points close together move apart instead of printing over each other.
+      labelLayout: { moveOverlap: 'shiftY' },
       data: mine.map((p) => ({ name: `${p.label} (n=${p.n})`, value: [p.x, p.y], ...itemColor(p) })),
     });
     series.push({
@@ -298,8 +336,16 @@ export function paretoOption(
     grid: { left: 64, right: 120, top: top + 40, bottom: 48 },
     tooltip: { trigger: 'item', renderMode: 'richText' },
     legend: { top, data: strategies },
-    xAxis: { type: 'value', name: 'final finetune-test accuracy', nameLocation: 'middle', nameGap: 28, scale: true },
-    yAxis: { type: 'value', name: 'final pretrain-test accuracy', nameLocation: 'middle', nameGap: 44, scale: true },
+    xAxis: paretoAxis(
+      'final finetune-test accuracy',
+      28,
+      points.flatMap((p) => [p.x - p.xSd, p.x + p.xSd]),
+    ),
+    yAxis: paretoAxis(
+      'final pretrain-test accuracy',
+      48,
+      points.flatMap((p) => [p.y - p.ySd, p.y + p.ySd]),
+    ),
     series,
   };
 }

@@ -5,8 +5,10 @@
 import type { RunSummary } from '../results.js';
 import { computeUnits } from '../computeBudget.js';
 import { meanSd, type MeanSd } from '../studyTable.js';
-import { PALETTE, renderErrorBar } from './compare.js';
+import { renderErrorBar } from './compare.js';
+import { strategyColor } from './colors.js';
 import type { ChartOption } from './options.js';
+import type { StrategyName } from '../config.js';
 
 export const FRONTIER_METRICS = ['pretrainTestAcc', 'finetuneTestAcc'] as const;
 export type FrontierMetric = (typeof FRONTIER_METRICS)[number];
@@ -159,7 +161,7 @@ export function frontierOption(
   const sd = (v: MeanSd) => (finite(v.sd) ? v.sd : 0);
   const series: Record<string, unknown>[] = [];
   strategies.forEach((strategy, i) => {
-    const color = options.colorOf?.(strategy, i) ?? PALETTE[i % PALETTE.length];
+    const color = options.colorOf?.(strategy, i) ?? strategyColor(strategy as StrategyName);
     const mine = usable.filter((p) => p.strategy === strategy).sort((a, b) => a.units.mean - b.units.mean);
     series.push({
       id: `frontier-${strategy}`,

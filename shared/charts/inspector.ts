@@ -14,7 +14,7 @@ import {
   type SampleStory,
 } from '../inspect.js';
 import type { StrategyName } from '../config.js';
-import { PALETTE } from './compare.js';
+import { paletteColor, runColors, strategyColor } from './colors.js';
 import { ANIMATION_LIMIT, type ChartOption } from './options.js';
 
 /** One colour per category, the same in every chart and on the gallery's badges. */
@@ -250,7 +250,13 @@ export function binEstimatesOption(trace: BinTrace, spec: BinChartSpec = {}): Ch
       { type: 'value', name: 'bin size', min: 0, splitLine: { show: false } },
     ],
     series: [
-      { id: 'alpha', name: 'alpha (estimate)', type: 'bar', color: PALETTE[0], data: trace.alpha.map(orNull) },
+      {
+        id: 'alpha',
+        name: 'alpha (estimate)',
+        type: 'bar',
+        color: strategyColor('mix-cd'),
+        data: trace.alpha.map(orNull),
+      },
       {
         id: 'true-cd',
         name: 'true CD rate (probe)',
@@ -278,6 +284,8 @@ export function binEstimatesOption(trace: BinTrace, spec: BinChartSpec = {}): Ch
 export interface BudgetRun {
   label: string;
   windows: readonly BudgetWindow[];
+  /** The run's colour in every chart (colors.ts runColors); unset: by position. */
+  color?: string;
 }
 
 export interface BudgetTable {
@@ -330,7 +338,7 @@ export function budgetOption(runs: readonly BudgetRun[], spec: { title?: string 
       id: `run-${i}`,
       name: run.label,
       type: 'bar',
-      color: PALETTE[i % PALETTE.length],
+      color: runs[i]?.color ?? paletteColor(i),
       label: percentLabel,
       data: run.rehearsed,
     });
@@ -353,6 +361,13 @@ export function budgetOption(runs: readonly BudgetRun[], spec: { title?: string 
 export interface DistributionSeries {
   label: string;
   counts: readonly number[];
+  /** The run's colour in every chart (colors.ts runColors); unset: by position. */
+  color?: string;
+}
+
+/** The inspected runs' colours, by run id as a string: each strategy's hue, as in Monitor and Compare. */
+export function inspectedColors(runs: readonly Pick<RunInspection, 'runId' | 'strategy'>[]): Map<string, string> {
+  return runColors(runs.map((r) => ({ id: r.runId, strategy: r.strategy })));
 }
 
 export interface Distribution {
@@ -372,7 +387,11 @@ export function classDistribution(runs: readonly RunInspection[]): Distribution 
   const categories = first.classNames.length ? [...first.classNames] : first.classSizes.map((_, c) => `class ${c}`);
   return {
     categories,
-    runs: runs.map((r) => ({ label: runLabel(r.runId, r.strategy, r.budget), counts: r.byClass })),
+    runs: runs.map((r) => ({
+      label: runLabel(r.runId, r.strategy, r.budget),
+      counts: r.byClass,
+      color: inspectedColors(runs).get(String(r.runId)),
+    })),
     reference: { label: 'pretrain set', counts: first.classSizes },
   };
 }
@@ -399,7 +418,11 @@ export function binDistribution(runs: readonly RunInspection[], binLabels?: read
   return {
     categories,
     names,
-    runs: runs.map((r) => ({ label: runLabel(r.runId, r.strategy, r.budget), counts: counts(r.byBin) })),
+    runs: runs.map((r) => ({
+      label: runLabel(r.runId, r.strategy, r.budget),
+      counts: counts(r.byBin),
+      color: inspectedColors(runs).get(String(r.runId)),
+    })),
     reference: {
       label: 'pretrain set',
       counts: withOutside ? [...partition.sizes, partition.outside] : [...partition.sizes],
@@ -424,7 +447,7 @@ export function distributionOption(dist: Distribution, spec: { title?: string; a
       id: `run-${i}`,
       name: run.label,
       type: 'bar',
-      color: PALETTE[i % PALETTE.length],
+      color: run.color ?? paletteColor(i),
       data: shares(run.counts),
     });
   });

@@ -3,10 +3,10 @@
 // (no Node, no DOM), so the CLI and the UI export the same tables.
 //
 // Choices:
-// - `none` has no budget. Its row repeats the same cell (the same runs) in every budget column:
-//   in a paper each column then reads as "every strategy at this budget, against no rehearsal",
-//   and `none` competes for the column's best like any other row. With no budgeted strategy at
-//   all, the table has a single column labelled "—" (budget null).
+// - `none` rehearses nothing: its runs count at r = 0 (whatever budget an old config stored), so
+//   its value shows once, in a column "r = 0" of its own (shared with any run at budget 0), not
+//   repeated under every budget. The best of a column is marked only where two or more cells
+//   compete (a column holding `none` alone has no best).
 // - Runs are grouped by every setting except the finetune seed. If the runs differ in any other
 //   setting (scenario, model, learning rate, ...), pivotTable refuses with a PivotError naming the
 //   setting and its values rather than mixing them in one row; pick the runs to export instead.
@@ -37,6 +37,16 @@ export const HIGHER_IS_BETTER: Record<PivotMetric, boolean> = {
   rehearsalPrecision: true,
   extraForwardPasses: false,
   wallSeconds: false,
+};
+
+/** Readable metric names for headers, captions and menus (the ids stay the flag and JSON names). */
+export const METRIC_LABELS: Record<PivotMetric, string> = {
+  pretrainTestAcc: 'pretrain-test acc',
+  finetuneTestAcc: 'finetune-test acc',
+  cdRate: 'CD rate',
+  rehearsalPrecision: 'rehearsal precision (whole run)',
+  extraForwardPasses: 'extra forward passes',
+  wallSeconds: 'wall time (s)',
 };
 
 /** Decimals shown in the text formats (the JSON and CSV keep full precision). */
@@ -70,7 +80,7 @@ export interface PivotCell {
 }
 
 export interface PivotColumn {
-  /** The rehearsal ratio r; null only for the single column of a table without budgets. */
+  /** The rehearsal ratio r (0: no rehearsal, `none`'s column). Null is not made any more; kept in the type. */
   budget: number | null;
   label: string;
 }
@@ -78,12 +88,14 @@ export interface PivotColumn {
 export interface PivotRow {
   strategy: StrategyName;
   label: string;
-  /** One per column; null when the strategy has no run (or no value) there. */
+  /** One per column; null when the strategy has no run (or no value) there (`none`: all but r = 0). */
   cells: (PivotCell | null)[];
 }
 
 export interface Pivot {
   metric: PivotMetric;
+  /** The metric as a reader says it ("pretrain-test acc"), for captions. */
+  metricLabel: string;
   higherIsBetter: boolean;
   decimals: number;
   /** Show n in every cell: the cells do not all have the same number of seeds. */
@@ -154,67 +166,89 @@ export function budgetLabel(budget: number | null): string {
   return budget === null ? '—' : `r = ${budget}`;
 }
 
-/** One metric of finished runs as strategy x budget, mean ± sd over seeds, best per column marked. */
-export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: PivotOptions = {}): Pivot {
-  if (!isPivotMetric(metric))
-    throw new PivotError(`Unknown metric "${String(metric)}": expected one of ${PIVOT_METRICS.join(', ')}.`);
+/**
+ * A cell that cannot hold a run, shown empty rather than as missing: `none` at a budget, a
+ * rehearsing strategy at r = 0 (unless it has a run there).
+ */
+export function notApplicable(strategy: StrategyName, budget: number | null): boolean {
+  return (strategy === 'none') !== (budget === 0);
+}
+
+/** A run's place on the budget axis: `none` rehearses nothing, so r = 0 whatever its config says. */
+export function tableBudget(run: RunSummary): number {
+  return run.config.rehearsal.strategy === 'none' ? 0 : run.config.rehearsal.budget;
+}
+
+/** The finished runs of a table, after checking they differ only in strategy, budget and seed. */
+export function tableRuns(runs: RunSummary[]): RunSummary[] {
   const finished = runs.filter((r) => r.status === 'finished');
   if (!finished.length)
     throw new PivotError(`None of the ${runs.length} runs has finished, so there is nothing to tabulate.`);
   checkSameSettings(finished);
+  return finished;
+}
 
-  const budgetOf = (run: RunSummary): number | null =>
-    run.config.rehearsal.strategy === 'none' ? null : run.config.rehearsal.budget;
-  const budgets = [...new Set(finished.map(budgetOf).filter((b): b is number => b !== null))].sort((a, b) => a - b);
-  const columns: PivotColumn[] = (budgets.length ? budgets : [null]).map((budget) => ({
-    budget,
-    label: budgetLabel(budget),
-  }));
-
-  const cellOf = (group: RunSummary[]): PivotCell | null => {
-    // One run per seed (shared/grouping.ts): a repeated run with the same settings and seed is not a second seed.
-    const oncePerSeed = groupRuns(group).flatMap((g) => g.runs);
-    const used = oncePerSeed.filter((r) => metricValue(r, metric) !== null).sort((a, b) => a.id - b.id);
-    if (!used.length) return null;
-    const stats = meanSd(used.map((r) => metricValue(r, metric) as number));
-    return {
-      mean: stats.mean,
-      sd: stats.n > 1 ? stats.sd : null,
-      n: stats.n,
-      best: false,
-      runs: used.map((r) => r.id),
-    };
+/** Mean ± sd of one metric over a cell's runs, one run per seed (duplicates left out); null without a value. */
+export function metricCell(group: RunSummary[], metric: PivotMetric): PivotCell | null {
+  // One run per seed (shared/grouping.ts): a repeated run with the same settings and seed is not a second seed.
+  const oncePerSeed = groupRuns(group).flatMap((g) => g.runs);
+  const used = oncePerSeed.filter((r) => metricValue(r, metric) !== null).sort((a, b) => a.id - b.id);
+  if (!used.length) return null;
+  const stats = meanSd(used.map((r) => metricValue(r, metric) as number));
+  return {
+    mean: stats.mean,
+    sd: stats.n > 1 ? stats.sd : null,
+    n: stats.n,
+    best: false,
+    runs: used.map((r) => r.id),
   };
+}
+
+/** Marks the best of `cells` (ties all best) when two or more finite values compete. */
+export function markBest(cells: (PivotCell | null | undefined)[], higherIsBetter: boolean): void {
+  const present = cells.filter((c): c is PivotCell => !!c && Number.isFinite(c.mean));
+  if (present.length < 2) return;
+  const means = present.map((c) => c.mean);
+  const best = higherIsBetter ? Math.max(...means) : Math.min(...means);
+  for (const cell of present) if (cell.mean === best) cell.best = true;
+}
+
+/** One metric of finished runs as strategy x budget, mean ± sd over seeds, best per column marked. */
+export function pivotTable(runs: RunSummary[], metric: PivotMetric, options: PivotOptions = {}): Pivot {
+  if (!isPivotMetric(metric))
+    throw new PivotError(`Unknown metric "${String(metric)}": expected one of ${PIVOT_METRICS.join(', ')}.`);
+  const finished = tableRuns(runs);
+
+  const budgets = [...new Set(finished.map(tableBudget))].sort((a, b) => a - b);
+  const columns: PivotColumn[] = budgets.map((budget) => ({ budget, label: budgetLabel(budget) }));
 
   const rows: PivotRow[] = [];
   for (const strategy of STRATEGY_ORDER) {
     const mine = finished.filter((r) => r.config.rehearsal.strategy === strategy);
     if (!mine.length) continue;
-    const cells = columns.map((column) => {
-      if (strategy === 'none') return cellOf(mine); // the same runs in every column
-      return cellOf(mine.filter((r) => budgetOf(r) === column.budget));
-    });
+    const cells = columns.map((column) =>
+      metricCell(
+        mine.filter((r) => tableBudget(r) === column.budget),
+        metric,
+      ),
+    );
     rows.push({ strategy, label: options.labels?.[strategy] ?? strategy, cells });
   }
 
   const higherIsBetter = HIGHER_IS_BETTER[metric];
-  columns.forEach((_, c) => {
-    const means = rows
-      .map((row) => row.cells[c]?.mean)
-      .filter((m): m is number => m !== undefined && Number.isFinite(m));
-    if (!means.length) return;
-    const best = higherIsBetter ? Math.max(...means) : Math.min(...means);
-    for (const row of rows) {
-      const cell = row.cells[c];
-      if (cell && cell.mean === best) cell.best = true;
-    }
-  });
+  columns.forEach((_, c) =>
+    markBest(
+      rows.map((row) => row.cells[c]),
+      higherIsBetter,
+    ),
+  );
 
   const ns = new Set(
     rows.flatMap((row) => row.cells.filter((cell): cell is PivotCell => cell !== null).map((cell) => cell.n)),
   );
   return {
     metric,
+    metricLabel: METRIC_LABELS[metric],
     higherIsBetter,
     decimals: METRIC_DECIMALS[metric],
     showN: ns.size > 1,

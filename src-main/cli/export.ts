@@ -6,7 +6,18 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { RunSummary } from '../../shared/results.js';
 import { PIVOT_METRICS, PivotError, isPivotMetric, pivotTable } from '../../shared/export/pivot.js';
-import { seriesToCsv, toCsv, toJson, toLatex, toMarkdown } from '../../shared/export/formats.js';
+import {
+  metricsToCsv,
+  metricsToJson,
+  metricsToLatex,
+  metricsToMarkdown,
+  seriesToCsv,
+  toCsv,
+  toJson,
+  toLatex,
+  toMarkdown,
+} from '../../shared/export/formats.js';
+import { metricsTable, parseMetrics } from '../../shared/export/metricsTable.js';
 import { ConfigsExportError, configsExport } from '../../shared/export/configs.js';
 import { defaultHistoryPath, openHistoryReadOnly } from '../store/database.js';
 import { HistoryError } from '../store/errors.js';
@@ -38,6 +49,8 @@ export interface ExportOptions {
   study?: string;
   runs?: string;
   metric?: string;
+  /** Several metrics side by side (rows strategy x r, a column each), e.g. "pretrainTestAcc,finetuneTestAcc". */
+  metrics?: string;
   format?: string;
   out?: string;
   db?: string;
@@ -75,12 +88,30 @@ function writeAtomically(file: string, text: string | Buffer): void {
   }
 }
 
-function render(format: ExportFormat, runs: RunSummary[], metric: (typeof PIVOT_METRICS)[number]): string {
+function render(
+  format: ExportFormat,
+  runs: RunSummary[],
+  metric: (typeof PIVOT_METRICS)[number],
+  metrics: (typeof PIVOT_METRICS)[number][] | null,
+): string {
   if (format === 'series-csv') return seriesToCsv(runs.filter((r) => r.status === 'finished'));
   // Re-runnable: one run's config (mixcd run --config) or a study file (mixcd study --config).
   if (format === 'configs') return JSON.stringify(configsExport(runs), null, 2) + '\n';
   if (format === 'matrix-csv') return matrixToCsv(runs);
   if (format === 'matrix-md') return matrixToMarkdown(runs);
+  if (metrics) {
+    const table = metricsTable(runs, metrics);
+    switch (format) {
+      case 'csv':
+        return metricsToCsv(table);
+      case 'md':
+        return metricsToMarkdown(table);
+      case 'latex':
+        return metricsToLatex(table);
+      case 'json':
+        return metricsToJson(table);
+    }
+  }
   const pivot = pivotTable(runs, metric);
   switch (format) {
     case 'csv':
@@ -140,8 +171,16 @@ export function exportCommand(options: ExportOptions): number {
     const metric = options.metric ?? 'pretrainTestAcc';
     if (!isPivotMetric(metric))
       throw new ExportUsageError(`--metric "${metric}" is not valid: give one of ${PIVOT_METRICS.join(', ')}.`);
+    let metrics: (typeof PIVOT_METRICS)[number][] | null = null;
+    if (options.metrics !== undefined) {
+      try {
+        metrics = parseMetrics(options.metrics);
+      } catch (error) {
+        throw new ExportUsageError(`--metrics "${options.metrics}" is not valid: ${errorMessage(error)}`);
+      }
+    }
     const runs = loadRuns(options, format === 'series-csv' || format.startsWith('matrix'));
-    const text = render(format as ExportFormat, runs, metric);
+    const text = render(format as ExportFormat, runs, metric, metrics);
     if (options.out) writeAtomically(options.out, text);
     else process.stdout.write(text);
     return 0;
@@ -188,6 +227,10 @@ export function defineExportCommand(command: Command): Command {
     .option('--study <id>', 'export the runs of this study')
     .option('--runs <ids>', 'export these runs, e.g. 1,2,3')
     .option('--metric <name>', `metric of the table: ${PIVOT_METRICS.join(', ')}`, 'pretrainTestAcc')
+    .option(
+      '--metrics <list>',
+      'several metrics side by side instead (rows strategy and r, a column each), e.g. pretrainTestAcc,finetuneTestAcc',
+    )
     .option('--format <name>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'csv')
     .option('--out <file>', 'write to this file (replaced atomically) instead of stdout')
     .option('--db <file>', 'history database (default: MIXCD_DB or the app-data folder)')
@@ -199,6 +242,14 @@ export function defineExportCommand(command: Command): Command {
     .action(async (options: ExportOptions & { metric?: string; format?: string }, command: Command) => {
       // --metric and --format default for the pivot; with --frontier only explicit values count.
       const explicit = (name: string) => command.getOptionValueSource(name) === 'cli';
+      if (options.metrics !== undefined && (explicit('metric') || options.frontier)) {
+        process.stderr.write(
+          `mixcd: --metrics goes without ${options.frontier ? '--frontier' : '--metric'}: ` +
+            `give --metric NAME for one metric as strategy x budget, or --metrics A,B for several side by side.\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
       process.exitCode = options.frontier
         ? await frontierExportCommand({
             ...options,

@@ -96,8 +96,12 @@ function exportTo(file: string, args: string[]) {
 describe('mixcd export', () => {
   it('writes every format to files with the right numbers', () => {
     const csv: string[][] = parse(exportTo('table.csv', ['--metric', 'pretrainTestAcc', '--format', 'csv']));
+    // `none` once, in its own column r = 0 (issue 11: it was repeated under every budget).
     expect(csv[0]).toEqual([
       'strategy',
+      'r = 0 mean',
+      'r = 0 sd',
+      'r = 0 n',
       'r = 0.25 mean',
       'r = 0.25 sd',
       'r = 0.25 n',
@@ -106,30 +110,57 @@ describe('mixcd export', () => {
       'r = 0.5 n',
     ]);
     expect(csv.slice(1).map((row) => row[0])).toEqual(['none', 'random']);
-    expect(Number(csv[2][1])).toBeCloseTo(mean(runsOf('random', 0.25).map((r) => r.final.pretrainTestAcc)), 12);
-    expect(Number(csv[2][4])).toBeCloseTo(mean(runsOf('random', 0.5).map((r) => r.final.pretrainTestAcc)), 12);
+    expect(Number(csv[2][4])).toBeCloseTo(mean(runsOf('random', 0.25).map((r) => r.final.pretrainTestAcc)), 12);
+    expect(Number(csv[2][7])).toBeCloseTo(mean(runsOf('random', 0.5).map((r) => r.final.pretrainTestAcc)), 12);
     expect(Number(csv[1][1])).toBeCloseTo(mean(runsOf('none').map((r) => r.final.pretrainTestAcc)), 12);
     expect(csv[1][3]).toBe('2');
+    expect(csv[1].slice(4)).toEqual(['', '', '', '', '', '']);
+    expect(csv[2].slice(1, 4)).toEqual(['', '', '']);
 
     const md = exportTo('table.md', ['--metric', 'cdRate', '--format', 'md']);
-    expect(md).toMatch(/^\| strategy \| r = 0\.25 \| r = 0\.5 \|$/m);
-    expect(md).toMatch(/\*\*0\.\d{3} ± 0\.\d{3}\*\*/);
+    expect(md).toMatch(/^\| strategy \| r = 0 \| r = 0\.25 \| r = 0\.5 \|$/m);
+    expect(md).toMatch(/^\| none \| 0\.\d{3} ± 0\.\d{3} \| {2}\| {2}\|$/m);
+    // Every column holds one strategy (none at r = 0, random at each budget): no best to mark.
+    expect(md).not.toContain('**');
     expect(md).toContain('lower is better');
 
     const tex = exportTo('table.tex', ['--metric', 'finetuneTestAcc', '--format', 'latex']);
-    for (const rule of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lrr}']) expect(tex).toContain(rule);
-    expect(tex).toMatch(/\\textbf\{0\.\d{3} \$\\pm\$ 0\.\d{3}\}/);
+    for (const rule of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lrrr}'])
+      expect(tex).toContain(rule);
+    expect(tex).toMatch(/^random & {2}& 0\.\d{3} \$\\pm\$ 0\.\d{3} & 0\.\d{3} \$\\pm\$ 0\.\d{3} \\\\$/m);
 
     const json = JSON.parse(exportTo('table.json', ['--metric', 'wallSeconds', '--format', 'json']));
     expect(json.metric).toBe('wallSeconds');
     for (const row of json.rows) {
       for (const cell of row.cells) {
+        if (!cell) continue;
         const runs = listed.filter((r) => cell.runs.includes(r.id));
         expect(runs.map((r) => r.config.rehearsal.strategy)).toEqual(cell.runs.map(() => row.strategy));
         expect(cell.mean).toBeCloseTo(mean(runs.map((r) => r.compute.wallSeconds)), 12);
         expect(cell.n).toBe(2);
       }
     }
+
+    // Several metrics side by side, rows strategy x r (as the README's tables), readable names.
+    const both = exportTo('both.md', ['--metrics', 'pretrainTestAcc,finetuneTestAcc', '--format', 'md']);
+    const lines = both.split('\n');
+    expect(lines[0]).toBe('| strategy | r | pretrain-test acc | finetune-test acc |');
+    expect(lines.slice(2, 5).map((line) => line.split(' | ').slice(0, 2))).toEqual([
+      ['| none', '—'],
+      ['| random', '0.25'],
+      ['| random', '0.5'],
+    ]);
+    const bothCsv: string[][] = parse(
+      exportTo('both.csv', ['--metrics', 'pretrainTestAcc,finetuneTestAcc', '--format', 'csv']),
+    );
+    expect(bothCsv[0].slice(0, 3)).toEqual(['strategy', 'r', 'pretrain-test acc mean']);
+    expect(bothCsv[0][5]).toBe('finetune-test acc mean');
+    expect(Number(bothCsv[3][5])).toBeCloseTo(mean(runsOf('random', 0.5).map((r) => r.final.finetuneTestAcc)), 12);
+    const bothTex = exportTo('both.tex', ['--metrics', 'cdRate,pretrainTestAcc', '--format', 'latex']);
+    expect(bothTex).toContain('strategy & $r$ & CD rate & pretrain-test acc \\\\');
+    const bothJson = JSON.parse(exportTo('both.json', ['--metrics', 'wallSeconds', '--format', 'json']));
+    expect(bothJson.metrics.map((m: { label: string }) => m.label)).toEqual(['wall time (s)']);
+    expect(bothJson.rows).toHaveLength(3);
 
     const series: string[][] = parse(exportTo('series.csv', ['--format', 'series-csv']));
     expect(series[0]).toEqual([
@@ -178,6 +209,8 @@ describe('mixcd export', () => {
       ['--study', study, '--format', 'xlsx'],
       /--format "xlsx" is not valid: give one of csv, md, latex, json, series-csv/,
     );
+    bad(['--study', study, '--metrics', 'pretrainTestAcc,x'], /--metrics "pretrainTestAcc,x" is not valid: "x" is not/);
+    bad(['--study', study, '--metric', 'cdRate', '--metrics', 'cdRate'], /--metrics goes without --metric/);
     bad(['--runs', '1,x'], /--runs "x" is not valid/);
     bad(['--study', 'abc'], /--study "abc" is not valid/);
     bad([], /either --study ID or --runs/);

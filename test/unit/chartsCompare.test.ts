@@ -6,6 +6,8 @@ import {
   bandSeries,
   groupBySettings,
   paretoOption,
+  CAP,
+  PARETO_SYMBOL,
   paretoPoints,
   renderErrorBar,
   type Band,
@@ -142,6 +144,21 @@ describe('bandSeries', () => {
     expect(bare.title).toBeUndefined();
     expect(bare.legend).toMatchObject({ top: 0 });
   });
+
+  it('fits y to the bands, means and f0 on request, and zooms over the steps when asked', () => {
+    const bands = bandSeries(groupBySettings(runs()), 'pretrainTestAcc');
+    const fitted = bandChartOption(bands, { yName: 'y', f0: 0.92, yRange: 'auto', zoom: true });
+    const y = fitted.yAxis as { min: number; max: number; interval: number; nameLocation: string };
+    // Bands span 0.5 (mean at step 200) to 0.9 and f0 is 0.92: all inside, round ends.
+    expect(y.min).toBeLessThanOrEqual(0.5);
+    expect(y.min).toBeGreaterThan(0);
+    expect(y.max).toBeGreaterThanOrEqual(0.92);
+    expect(y.max).toBeLessThanOrEqual(1);
+    expect(y.nameLocation).toBe('middle');
+    expect((fitted.dataZoom as { type: string }[]).map((z) => z.type)).toEqual(['inside', 'slider']);
+    expect(bandChartOption(bands, { yName: 'y' }).dataZoom).toBeUndefined();
+    expect(bandChartOption(bands, { yName: 'y', unitRange: false }).yAxis).toMatchObject({ min: y.min, max: y.max });
+  });
 });
 
 describe('paretoOption', () => {
@@ -184,6 +201,46 @@ describe('paretoOption', () => {
       .series as Record<string, any>[];
     expect(colored.filter((s) => s.name === 'mix-cd').map((s) => s.color)).toEqual(['#000', '#000']);
     expect(colored.find((s) => s.name === 'random')!.color).toMatch(/^#[0-9a-f]{6}$/);
+  });
+
+  it('labels each point up and to the right, clear of its own bars, with a halo', () => {
+    const scatter = (paretoOption(cells()).series as Record<string, any>[]).find((s) => s.type === 'scatter')!;
+    const { position, lineHeight } = scatter.label;
+    // From the symbol's top-left corner to its centre, where both bars cross.
+    const [left, top] = [position[0] - PARETO_SYMBOL / 2, position[1] - PARETO_SYMBOL / 2];
+    expect(left).toBeGreaterThan(CAP); // right of the vertical bar and of the horizontal bar's caps' reach
+    expect(top + lineHeight).toBeLessThan(-CAP); // the text ends above the horizontal bar and its caps
+    expect(scatter.label).toMatchObject({ show: true, align: 'left', verticalAlign: 'top', textBorderColor: '#fff' });
+    expect(scatter.labelLayout).toEqual({ moveOverlap: 'shiftY' });
+  });
+
+  it('gives the axes round ticks with few decimals, even for finals 0.7854 ... 0.7878', () => {
+    const close = studyTable([
+      run(1, { seed: 1 }, [], { pt: 0.7854, ft: 0.8312 }),
+      run(2, { seed: 2 }, [], { pt: 0.7878, ft: 0.8318 }),
+      run(3, { seed: 1, strategy: 'random' }, [], { pt: 0.7861, ft: 0.8325 }),
+    ]);
+    const option = paretoOption(close);
+    for (const axis of [option.xAxis, option.yAxis] as {
+      min: number;
+      max: number;
+      interval: number;
+      axisLabel: { formatter(v: number): string };
+    }[]) {
+      const ticks: string[] = [];
+      for (let v = axis.min; v <= axis.max + 1e-9; v += axis.interval) ticks.push(axis.axisLabel.formatter(v));
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      expect(ticks.length).toBeLessThanOrEqual(8);
+      // One number of decimals on every tick, at most 3.
+      expect(new Set(ticks.map((t) => t.split('.')[1]?.length ?? 0)).size).toBe(1);
+      expect(ticks.every((t) => /^\d\.\d{1,3}$/.test(t))).toBe(true);
+      expect(
+        [1, 2, 5].some((m) => Math.abs(axis.interval / 10 ** Math.floor(Math.log10(axis.interval)) - m) < 1e-9),
+      ).toBe(true);
+    }
+    const y = option.yAxis as { min: number; max: number };
+    expect(y.min).toBeLessThanOrEqual(0.7854);
+    expect(y.max).toBeGreaterThanOrEqual(0.7878);
   });
 
   it('draws the bars through the axes it is given', () => {
