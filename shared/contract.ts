@@ -328,6 +328,8 @@ export interface HostEvents {
     f0Cached: boolean;
     /** Set when the run continues from a checkpoint taken at this step. */
     resumedFromStep?: number;
+    /** Backend 'auto' fell back from the GPU: why, in one line. */
+    backendNote?: string;
   };
   /** About 5 per second per run at most. Phases before finetuning come before run.started. */
   'run.progress': {

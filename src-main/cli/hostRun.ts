@@ -70,6 +70,7 @@ function progressView(mode: HostRunOptions['progress'], parallel: boolean, total
   const reporters = new Map<number, { reporter: ProgressReporter; phase: string | null }>();
   let ended = 0;
   const labels = new Map<number, string>();
+  const notes = new Set<string>();
   const label = (config: RunConfig) =>
     `${config.rehearsal.strategy} ${config.rehearsal.computeBudget !== undefined ? 'R' : 'r'}=` +
     `${config.rehearsal.computeBudget ?? config.rehearsal.budget} seed=${config.seed}`;
@@ -88,6 +89,11 @@ function progressView(mode: HostRunOptions['progress'], parallel: boolean, total
   };
   return {
     onEvent(message: EventMessage) {
+      // Said even with --quiet (it explains a slow run), once per command: every run gets the same reason.
+      if (message.event === 'run.started' && message.data.backendNote && !notes.has(message.data.backendNote)) {
+        notes.add(message.data.backendNote);
+        process.stderr.write(`mixcd: ${message.data.backendNote}\n`);
+      }
       if (mode === 'quiet') return;
       switch (message.event) {
         case 'run.queued':

@@ -281,7 +281,8 @@ async function runCommand(
   const studyId = options.study === undefined ? null : parseId(options.study, 'Study');
   if (studyId !== null && !withHistoryIfExists(file, (h) => h.getStudy(studyId)))
     throw new UsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
-  // A model file or declared spec that cannot work is refused before anything is stored.
+  // A backend, model file or declared spec that cannot work is refused before anything is stored.
+  await checkBackend(config);
   const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
   await checkModel(config, new ExperimentContext({ cacheDir: cacheDir(file) }));
   const { runConfigs } = await import('./hostRun.js');
@@ -329,12 +330,23 @@ function withHistoryIfExists<T>(file: string, use: (history: History) => T): T |
   }
 }
 
+/**
+ * A GPU backend asked for by name that cannot start on this machine is said in one sentence, with
+ * exit code 2, before anything is stored (its trainer would only fail the run).
+ */
+async function checkBackend(config: RunConfig): Promise<void> {
+  if (config.backend !== 'webgpu' && config.backend !== 'tensorflow') return;
+  const { initBackend } = await import('../engine/backend.js');
+  await initBackend(config.backend, { allowSoftwareAdapter: config.allowSoftwareAdapter });
+}
+
 async function resumeCommand(idText: string, options: CommonOptions & { keepModel?: boolean }): Promise<number> {
   const id = parseId(idText);
   const file = historyPath(options);
   const run = withHistory(options, (history) => history.getRun(id));
   if (!run) throw new UsageError(`There is no run ${id} in ${file}; \`mixcd runs\` lists the runs there.`);
   if (run.status === 'finished') throw new UsageError(`Run ${id} is finished: there is nothing to resume.`);
+  await checkBackend(run.config);
   const { resumeRuns } = await import('./hostRun.js');
   const [resumed] = await resumeRuns([id], {
     historyFile: file,
@@ -493,7 +505,8 @@ async function studyCommand(
   for (const config of configs) resolveRehearsal(config); // a compute budget that fits no m: say so before running
   if (cluster.wantsSlurm(options)) return cluster.slurmStudy(options, { base, grid, configs }); // Slurm hook
   const file = historyPath(options);
-  // A model file or declared spec that cannot work: one sentence, and no empty study stored.
+  // A backend, model file or declared spec that cannot work: one sentence, and no empty study stored.
+  await checkBackend(base);
   const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
   await checkModel(base, new ExperimentContext({ cacheDir: cacheDir(file) }));
   const { driveHost, call, stopSignal } = await import('./hostRun.js');

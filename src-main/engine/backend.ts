@@ -27,6 +27,8 @@ export interface BackendInfo {
   device: string;
   /** Why a preferred backend was not used (empty when the first choice worked). */
   notes: string[];
+  /** Set when 'auto' fell back from the GPU: one line saying why (the CLI prints it once). */
+  fallback?: string;
   /** webgpu only: the adapter (vendor, device, driver; software or not). */
   adapter?: AdapterChoice;
 }
@@ -134,7 +136,7 @@ export async function initBackend(request: BackendRequest, options: BackendOptio
       if (auto && !GPU_BACKENDS.includes(name)) {
         // One line, so a user expecting the GPU learns why it is not used.
         const why = notes.find((n) => n.startsWith('webgpu:')) ?? notes[notes.length - 1];
-        if (why) console.warn(`mixcd: no GPU backend (${why}); training on ${name}.`);
+        if (why) active.fallback = `no GPU backend (${why}); training on ${name}.`;
       }
       return active;
     }

@@ -496,7 +496,18 @@ class WorkbenchHost implements Host {
   private onTrainerMessage(job: Job, message: Exclude<TrainerToHost, { type: 'finished' | 'failed' }>): void {
     switch (message.type) {
       case 'started': {
-        const { backend, device, dataFingerprint, f0Key, f0Cached, config, identity, provenance, resumed } = message;
+        const {
+          backend,
+          device,
+          dataFingerprint,
+          f0Key,
+          f0Cached,
+          config,
+          identity,
+          provenance,
+          resumed,
+          backendNote,
+        } = message;
         job.recorder.started({ backend, device, dataFingerprint, config, identity, provenance });
         // A resumed run's data is what its checkpoint holds (an interrupted attempt may have stored
         // evaluations past it, or, without a checkpoint, it starts over).
@@ -509,6 +520,7 @@ class WorkbenchHost implements Host {
           f0Key,
           f0Cached,
           ...(resumed ? { resumedFromStep: resumed.step } : {}),
+          ...(backendNote ? { backendNote } : {}),
         });
         this.f0Ready.add(job.f0Group); // f0 is in the cache now: the group's other runs may go
         this.queue.pump();

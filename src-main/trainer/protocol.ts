@@ -57,6 +57,8 @@ export type TrainerToHost =
       provenance?: Provenance;
       /** Set when the run continues from a checkpoint. */
       resumed?: ResumedTelemetry | null;
+      /** 'auto' fell back from the GPU: why, in one line. */
+      backendNote?: string;
     }
   | {
       type: 'progress';

@@ -99,6 +99,7 @@ async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToH
         identity,
         provenance: collectProvenance(info.backend),
         resumed,
+        ...(info.backend.fallback ? { backendNote: info.backend.fallback } : {}),
       });
     },
     onProgress: (p) => progress('finetuning', p.step, p.totalSteps, p.loss),
