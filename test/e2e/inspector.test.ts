@@ -152,8 +152,11 @@ describe('sample inspector on real Fashion-MNIST', () => {
     const gallery = page.locator('[data-test="gallery"]');
     await gallery.scrollIntoViewIfNeeded();
     const cards = gallery.locator('[data-test="sample-card"]');
-    await expect.poll(() => cards.count()).toBe(60);
-    await expect.poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count()).toBe(60);
+    // Generous timeouts: on a loaded machine 60 thumbnails (one inspect.data request) take seconds.
+    await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(60);
+    await expect
+      .poll(() => gallery.locator('[data-test="thumb"][data-drawn="true"]').count(), { timeout: 30_000 })
+      .toBe(60);
     const counts = await cards.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
     expect(counts).toEqual([...counts].sort((a, b) => b - a));
     for (const k of [0, 17, 59]) {
