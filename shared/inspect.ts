@@ -22,7 +22,7 @@ export interface BinPartition {
   /** Samples per bin; samples outside every bin (not candidates) are counted in `outside`. */
   sizes: number[];
   outside: number;
-  /** What each bin holds, e.g. "class 3 (Dress), l0 0.0121..0.0340". */
+  /** What each bin holds, e.g. "class 3 (Dress), prior loss 20–30th pct (1.21e-2–3.40e-2)" (shared/binNames.ts). */
   labels: string[];
 }
 

@@ -50,7 +50,7 @@ export function runLabel(runId: number, strategy: StrategyName, budget: number):
   return strategy === 'none' ? `run ${runId} · none` : `run ${runId} · ${strategy} r=${budget}`;
 }
 
-/** "bin 3", or with what it holds: "bin 3: class 0 (T-shirt), l0 0.01..0.03". */
+/** "bin 3", or with what it holds: "bin 3: class 0 (T-shirt/top), prior loss 0–10th pct (0)". */
 export function binLabel(bin: number, labels?: readonly string[]): string {
   if (bin < 0) return 'outside every bin';
   return labels?.[bin] ? `bin ${bin}: ${labels[bin]}` : `bin ${bin}`;

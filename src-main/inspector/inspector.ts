@@ -3,6 +3,7 @@
 // f0's prior pass from the f0 cache and the pretrain set from the data files, then answers from
 // memory with the pure queries in queries.ts. Finished runs never change, so what is gathered is
 // kept (a few runs); a run still going is gathered afresh each time.
+import { binNames } from '../../shared/binNames.js';
 import type { ParsedParams, RunSamples } from '../../shared/contract.js';
 import { RequestError } from '../../shared/contract.js';
 import {
@@ -442,12 +443,16 @@ export class SampleInspector {
       for (let j = partition.offsets[k]; j < partition.offsets[k + 1]; j++) binOf[partition.members[j]] = k;
     }
     const sizes = sizesBy(binOf, partition.numBins);
-    const names = classNamesOf(source.data);
-    const labelsOfBins = Array.from({ length: partition.numBins }, (_, k) =>
-      partition
-        .describeBin(k)
-        .replace(/^class (\d+)/, (all, c: string) => (names[Number(c)] ? `${all} (${names[Number(c)]})` : all)),
-    );
+    // Named here, not by the sampler's describeBin: one number format for all bins, quantiles, class names.
+    const labelsOfBins = binNames({
+      rule,
+      offsets: partition.offsets,
+      members: partition.members,
+      priorLoss,
+      labels,
+      groups: source.data.groups,
+      classNames: classNamesOf(source.data),
+    });
     const entry = {
       info: { runId: source.run.id, rule, sizes: sizes.byKey, outside: sizes.outside, labels: labelsOfBins },
       binOf,

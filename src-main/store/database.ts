@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunListItem } from '../../shared/contract.js';
+import { toRunListItem, toRunListTable, type RunListItem, type RunListTable } from '../../shared/contract.js';
 import type { BinTrace, ContinualSummary, EvalPoint, RunStatus, RunSummary, StageFinal } from '../../shared/results.js';
 import { HistoryError, sqliteCode } from './errors.js';
 import { LATEST_SCHEMA_VERSION, inspectSchema, migrate } from './migrations.js';
@@ -219,11 +219,19 @@ export class History {
     const runs = this.runs.list(filter);
     return this.stale.size ? runs.map((r) => this.asStored(r)!) : runs;
   }
-  /** listRuns with each run's tags (read in one query, not one per run). */
-  listRunsWithTags(filter?: RunFilter): RunListItem[] {
-    const runs = this.runs.list(filter);
+  /**
+   * runs.list: each run's list item (the History table's fields, shared/contract.ts RunListItem),
+   * with its tags (read in one query, not one per run), or with `format: 'table'` the same as one
+   * RunListTable; a dead process's run as the next writer will store it, as listRuns shows it.
+   */
+  listRunsWithTags(filter?: RunFilter): RunListItem[];
+  listRunsWithTags(filter: RunFilter & { format: 'table' }): RunListTable;
+  listRunsWithTags(filter?: RunFilter & { format?: 'items' | 'table' }): RunListItem[] | RunListTable {
+    const { format, ...only } = filter ?? {};
+    const runs = this.listRuns(only);
     const tags = this.runs.allTags();
-    return runs.map((run) => ({ ...run, tags: tags.get(run.id) ?? [] }));
+    const items = runs.map((run) => toRunListItem(run, tags.get(run.id) ?? []));
+    return format === 'table' ? toRunListTable(items) : items;
   }
   getRunStatus(id: number): RunStatus | null {
     return this.stale.has(id) ? 'failed' : this.runs.status(id);

@@ -1,5 +1,6 @@
 // History and Monitor against a fake host with synthetic runs (no training): 10,000 runs are
-// listed with one runs.list (tags included, no runs.get per run) into a windowed table; the
+// listed with one runs.list (list items with their tags, no runs.get per run) into a windowed
+// table, and listed, filtered, searched and sorted in under 200 ms of main-thread time each; the
 // table shows steps, seed, lr and why a run failed; a finished run opened with "curves" is shown
 // at its last step; after a reload the monitor names the run that ended last; the router keeps
 // bookmarked addresses. Screenshots go to test-results/.
@@ -7,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeHistoryHost, syntheticHistory, timeHistory } from '../../bench/historyView.js';
+import { fakeHistoryHost, syntheticHistory, timeHistory, timeOpen, type ActionMs } from '../../bench/historyView.js';
 import { compareChunk, projectRoot, rendererDir } from '../../bench/renderer.js';
 import { startBrowserServer, type BrowserServer } from '../../src-main/server/browserServer.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
@@ -34,10 +35,23 @@ describe('history at scale', () => {
     servers.push(server);
     const { page, problems } = await watchedPage(browser!);
     const timings = await timeHistory(page, server.url, 10_000);
+    // The page's boot alone, for scale: the same page over a one-run history.
+    const small = await startBrowserServer({ host: fakeHistoryHost(syntheticHistory(1)), rendererDir });
+    servers.push(small);
+    const boot = await timeOpen((await watchedPage(browser!)).page, small.url, 1);
+    const ms = (v: ActionMs) => `${v.cpu.toFixed(0)} (wall ${v.task.toFixed(0)})`;
     console.log(
-      `history, 10,000 runs, main-thread ms: open ${timings.list.toFixed(0)}, filter ${timings.filter.toFixed(0)}, ` +
-        `search ${timings.search.toFixed(0)}, sort ${timings.sort.toFixed(0)}; ${timings.rowsInPage} rows in the page`,
+      `history, 10,000 runs, main-thread ms, CPU (and wall): list ${ms(timings.list)}, filter ${ms(timings.filter)}, ` +
+        `search ${ms(timings.search)}, sort ${ms(timings.sort)}; open ${ms(timings.open)}, ` +
+        `the same page over 1 run ${ms(boot)}; ${timings.rowsInPage} rows in the page`,
     );
+    // The goal (issue 11): listed, filtered, searched and sorted in under 200 ms of main-thread time
+    // each: the thread's CPU time (the wall time of its tasks on a shared 2-core machine also counts
+    // the other jobs; it is printed above, and held to a looser bound against a gross regression).
+    for (const action of [timings.list, timings.filter, timings.search, timings.sort]) {
+      expect(action.cpu).toBeLessThan(200);
+      expect(action.task).toBeLessThan(1000);
+    }
     await page.screenshot({ path: path.join(shots, 'history-10000.png') });
     // The tags came with runs.list: not one runs.get per run (that made History quadratic).
     expect(host.calls.get('runs.get') ?? 0).toBe(0);
@@ -46,7 +60,7 @@ describe('history at scale', () => {
     expect(timings.rowsInPage).toBeGreaterThan(10);
     expect(timings.rowsInPage).toBeLessThan(100);
     // Tagged runs are found by the search: the tags are in the table without a request each.
-    expect(timings.search).toBeGreaterThan(0);
+    expect(timings.search.cpu).toBeGreaterThan(0);
     // Scrolled to the end, the last run of the sorted table is drawn.
     await page.locator('[data-test="runs-scroll"]').evaluate((el) => el.scrollTo(0, el.scrollHeight));
     await expect.poll(() => page.locator('[data-test="runs-table"] tbody tr[data-run]').count()).toBeLessThan(100);

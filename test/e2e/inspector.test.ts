@@ -192,7 +192,16 @@ describe('sample inspector on real Fashion-MNIST', () => {
     expect(await detail.getAttribute('data-index')).toBe(String(index));
     expect(await detail.locator('[data-test="detail-label"]').textContent()).toContain('Shirt');
     expect(Number(await detail.locator('[data-test="rehearsal-steps"]').getAttribute('data-count'))).toBe(count);
-    expect(await detail.locator('[data-test="detail-bin"]').textContent()).toMatch(/\d/);
+    // Readable bin names (issue 11): class name, quantile range, the end losses in one format.
+    const binName = /^bin \d+: class \d+ \(.+\), prior loss \d+–\d+th pct \(.+\)$/;
+    expect(await detail.locator('[data-test="detail-bin"]').textContent()).toMatch(binName);
+    const binOptions = await page.locator('[data-test="filter-bin"] option').allTextContents();
+    const named = binOptions.filter((o) => o.startsWith('bin '));
+    expect(named.length).toBeGreaterThan(50);
+    for (const option of named) {
+      expect(option.replace(/ \(\d+\)$/, '')).toMatch(binName);
+      expect(option).not.toMatch(/l0 |\.\.|0\.00–0\.00/);
+    }
     expect(Number((await detail.locator('[data-test="detail-loss"]').textContent())!.trim())).toBeGreaterThanOrEqual(0);
     expect(await greyPixels(detail.locator('[data-test="detail-image"]'))).toEqual(imageOf(index));
     await detail.locator('[data-test="sample-timeline"] canvas').first().waitFor();

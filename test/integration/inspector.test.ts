@@ -120,7 +120,7 @@ describe('inspect.run', () => {
     expect(r.partition!.sizes.length).toBe(r.binTraces[0].size.length);
     expect(r.partition!.sizes).toEqual(r.binTraces[0].size);
     expect(r.partition!.sizes.reduce((a, b) => a + b, 0) + r.partition!.outside).toBe(800);
-    expect(r.partition!.labels[0]).toMatch(/^class \d+ \(.+\), l0 \d/);
+    expect(r.partition!.labels[0]).toMatch(/^class \d+ \(.+\), prior loss 0–\d+th pct \((0|\d)/);
     expect(r.byBin!.outside).toBe(0);
     expect(r.byBin!.bins.reduce((a, b) => a + b, 0)).toBe(STEPS * m);
     // The bins' drawn counts of the traces add up to the per-bin rehearsals.

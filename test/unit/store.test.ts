@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfig } from '../../shared/config.js';
 import type { BinTrace, ComputeCounts, EvalPoint, TimeBreakdown } from '../../shared/results.js';
+import { RUN_LIST_COLUMNS, toRunListItem, toRunListTable } from '../../shared/contract.js';
 import { defaultHistoryPath, openHistory, type History } from '../../src-main/store/database.js';
 import { HistoryError } from '../../src-main/store/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, type Migration } from '../../src-main/store/migrations.js';
@@ -458,8 +459,20 @@ describe('listing', () => {
       [b, []],
       [a, ['baseline', 'z']],
     ]);
-    // The same runs as listRuns, filters included; a tag filter still lists every tag of the run.
-    expect(listed.map(({ tags: _, ...run }) => run)).toEqual(h.listRuns());
+    // The same runs as listRuns, filters included, each as its list item (the table's fields:
+    // runs.get has the rest); a tag filter still lists every tag of the run.
+    const full = h.listRuns();
+    expect(listed).toEqual(full.map((run, i) => toRunListItem(run, listed[i].tags)));
+    expect(listed[2]).toMatchObject({ id: a, status: 'finished', config: { rehearsal: { strategy: 'random' } } });
+    expect(listed[2]).not.toHaveProperty('series');
+    expect(listed[2]).not.toHaveProperty('compute');
+    // As one table (what History asks for): the same values, in the columns' order, in fewer bytes.
+    const table = h.listRunsWithTags({ format: 'table' });
+    expect(table).toEqual(toRunListTable(listed));
+    expect(table.columns).toEqual(RUN_LIST_COLUMNS);
+    expect(table.rows[2].slice(0, 3)).toEqual([a, null, 'finished']);
+    expect(JSON.stringify(table).length).toBeLessThan(JSON.stringify(listed).length / 2);
+    expect(JSON.stringify(listed).length).toBeLessThan(JSON.stringify(full).length / 2);
     expect(h.listRunsWithTags({ tag: 'z' }).map((r) => r.tags)).toEqual([['baseline', 'z']]);
     h.deleteRun(a);
     expect(h.listRunsWithTags().map((r) => r.id)).toEqual([c, b]);

@@ -4,7 +4,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { runUpdateOf, type RunUpdate } from './runEvents.js';
-import type { EventMessage, RunListItem, RunPhase } from '../../../shared/contract.js';
+import type { EventMessage, RunListItem, RunListTable, RunListTableRow, RunPhase } from '../../../shared/contract.js';
 import type { RunConfig } from '../../../shared/config.js';
 import type { RunStatus, RunSummary } from '../../../shared/results.js';
 import type { HostClient } from '../api/client.js';
@@ -60,6 +60,36 @@ export function rowFromSummary(run: RunSummary | RunListItem): RunRow {
   };
 }
 
+/** A row of runs.list's table (format 'table': the same fields in RUN_LIST_COLUMNS order). */
+export function rowFromTable(values: RunListTableRow): RunRow {
+  const [id, studyId, status, createdAt, backend, error, scenario, seed, strategy, budget, steps, lr, pt, ft, tags] =
+    values;
+  const unfinished = status === 'queued' || status === 'running';
+  return {
+    id,
+    status,
+    scenario,
+    strategy,
+    budget,
+    seed,
+    steps,
+    lr,
+    tags,
+    studyId,
+    createdAt,
+    backend: backend ?? '',
+    finalPretrainAcc: unfinished ? null : measured(pt),
+    finalFinetuneAcc: unfinished ? null : measured(ft),
+    progress: null,
+    error: error ?? null,
+  };
+}
+
+/** The table's rows from runs.list's answer: a RunListTable (what refresh asks for) or list items. */
+export function rowsFromList(listed: RunListTable | readonly RunListItem[]): RunRow[] {
+  return Array.isArray(listed) ? listed.map(rowFromSummary) : (listed as RunListTable).rows.map(rowFromTable);
+}
+
 function describe(error: unknown): string {
   return errorMessage(error);
 }
@@ -69,6 +99,8 @@ export const useRunsStore = defineStore('runs', () => {
   // (deep reactivity made listing them take seconds).
   const rows = shallowRef<readonly RunRow[]>([]);
   const loaded = ref(false);
+  /** How many times runs.list has filled the table (History shows it as data-listed, for the timing test). */
+  const listings = ref(0);
   /** The last failed request, as the host worded it. */
   const loadError = ref<string | null>(null);
   /** The connection problem, if any (browser mode: server gone or token missing). */
@@ -80,9 +112,13 @@ export const useRunsStore = defineStore('runs', () => {
   async function refresh(): Promise<void> {
     if (!client.value) return;
     try {
-      const runs = await client.value.request('runs.list', {});
-      rows.value = runs.map(rowFromSummary);
+      // As one table, not 10,000 objects: a quarter of the bytes to receive and parse (contract.ts RunListTable).
+      const listed: RunListTable | RunListItem[] = await client.value.request('runs.list', {
+        filter: { format: 'table' },
+      });
+      rows.value = rowsFromList(listed);
       loaded.value = true;
+      listings.value++;
       loadError.value = null;
     } catch (error) {
       loadError.value = describe(error);
@@ -160,5 +196,17 @@ export const useRunsStore = defineStore('runs', () => {
     if (row) upsert({ ...row, tags });
   }
 
-  return { rows, loaded, loadError, connectionProblem, client, attach, refresh, applyEvent, remove, setRowTags };
+  return {
+    rows,
+    loaded,
+    listings,
+    loadError,
+    connectionProblem,
+    client,
+    attach,
+    refresh,
+    applyEvent,
+    remove,
+    setRowTags,
+  };
 });
