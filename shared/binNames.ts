@@ -1,9 +1,10 @@
 // What a mix-cd bin holds, as the inspector names it: its class (with the class's name), its group,
 // and for the loss rules its prior-loss quantile range and the losses at its ends, e.g.
-// "class 3 (Dress), prior loss 20–30th pct (0.0121–0.0340)". One number format for every bin of a
-// partition (3 significant digits; scientific for all of them as soon as one end is below 0.001,
-// where fixed notation read "0.00..0.00" or mixed 0.0121 with 1.19e-7), and a loss of exactly 0
-// (a sample f0 is certain of) as 0. Pure: the host names the bins, the page shows them.
+// "class 3 (Dress), prior loss 20–30th pct (0.0121–0.0340)". One rule for every loss the inspector
+// shows (bins, sample cards, a sample's detail): 3 significant digits, plain down to 0.001 and
+// scientific below it (both ends of a range alike), a loss of exactly 0 (a sample f0 is certain
+// of) as 0. The sampler's own description read "l0 0.00..0.00" for such bins. Pure: the host
+// names the bins, the page shows them.
 import type { PartitionRule } from './config.js';
 
 export interface BinNaming {
@@ -24,8 +25,9 @@ export interface BinNaming {
 const SIGNIFICANT = 3;
 
 /**
- * One formatter for a set of losses: 3 significant digits in plain notation (0.0121, 1.53, 12.4),
- * or in scientific notation for all of them (1.21e-2, 1.19e-7) when one is below 0.001; 0 as 0.
+ * One formatter for losses shown together (a range's two ends): 3 significant digits in plain
+ * notation (0.0121, 1.53, 12.4), or scientific for all of them (1.21e-2, 1.19e-7) when one is
+ * below 0.001; 0 as 0.
  */
 export function lossFormat(values: Iterable<number>): (value: number) => string {
   let scientific = false;
@@ -34,7 +36,7 @@ export function lossFormat(values: Iterable<number>): (value: number) => string 
     if (!Number.isFinite(value)) return String(value);
     if (value === 0) return '0';
     if (scientific) return value.toExponential(SIGNIFICANT - 1);
-    return String(Number(value.toPrecision(SIGNIFICANT)));
+    return value.toPrecision(SIGNIFICANT);
   };
 }
 
@@ -44,7 +46,8 @@ export function formatLoss(value: number): string {
 }
 
 /** "0.0121–0.0340"; one value when both ends agree ("0"); more digits when 3 cannot tell them apart. */
-function lossRange(lo: number, hi: number, format: (v: number) => string): string {
+function lossRange(lo: number, hi: number): string {
+  const format = lossFormat([lo, hi]);
   if (lo === hi) return format(lo);
   let [a, b] = [format(lo), format(hi)];
   for (let digits = SIGNIFICANT + 1; a === b && digits <= 8; digits++)
@@ -65,10 +68,6 @@ export function binNames(p: BinNaming): string[] {
   const first = (k: number) => p.members[p.offsets[k]];
   const last = (k: number) => p.members[p.offsets[k + 1] - 1];
   const className = (c: number) => (p.classNames?.[c] ? `class ${c} (${p.classNames[c]})` : `class ${c}`);
-  const withLoss = p.rule === 'class-loss' || p.rule === 'prior-loss';
-  const ends: number[] = [];
-  if (withLoss) for (let k = 0; k < bins; k++) ends.push(p.priorLoss[first(k)], p.priorLoss[last(k)]);
-  const format = lossFormat(ends);
 
   // For the quantiles: each bin's place within its class (class-loss) or among all candidates.
   const groupOf = (k: number) => (p.rule === 'class-loss' ? p.labels[first(k)] : 0);
@@ -94,7 +93,7 @@ export function binNames(p: BinNaming): string[] {
       case 'prior-loss': {
         const s = span.get(groupOf(k))!;
         const quantile = percentileRange(p.offsets[k] - s.from, size, s.to - s.from, s.bins);
-        const losses = lossRange(p.priorLoss[first(k)], p.priorLoss[last(k)], format);
+        const losses = lossRange(p.priorLoss[first(k)], p.priorLoss[last(k)]);
         const range = `prior loss ${quantile} (${losses})`;
         return p.rule === 'class-loss' ? `${className(p.labels[first(k)])}, ${range}` : range;
       }

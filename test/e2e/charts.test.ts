@@ -112,7 +112,9 @@ describe('curves: fitted or fixed y axes, zoom on retention', () => {
     // Fixed at 0-1: every curve chart.
     await page.locator('[data-test="y-range-unit"]').check();
     for (const key of ['retention', 'finetune', 'cd'])
-      await expect.poll(async () => (await chart(key).getAttribute('data-y-range')) ?? '').toBe('0 1');
+      await expect
+        .poll(async () => (await chart(key).getAttribute('data-y-range')) ?? '', { timeout: 15_000 })
+        .toBe('0 1');
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -132,7 +134,9 @@ describe('curves: fitted or fixed y axes, zoom on retention', () => {
     expect(min).toBeGreaterThan(0.3);
     await page.screenshot({ path: path.join(shots, 'charts-monitor-fitted.png'), fullPage: true });
     await page.locator('[data-test="y-range-unit"]').check();
-    await expect.poll(async () => (await chart('retention').getAttribute('data-y-range')) ?? '').toBe('0 1');
+    await expect
+      .poll(async () => (await chart('retention').getAttribute('data-y-range')) ?? '', { timeout: 15_000 })
+      .toBe('0 1');
     expect(problems).toEqual([]);
     await page.close();
   });

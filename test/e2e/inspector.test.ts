@@ -199,7 +199,7 @@ describe('sample inspector on real Fashion-MNIST', () => {
     const named = binOptions.filter((o) => o.startsWith('bin '));
     expect(named.length).toBeGreaterThan(50);
     for (const option of named) {
-      expect(option.replace(/ \(\d+\)$/, '')).toMatch(binName);
+      expect(option.trim().replace(/ \(\d+\)$/, '')).toMatch(binName);
       expect(option).not.toMatch(/l0 |\.\.|0\.00–0\.00/);
     }
     expect(Number((await detail.locator('[data-test="detail-loss"]').textContent())!.trim())).toBeGreaterThanOrEqual(0);

@@ -1,10 +1,10 @@
 // The inspector's bin names (shared/binNames.ts, used by the host for inspect.run): readable and
 // consistent, with the class's name, the prior-loss quantile range and the losses at the bin's
-// ends in one number format for the whole partition. f0's losses of a well-learnt set run from
-// exactly 0 (a sample f0 is certain of) through 1e-7 to a few units: the sampler's own description
-// read "l0 0.00..0.00" for the first bins and mixed 0.0121 with 1.19e-7.
+// ends under one rule (3 significant digits; scientific below 0.001, both ends alike; 0 as 0).
+// f0's losses of a well-learnt set run from exactly 0 (a sample f0 is certain of) through 1e-7 to
+// a few units: the sampler's own description read "l0 0.00..0.00" for the first bins.
 import { describe, expect, it } from 'vitest';
-import { binNames, lossFormat } from '../../shared/binNames.js';
+import { binNames, formatLoss, lossFormat } from '../../shared/binNames.js';
 import { buildPartition } from '../../src-main/sampler/partition.js';
 import { Rng } from '../../src-main/sampler/rng.js';
 import type { PretrainIndex } from '../../src-main/sampler/strategy.js';
@@ -46,14 +46,16 @@ describe('bin names', () => {
     const all = names(index(), 'class-loss', 10);
     expect(all).toHaveLength(30);
     expect(all[0]).toMatch(/^class 0 \(T-shirt\/top\), prior loss 0–10th pct \(0\)$/);
-    expect(all[9]).toMatch(
-      /^class 0 \(T-shirt\/top\), prior loss 90–100th pct \(\d\.\d{2}e[-+]\d+–\d\.\d{2}e[-+]\d+\)$/,
-    );
+    expect(all[9]).toMatch(/^class 0 \(T-shirt\/top\), prior loss 90–100th pct \(\d\.\d+–\d\.\d+\)$/);
     expect(all[10]).toMatch(/^class 1 \(Trouser\), prior loss 0–10th pct/);
     for (const name of all) {
       expect(name).not.toMatch(/0\.00\.\.|l0 |\.\./);
-      // Every loss: 0, or scientific with 3 significant digits (some ends are below 0.001).
-      for (const v of losses(name)) expect(v).toMatch(/^(0|\d\.\d{2}e[-+]\d+)$/);
+      // Both ends of a range alike: 0 or plain (0.001 and up) with 3 significant digits, or scientific.
+      const ends = losses(name);
+      const plain = ends.every((v) => v === '0' || (/^\d+(\.\d+)?$/.test(v) && Number(v) >= 0.001));
+      const scientific = ends.every((v) => /^(0|\d\.\d{2}e-\d+)$/.test(v));
+      expect(plain || scientific).toBe(true);
+      for (const v of ends) if (plain && v !== '0') expect(v.replace('.', '').replace(/^0+/, '')).toHaveLength(3);
     }
     // The quantiles tile 0-100% within each class.
     const quantiles = all.slice(0, 10).map((n) => /loss (\d+)–(\d+)th/.exec(n)!.slice(1).map(Number));
@@ -78,7 +80,9 @@ describe('bin names', () => {
   it('names class bins by class and name alone, and says 0 for a loss of exactly 0', () => {
     expect(names(index(), 'class', 3)).toEqual(['class 0 (T-shirt/top)', 'class 1 (Trouser)', 'class 2 (Pullover)']);
     expect(lossFormat([0, 0.5])(0)).toBe('0');
-    expect(lossFormat([0, 0.5])(0.5)).toBe('0.5');
-    expect(lossFormat([1.19e-7, 0.0121])(0.0121)).toBe('1.21e-2');
+    expect(lossFormat([0, 0.5])(0.5)).toBe('0.500');
+    expect(lossFormat([1.19e-7, 0.0121])(0.0121)).toBe('1.21e-2'); // a range reaching below 0.001
+    expect(formatLoss(0.925)).toBe('0.925');
+    expect(formatLoss(1.19e-7)).toBe('1.19e-7');
   });
 });
