@@ -5,7 +5,7 @@
 //   mixcd merge DIR [--db DB] [--json]
 //   mixcd study-status DIR [--json]
 // main.ts calls in here from a few marked hook lines; the work is in src-main/cluster/.
-import { existsSync } from 'node:fs';
+
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -200,15 +200,9 @@ export function defineMergeCommand(command: Command): Command {
     .option('--json', 'print { added, alreadyPresent, skipped: [{ file, reason }], studyId } as JSON')
     .action(async (dir: string, options: { db?: string; json?: boolean }) => {
       const { mergeStudy, mergeSummary } = await import('../cluster/merge.js');
-      const { clusterPaths, readStudyFile } = await import('../cluster/manifest.js');
-      const study = clusterPaths(dir).study;
+      const { readClusterStudy } = await import('../cluster/manifest.js');
       // A wrong folder is said before the history is opened (and created when missing).
-      if (!existsSync(study))
-        throw new ConfigError(
-          `${path.resolve(dir)} has no study.json: give the --out folder of \`mixcd study --slurm\`.`,
-          'dir',
-        );
-      readStudyFile(study);
+      readClusterStudy(dir);
       const file = options.db ? path.resolve(options.db) : defaultHistoryPath();
       const history = openHistory(file);
       try {

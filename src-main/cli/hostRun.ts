@@ -4,7 +4,6 @@
 // SIGTERM (what a cluster sends at a time limit) are seen at once: the first one asks every
 // trainer to checkpoint at its current step and stores its run as cancelled (resumable with
 // `mixcd resume`); a second one stops them at once.
-import path from 'node:path';
 import type { RunConfig } from '../../shared/config.js';
 import {
   RequestError,
@@ -47,10 +46,6 @@ export function stopRequested(): boolean {
 /** The signal that stopped the runs, for the exit code (128 + its number), or null. */
 export function stopSignal(): NodeJS.Signals | null {
   return stoppedBy;
-}
-
-export function checkpointDirFor(cacheDir: string): string {
-  return path.join(path.dirname(cacheDir), 'checkpoints');
 }
 
 /** One request to the in-process host; its error responses become thrown RequestErrors. */
@@ -159,7 +154,7 @@ export async function driveHost(
   const host = createHost({
     historyFile: options.historyFile,
     cacheDir: options.cacheDir,
-    checkpointDir: options.checkpointDir ?? checkpointDirFor(options.cacheDir),
+    checkpointDir: options.checkpointDir,
     concurrency: options.jobs ?? 1,
     keepCheckpoints: options.keepCheckpoints,
     modelDirs: options.modelDirs,

@@ -9,7 +9,7 @@
 //   checkpoints/<identity>/        that run's checkpoints
 //   logs/                 the jobs' stdout and stderr (appended across requeues)
 // Everything here is pure (paths, lines, parsing) except the small readers at the end.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
 import type { StudyGrid } from '../../shared/studyGrid.js';
@@ -142,6 +142,17 @@ export function readManifest(file: string): ManifestEntry[] {
     );
   }
   return parseManifest(text, file);
+}
+
+/** The study.json of a study folder; a folder without one is said in one sentence. */
+export function readClusterStudy(dir: string): StudyFile {
+  const paths = clusterPaths(dir);
+  if (!existsSync(paths.study))
+    throw new ConfigError(
+      `${paths.dir} has no study.json: give the --out folder of \`mixcd study ... --slurm\`.`,
+      'dir',
+    );
+  return readStudyFile(paths.study);
 }
 
 export function readStudyFile(file: string): StudyFile {

@@ -3,10 +3,10 @@
 // by run identity. A damaged shard is named and skipped; nothing of it is stored.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../shared/config.js';
 import type { History } from '../store/database.js';
+import { canonical } from '../engine/runIdentity.js';
 import { importShard } from '../store/importRun.js';
-import { SHARD_NAME, clusterPaths, readManifest, readStudyFile, shardFile } from './manifest.js';
+import { SHARD_NAME, clusterPaths, readManifest, readClusterStudy, shardFile } from './manifest.js';
 
 export interface MergeResult {
   added: number;
@@ -20,26 +20,9 @@ export interface MergeResult {
   db: string;
 }
 
-/** Keys sorted at every level, so two configs compare equal however they were built. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  return value;
-}
-
 export function mergeStudy(dir: string, history: History): MergeResult {
   const paths = clusterPaths(dir);
-  if (!existsSync(paths.study))
-    throw new ConfigError(
-      `${paths.dir} has no study.json: give the --out folder of \`mixcd study ... --slurm\`.`,
-      'dir',
-    );
-  const study = readStudyFile(paths.study);
+  const study = readClusterStudy(dir);
   const entries = existsSync(paths.manifest) ? readManifest(paths.manifest) : [];
   const order = new Map(entries.map((e) => [e.identity, e.index]));
   const studyConfig = { base: study.base, grid: study.grid };

@@ -5,7 +5,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../shared/config.js';
 import { INTERRUPTED_ERROR } from '../store/runs.js';
 import { sqliteNativeBinding } from '../store/nativeBinding.js';
 import {
@@ -13,7 +12,7 @@ import {
   clusterPaths,
   partialShardFile,
   readManifest,
-  readStudyFile,
+  readClusterStudy,
   shardFile,
   taskCount,
   type ClusterPaths,
@@ -124,12 +123,7 @@ function partialRun(file: string): { status: string; error: string | null } | nu
 
 export function studyStatus(dir: string, run: CommandRunner = runCommand): StudyStatus {
   const paths = clusterPaths(dir);
-  if (!existsSync(paths.study))
-    throw new ConfigError(
-      `${paths.dir} has no study.json: give the --out folder of \`mixcd study ... --slurm\`.`,
-      'dir',
-    );
-  const study = readStudyFile(paths.study);
+  const study = readClusterStudy(dir);
   const entries = readManifest(paths.manifest);
   const submissions = readSubmissions(paths);
   const last = submissions[submissions.length - 1];

@@ -13,7 +13,7 @@ import type { RunConfig } from '../../shared/config.js';
 export const NUMERICS_VERSION = 1;
 
 /** Keys sorted at every level, so the hash does not depend on how the object was built. */
-function canonical(value: unknown): unknown {
+export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -15,6 +15,9 @@ import type { ResumedTelemetry, StartMessage, TrainerPort, TrainerToHost } from 
 import { isStartMessage } from './protocol.js';
 import { errorMessage } from '../../shared/errors.js';
 
+/** How often the stop file is looked for: a stop is seen within this of the request. */
+const STOP_POLL_MS = 50;
+
 /** At most ~5 progress messages per second: enough for a smooth bar, no flood on a fast run. */
 export const PROGRESS_INTERVAL_MS = 200;
 
@@ -56,7 +59,17 @@ function stopSignal(port: TrainerPort, stopFile: string | undefined): () => bool
   let signalled = false;
   // Caught, not fatal: the host follows a stop request with SIGKILL if the trainer does not end.
   process.on('SIGTERM', () => (signalled = true));
-  return () => signalled || port.hostGone() || (stopFile !== undefined && existsSync(stopFile));
+  let askedToStop = false;
+  let lastLook = -Infinity;
+  return () => {
+    // A file check is a system call: at most every STOP_POLL_MS, not at every training step.
+    const now = performance.now();
+    if (stopFile !== undefined && !askedToStop && now - lastLook >= STOP_POLL_MS) {
+      lastLook = now;
+      askedToStop = existsSync(stopFile);
+    }
+    return signalled || askedToStop || port.hostGone();
+  };
 }
 
 async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToHost> {
