@@ -1,4 +1,5 @@
 // The page's entry: one host client (IPC or WebSocket), one Pinia, the app.
+import { PiniaColada } from '@pinia/colada';
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
@@ -10,6 +11,8 @@ import './style.css';
 
 const app = createApp(App);
 app.use(createPinia());
+// The inspector's host answers are cached queries (stores/inspector/).
+app.use(PiniaColada);
 app.use(createAppRouter());
 const runs = useRunsStore();
 const client = createHostClient();
