@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirst } from './test/helpers/slowestFirst.js';
 
 // Three kinds of test, so the inner loop can run only what it needs:
-//   npm run test:unit         (projects unit and unit-isolated) pure logic, no training beyond a few tensors, no processes (< 15 s)
+//   npm run test:unit         (projects unit, unit-isolated) pure logic, a few tensors at most, no processes (< 15 s)
 //   npm run test:integration  the engine, host, CLI and server on generated and real data
 //   npm run test:e2e          the UI in headless Chromium against `mixcd serve`
 // `vitest run` (npm test) runs all of them.
@@ -16,6 +17,8 @@ export default defineConfig({
     // Two cores: tfjs work is CPU-bound, so more than two workers only adds contention.
     maxWorkers: 2,
     pool: 'forks',
+    // The longest files first, so both workers stay busy to the end (test/helpers/slowestFirst.ts).
+    sequence: { sequencer: SlowestFirst },
     // CI also writes a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
@@ -37,8 +40,6 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One real-data f0 for every test that trains on Fashion-MNIST (test/helpers/realDataF0.ts).
-          globalSetup: ['test/helpers/realDataF0.globalSetup.ts'],
         },
       },
       {
@@ -46,7 +47,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/helpers/realDataF0.globalSetup.ts'],
         },
       },
     ],

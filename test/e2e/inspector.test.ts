@@ -17,7 +17,7 @@ import { FASHION_MNIST_CLASSES, loadFashionMnist, type FashionMnist } from '../.
 import { launchChromium, watchedPage } from '../helpers/browser.js';
 import { Api } from '../helpers/pageApi.js';
 import { root, startBrowserMode } from '../helpers/startApp.js';
-import { REAL_DATA_F0, REAL_DATA_F0_CACHE } from '../helpers/realDataF0.js';
+import { REAL_DATA_F0, REAL_DATA_F0_CACHE, ensureRealDataF0 } from '../helpers/realDataF0.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-inspector-e2e-'));
 const shots = path.join(root, 'test-results');
@@ -44,6 +44,7 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   // The real files, found where the app finds them (the test fails here, by name, without them).
   data = loadFashionMnist();
+  await ensureRealDataF0();
   ({ app, url } = await startBrowserMode({ db: path.join(work, 'history.db'), cacheDir: REAL_DATA_F0_CACHE }));
   api = await Api.open(url);
   browser = await launchChromium();

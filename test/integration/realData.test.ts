@@ -1,24 +1,22 @@
 // The whole path on the real Fashion-MNIST (Debian's dataset-fashion-mnist, which CI installs):
 // loading, fingerprint, the rot90 scenario, pretraining, prior pass and a short finetune.
 // Short on purpose: the full-length reproduction is a benchmark (`npm run bench`), not a test.
-import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
-import { FASHION_MNIST_OFFICIAL_FINGERPRINT, SYSTEM_FASHION_MNIST_DIR } from '../../src-main/data/fashionMnist.js';
+import { FASHION_MNIST_OFFICIAL_FINGERPRINT } from '../../src-main/data/fashionMnist.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { ExperimentContext, runExperiment } from '../../src-main/engine/experiment.js';
-import { REAL_DATA_F0, REAL_DATA_F0_CACHE } from '../helpers/realDataF0.js';
+import { REAL_DATA_F0, REAL_DATA_F0_CACHE, ensureRealDataF0 } from '../helpers/realDataF0.js';
 
 describe('real Fashion-MNIST, rot90', () => {
   beforeAll(async () => {
     // Without the files the test fails here, by name (CI installs them; see .ci/run).
-    if (!existsSync(SYSTEM_FASHION_MNIST_DIR))
-      throw new Error(`No ${SYSTEM_FASHION_MNIST_DIR}: sudo apt-get install dataset-fashion-mnist (CI does).`);
+    await ensureRealDataF0();
     await initBackend('wasm');
   });
 
   it('pretrains f0 past 0.80 in one epoch, forgets without rehearsal and keeps more with it', async () => {
-    // The shared real-data f0, pretrained once per test run by the global setup.
+    // The shared real-data f0, pretrained once per test run (beforeAll).
     const context = new ExperimentContext({ cacheDir: REAL_DATA_F0_CACHE });
     const base = { ...REAL_DATA_F0, finetune: { steps: 150, evalEvery: 50 } } as const;
     const none = await runExperiment(parseRunConfig({ ...base, rehearsal: { strategy: 'none' } }), context);

@@ -5,7 +5,7 @@
 // eval step and between evals, checkpoints taken at an eval, chains of interruptions, the
 // optimizers' slots (momentum, Adam, AdamW, a head group), dropout and batch norm, multi-stage
 // runs, and the real rot90 MLP.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.js';
 import type { EvalPoint } from '../../shared/results.js';
 import { parseScenarioSpec, type ScenarioSpecInput } from '../../shared/scenarioFile.js';
-import { SYSTEM_FASHION_MNIST_DIR } from '../../src-main/data/fashionMnist.js';
 import { writeNpy } from '../../src-main/data/formats/npy.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { readCheckpoint, writeCheckpoint, type RunCheckpoint } from '../../src-main/engine/checkpoint.js';
@@ -24,7 +23,7 @@ import {
   type ExperimentObserver,
   type ExperimentResult,
 } from '../../src-main/engine/experiment.js';
-import { REAL_DATA_F0, REAL_DATA_F0_CACHE } from '../helpers/realDataF0.js';
+import { REAL_DATA_F0, REAL_DATA_F0_CACHE, ensureRealDataF0 } from '../helpers/realDataF0.js';
 import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-resume-'));
@@ -301,9 +300,10 @@ describe('exact resume of a multi-stage run', () => {
 });
 
 describe('exact resume on the real Fashion-MNIST (rot90, the shared MLP f0)', () => {
+  // Without the files the test fails here, by name.
+  beforeAll(ensureRealDataF0);
+
   it('mix-cd, 300 steps, killed at 3 steps in a row: the resumed run ends with the same numbers', async () => {
-    if (!existsSync(SYSTEM_FASHION_MNIST_DIR))
-      throw new Error(`No ${SYSTEM_FASHION_MNIST_DIR}: sudo apt-get install dataset-fashion-mnist (CI does).`);
     const real = new ExperimentContext({ cacheDir: REAL_DATA_F0_CACHE });
     const config = parseRunConfig({
       ...REAL_DATA_F0,

@@ -8,19 +8,19 @@ import { PiniaColada } from '@pinia/colada';
 import { createPinia, setActivePinia } from 'pinia';
 import { describe, expect, it } from 'vitest';
 import { createApp, nextTick } from 'vue';
-import type { MethodName, MethodParams, MethodResults } from '../../shared/contract.js';
-import type { RunInspection, SamplePage } from '../../shared/inspect.js';
-import type { HostClient } from '../../src-renderer/src/api/client.js';
-import { useSampleDetailStore } from '../../src-renderer/src/stores/inspector/detail.js';
-import { useGalleryStore } from '../../src-renderer/src/stores/inspector/gallery.js';
-import { useInspectedPairStore } from '../../src-renderer/src/stores/inspector/pair.js';
+import type { MethodName, MethodParams, MethodResults } from '../../../shared/contract.js';
+import type { RunInspection, SamplePage } from '../../../shared/inspect.js';
+import type { HostClient } from '../../../src-renderer/src/api/client.js';
+import { useSampleDetailStore } from '../../../src-renderer/src/stores/inspector/detail.js';
+import { useGalleryStore } from '../../../src-renderer/src/stores/inspector/gallery.js';
+import { useInspectedPairStore } from '../../../src-renderer/src/stores/inspector/pair.js';
 import {
   DEFAULT_FILTERS,
   evalFor,
   parseInspectQuery,
   partitionSource,
-} from '../../src-renderer/src/stores/inspector/route.js';
-import { useRunsStore } from '../../src-renderer/src/stores/runs.js';
+} from '../../../src-renderer/src/stores/inspector/route.js';
+import { useRunsStore } from '../../../src-renderer/src/stores/runs.js';
 
 interface Call {
   method: MethodName;
@@ -242,11 +242,11 @@ describe('the inspector stores', () => {
     expect(gallery.offset).toBe(60);
     expect(host.of('inspect.samples').at(-1)?.params.offset).toBe(60);
     const before = host.of('inspect.samples').length;
-    gallery.filters.category = 'forgotten';
+    gallery.filters.category = 'collateral-damage';
     await settle();
     const asked = host.of('inspect.samples').slice(before);
     expect(asked).toHaveLength(1);
-    expect(asked[0].params).toMatchObject({ category: 'forgotten', offset: 0 });
+    expect(asked[0].params).toMatchObject({ category: 'collateral-damage', offset: 0 });
     // The step the gallery shows follows the pair's chosen eval.
     pair.setStep(10);
     await settle();
