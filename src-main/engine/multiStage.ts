@@ -203,13 +203,18 @@ export function runStages(inputs: {
             observer.onProgress?.({ step: offset + p.step, totalSteps: stages.length * steps, loss: p.loss }),
           onEval: (point, trace, probe) => {
             const accuracies = taskAccuracies();
-            taskSeries.push({ stage: s + 1, step: point.step, globalStep: offset + point.step, accuracy: accuracies });
+            const task = { stage: s + 1, step: point.step, globalStep: offset + point.step, accuracy: accuracies };
+            taskSeries.push(task);
             // Stage s + 1's step 0 is stage s's last eval: one point per global step. Bins and the
             // probe index the pool, which changes per stage: the history keeps stage 1's.
             if (s > 0 && point.step === 0) return;
             const global = { ...point, step: offset + point.step };
             series.push(global);
-            observer.onEval?.(global, s === 0 ? trace : null, s === 0 ? probe : null);
+            // The tasks' accuracies ride along (a few numbers an eval): the Monitor draws them live.
+            observer.onEval?.(global, s === 0 ? trace : null, s === 0 ? probe : null, {
+              ...task,
+              accuracy: [...accuracies],
+            });
           },
         },
       });
