@@ -18,6 +18,8 @@ export interface BinNaming {
   /** Class per pretrain sample. */
   labels: ArrayLike<number>;
   groups?: ArrayLike<number> | null;
+  /** Group names by group number, where the data has them (a CSV group column, a run's sources). */
+  groupNames?: readonly string[];
   /** Class names by class number, where the data has them. */
   classNames?: readonly string[];
 }
@@ -87,8 +89,11 @@ export function binNames(p: BinNaming): string[] {
     switch (p.rule) {
       case 'class':
         return className(p.labels[first(k)]);
-      case 'group':
-        return `group ${p.groups?.[first(k)] ?? '?'}`;
+      case 'group': {
+        const g = p.groups?.[first(k)];
+        if (g === undefined) return 'group ?';
+        return p.groupNames?.[g] ? `group ${g} (${p.groupNames[g]})` : `group ${g}`;
+      }
       case 'class-loss':
       case 'prior-loss': {
         const s = span.get(groupOf(k))!;

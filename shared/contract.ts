@@ -23,7 +23,15 @@ import {
   type ScenarioName,
   type StrategyName,
 } from './config.js';
-import { CATEGORIES, RUN_STATUSES, type BinTrace, type EvalPoint, type RunStatus, type RunSummary } from './results.js';
+import {
+  CATEGORIES,
+  RUN_STATUSES,
+  type BinTrace,
+  type EvalPoint,
+  type RunStatus,
+  type RunSummary,
+  type TaskPoint,
+} from './results.js';
 import {
   SAMPLE_SORTS,
   type InspectedSample,
@@ -224,6 +232,17 @@ export interface RunListItem {
   config: RunListConfig;
   final: RunSummary['final'];
   tags: string[];
+  /** Multi-stage runs only (a scenario file with several stages); absent for the others. */
+  multiStage?: RunListMultiStage;
+}
+
+/** What History shows of a multi-stage run: that it is one, and its continual summary's average. */
+export interface RunListMultiStage {
+  /** The scenario file's name. */
+  scenario: string;
+  stages: number;
+  /** continual.averageAccuracy (mean over tasks after the last stage); null until the run has ended. */
+  averageAccuracy: number | null;
 }
 
 /** The settings History shows (and filters, sorts and searches by), at their paths in RunConfig. */
@@ -258,6 +277,7 @@ export const RUN_LIST_COLUMNS = [
   'pretrainTestAcc',
   'finetuneTestAcc',
   'tags',
+  'multiStage',
 ] as const;
 
 export type RunListTableRow = [
@@ -276,6 +296,7 @@ export type RunListTableRow = [
   pretrainTestAcc: number,
   finetuneTestAcc: number,
   tags: string[],
+  multiStage: RunListMultiStage | null,
 ];
 
 /** The list items as one table (runs.list's `format: 'table'`). */
@@ -298,13 +319,31 @@ export function toRunListTable(items: readonly RunListItem[]): RunListTable {
       r.final.pretrainTestAcc,
       r.final.finetuneTestAcc,
       r.tags,
+      r.multiStage ?? null,
     ]),
   };
 }
 
-/** A run's list item (runs.list): the table's fields of its summary, and its tags. */
-export function toRunListItem(run: RunSummary, tags: string[]): RunListItem {
+/** A run's multi-stage part of its list item: null for a single-stage run. */
+export function runListMultiStage(
+  config: Pick<RunConfig, 'scenarioFile'>,
+  averageAccuracy: number | null | undefined,
+): RunListMultiStage | null {
+  const spec = config.scenarioFile?.spec;
+  if (!spec || spec.stages.length < 2) return null;
+  const average = typeof averageAccuracy === 'number' && Number.isFinite(averageAccuracy) ? averageAccuracy : null;
+  return { scenario: spec.name, stages: spec.stages.length, averageAccuracy: average };
+}
+
+/**
+ * A run's list item (runs.list): the table's fields of its summary, and its tags. `averageAccuracy`:
+ * a multi-stage run's continual average when the caller read it apart (runs.list reads only that
+ * number, not the whole continual summary); else the summary's own.
+ */
+export function toRunListItem(run: RunSummary, tags: string[], averageAccuracy?: number | null): RunListItem {
   const { config } = run;
+  const staged = runListMultiStage(config, averageAccuracy ?? run.continual?.averageAccuracy);
+  const multiStage = staged ? { multiStage: staged } : {};
   return {
     id: run.id,
     studyId: run.studyId,
@@ -321,6 +360,7 @@ export function toRunListItem(run: RunSummary, tags: string[]): RunListItem {
     },
     final: { ...run.final },
     tags,
+    ...multiStage,
   };
 }
 
@@ -463,7 +503,8 @@ export interface HostEvents {
     loss?: number;
     etaSeconds?: number;
   };
-  'run.eval': { runId: number; point: EvalPoint; trace?: BinTrace };
+  /** `task`: a multi-stage run's every task's accuracy at this eval (its retention curves, live). */
+  'run.eval': { runId: number; point: EvalPoint; trace?: BinTrace; task?: TaskPoint };
   'run.finished': { runId: number; summary: RunSummary };
   'run.failed': { runId: number; error: string; exitCode: number | null; signal: string | null };
   'run.cancelled': { runId: number };

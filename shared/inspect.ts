@@ -6,7 +6,12 @@ import type { PartitionRule, StrategyName } from './config.js';
 
 /** How one sample's data is laid out: an image (drawn as a thumbnail) or a row of features. */
 export type SampleShape =
-  { kind: 'image'; height: number; width: number; channels: number } | { kind: 'row'; features: number };
+  | { kind: 'image'; height: number; width: number; channels: number }
+  /**
+   * `values` 'float32': each feature is 4 bytes (little-endian float32: CSV and npy features used
+   * as they are); absent or 'uint8': one byte a feature (pixel columns).
+   */
+  | { kind: 'row'; features: number; values?: 'uint8' | 'float32' };
 
 /** One count per category, indexed like CATEGORIES (CATEGORY_CODE). */
 export type CategoryCounts = [number, number, number, number];
@@ -119,7 +124,7 @@ export interface SampleStory {
 export interface SampleData {
   shape: SampleShape;
   indices: number[];
-  /** Per sample: height*width*channels bytes (row-major, channels last), or `features` bytes. */
+  /** Per sample: height*width*channels bytes (row-major, channels last), or a row's features (bytesPerSample). */
   data: string;
 }
 

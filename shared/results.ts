@@ -167,7 +167,18 @@ export interface ContinualSummary {
   /** Mean over tasks 0..S-1 of (final accuracy - accuracy right after learning it). */
   backwardTransfer: number | null;
   /** Every task's test accuracy at every eval of every stage (retention curves). */
-  taskSeries: { stage: number; step: number; globalStep: number; accuracy: number[] }[];
+  taskSeries: TaskPoint[];
   /** The scenario's datasets with their fingerprints. */
   sources: { key: string; origin: string; fingerprint: string }[];
+}
+
+/** One eval of a multi-stage run: every task's test accuracy (task 0 = pretrain, then each stage's). */
+export interface TaskPoint {
+  /** 1-based stage the eval belongs to. */
+  stage: number;
+  /** Step within the stage. */
+  step: number;
+  /** On the run's one step axis: (stage - 1) x steps + step. */
+  globalStep: number;
+  accuracy: number[];
 }

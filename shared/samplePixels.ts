@@ -3,9 +3,10 @@
 // the gallery's decoding is unit-tested without a DOM.
 import type { SampleData, SampleShape } from './inspect.js';
 
-/** Bytes per sample: height*width*channels for an image, `features` for a row. */
+/** Bytes per sample: height*width*channels for an image, `features` (x 4 for float32) for a row. */
 export function bytesPerSample(shape: SampleShape): number {
-  return shape.kind === 'image' ? shape.height * shape.width * shape.channels : shape.features;
+  if (shape.kind === 'image') return shape.height * shape.width * shape.channels;
+  return shape.features * (shape.values === 'float32' ? 4 : 1);
 }
 
 export function decodeBase64(text: string): Uint8Array {
@@ -68,7 +69,25 @@ export function meanByte(bytes: Uint8Array): number {
   return bytes.length ? sum / bytes.length : 0;
 }
 
-/** The first `max` feature values of a tabular row, and how many were left out. */
-export function rowPreview(bytes: Uint8Array, max = 12): { values: number[]; more: number } {
-  return { values: Array.from(bytes.subarray(0, max)), more: Math.max(0, bytes.length - max) };
+/**
+ * The first `max` feature values of a tabular row, and how many were left out. A float32 row
+ * (little-endian, as the host sends it) shows its values at 3 significant digits.
+ */
+export function rowPreview(
+  bytes: Uint8Array,
+  max = 12,
+  shape?: SampleShape,
+): { values: (number | string)[]; more: number } {
+  if (shape?.kind !== 'row' || shape.values !== 'float32')
+    return { values: Array.from(bytes.subarray(0, max)), more: Math.max(0, bytes.length - max) };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = Math.floor(bytes.byteLength / 4);
+  const values = Array.from({ length: Math.min(max, count) }, (_, i) => formatValue(view.getFloat32(4 * i, true)));
+  return { values, more: Math.max(0, count - max) };
+}
+
+/** 3 significant digits without trailing zeros: 0.25, -1.3, 1.2e+3; 0 as 0. */
+export function formatValue(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  return String(Number(v.toPrecision(3)));
 }

@@ -1,7 +1,9 @@
 // Multi-stage runs' accuracy matrices as tables (the export's `matrix-csv` / `matrix-md`): one row
-// per run and task, one column per stage, then the task's forgetting; pure, for the CLI and the page.
+// per run and task, one column per stage, then the task's forgetting; and their per-task series
+// (`task-series-csv`): one row per run, eval and task. Pure, for the CLI and the page.
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import type { RunSummary } from '../results.js';
+import { csvNumber } from './formats.js';
 
 export interface MatrixRow {
   run: number;
@@ -95,4 +97,45 @@ export function matrixToMarkdown(runs: readonly RunSummary[], decimals = 3): str
     ),
     '',
   ].join('\n');
+}
+
+export const TASK_SERIES_COLUMNS = [
+  'run',
+  'strategy',
+  'budget',
+  'seed',
+  'stage',
+  'stageName',
+  'step',
+  'globalStep',
+  'task',
+  'accuracy',
+] as const;
+
+/**
+ * Long CSV of every multi-stage run's task accuracies: one line per run, eval and task, in the
+ * order the run took them (a stage's step 0 repeats the previous stage's last eval at the same
+ * global step, as stored); single-stage runs have none and are skipped.
+ */
+export function taskSeriesToCsv(runs: readonly RunSummary[]): string {
+  const rows = runs.flatMap((run) => {
+    const c = run.continual;
+    if (!c) return [];
+    const { strategy, budget } = run.config.rehearsal;
+    return c.taskSeries.flatMap((p) =>
+      c.taskNames.map((task, t) => [
+        String(run.id),
+        strategy,
+        strategy === 'none' ? '' : csvNumber(budget),
+        String(run.config.seed),
+        String(p.stage),
+        c.taskNames[p.stage] ?? '',
+        String(p.step),
+        String(p.globalStep),
+        task,
+        csvNumber(p.accuracy[t] ?? null),
+      ]),
+    );
+  });
+  return stringify([[...TASK_SERIES_COLUMNS], ...rows]);
 }

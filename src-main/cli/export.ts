@@ -31,7 +31,7 @@ import {
   renderFrontier,
 } from './frontier.js';
 
-import { matrixToCsv, matrixToMarkdown } from '../../shared/export/accuracyMatrix.js';
+import { matrixToCsv, matrixToMarkdown, taskSeriesToCsv } from '../../shared/export/accuracyMatrix.js';
 
 export const EXPORT_FORMATS = [
   'csv',
@@ -42,6 +42,7 @@ export const EXPORT_FORMATS = [
   'configs',
   'matrix-csv',
   'matrix-md',
+  'task-series-csv',
 ] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -99,6 +100,7 @@ function render(
   if (format === 'configs') return JSON.stringify(configsExport(runs), null, 2) + '\n';
   if (format === 'matrix-csv') return matrixToCsv(runs);
   if (format === 'matrix-md') return matrixToMarkdown(runs);
+  if (format === 'task-series-csv') return taskSeriesToCsv(runs);
   if (metrics) {
     const table = metricsTable(runs, metrics);
     switch (format) {
@@ -179,7 +181,10 @@ export function exportCommand(options: ExportOptions): number {
         throw new ExportUsageError(`--metrics "${options.metrics}" is not valid: ${errorMessage(error)}`);
       }
     }
-    const runs = loadRuns(options, format === 'series-csv' || format.startsWith('matrix'));
+    const runs = loadRuns(
+      options,
+      format === 'series-csv' || format.startsWith('matrix') || format === 'task-series-csv',
+    );
     const text = render(format as ExportFormat, runs, metric, metrics);
     if (options.out) writeAtomically(options.out, text);
     else process.stdout.write(text);
@@ -222,7 +227,8 @@ export async function frontierExportCommand(options: ExportOptions): Promise<num
 export function defineExportCommand(command: Command): Command {
   return command
     .description(
-      'export a study or runs as a table for a paper (csv, md, latex, json) or their per-step series (series-csv)',
+      'export a study or runs as a table for a paper (csv, md, latex, json) or their per-step series ' +
+        "(series-csv; task-series-csv: multi-stage runs' task accuracies per eval)",
     )
     .option('--study <id>', 'export the runs of this study')
     .option('--runs <ids>', 'export these runs, e.g. 1,2,3')

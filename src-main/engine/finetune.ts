@@ -6,7 +6,7 @@
 // verdicts, now or one step late (loop/verdictFeedback).
 import type { RunConfig } from '../../shared/config.js';
 import { computeUnits, resolveRehearsal } from '../../shared/computeBudget.js';
-import type { ComputeCounts, EvalPoint, BinTrace } from '../../shared/results.js';
+import type { ComputeCounts, EvalPoint, BinTrace, TaskPoint } from '../../shared/results.js';
 import type { Scenario } from '../data/scenarios.js';
 import { sampleSize } from '../data/dataset.js';
 import type { InferFn, RehearsalStrategy, StrategyState } from '../sampler/strategy.js';
@@ -34,7 +34,8 @@ export type { ProbeSnapshot } from './loop/probeDiagnostic.js';
 
 export interface FinetuneObserver {
   onProgress?(p: { step: number; totalSteps: number; loss: number }): void;
-  onEval?(point: EvalPoint, trace: BinTrace | null, probe: ProbeSnapshot | null): void;
+  /** `task`: every task's accuracy at this eval, from a multi-stage run (the loop itself never sends it). */
+  onEval?(point: EvalPoint, trace: BinTrace | null, probe: ProbeSnapshot | null, task?: TaskPoint): void;
   /** Polled between steps; true ends the run as cancelled. */
   shouldStop?(): boolean;
   /**

@@ -7,15 +7,17 @@
 import type { RunConfig } from '../../shared/config.js';
 import { continualMeasures } from '../../shared/continual.js';
 import type { ContinualSummary, EvalPoint, StageFinal } from '../../shared/results.js';
-import { DataError, sampleSize, type ImageDataset } from '../data/dataset.js';
+import { sampleSize } from '../data/dataset.js';
 import type { Scenario } from '../data/scenarios.js';
 import { createStrategy } from '../sampler/index.js';
-import type { PretrainIndex } from '../sampler/strategy.js';
 import { BatchBuilder } from './batches.js';
 import { finetune, type FinetuneObserver, type FinetuneResult, type FinetuneState } from './finetune.js';
 import { accuracy, judge, judgeSubset, INFERENCE_CHUNK, ResidentDataset } from './inference.js';
 import type { Classifier } from './model.js';
 import type { PriorPass } from './priorPass.js';
+import { buildPool, poolIndex } from './stagePool.js';
+
+export { buildPool } from './stagePool.js';
 
 export interface MultiStageOutcome {
   status: 'finished' | 'cancelled';
@@ -63,52 +65,6 @@ export type MultiStageObserver = Omit<FinetuneObserver, 'onCheckpoint'> & {
   /** As FinetuneObserver.onCheckpoint, with the stages' state around the current stage's loop. */
   onCheckpoint?(state: MultiStageState): void;
 };
-
-/** The rehearsal pool: P then the given train sets, with the source (0 = P, k = stage k) as group. */
-export function buildPool(pretrain: ImageDataset, earlier: ImageDataset[], names: string[]): ImageDataset {
-  const parts = [pretrain, ...earlier];
-  const count = parts.reduce((a, d) => a + d.count, 0);
-  const size = sampleSize(pretrain);
-  const floats = Boolean(pretrain.values);
-  const images = floats ? new Uint8Array(0) : new Uint8Array(count * size);
-  const values = floats ? new Float32Array(count * size) : undefined;
-  const labels = new Uint8Array(count);
-  const groups = new Uint16Array(count);
-  let at = 0;
-  parts.forEach((d, source) => {
-    if (values) values.set(d.values!, at * size);
-    else images.set(d.images, at * size);
-    labels.set(d.labels, at);
-    groups.fill(source, at, at + d.count);
-    at += d.count;
-  });
-  return { ...pretrain, count, images, values, labels, groups, groupNames: names.slice(0, parts.length) };
-}
-
-/** The strategy's view of the pool: bins over source x class x prior loss by default. */
-function poolIndex(config: RunConfig, pool: ImageDataset, prior: { loss: Float32Array; correct: Uint8Array }) {
-  const sources = pool.groupNames!.length;
-  const bySource = config.multiStage.bins === 'source-class-loss';
-  if (bySource && sources * pool.numClasses > 256)
-    throw new DataError(
-      `Bins over source x class need ${sources} sources x ${pool.numClasses} ` +
-        `classes <= 256; set multiStage.bins to "rule" for this scenario.`,
-    );
-  // source x class as one label, so the class-loss rule gives source x class x loss-quantile bins.
-  const labels = bySource ? pool.labels.map((l, i) => pool.groups![i] * pool.numClasses + l) : pool.labels;
-  const index: PretrainIndex = {
-    size: pool.count,
-    numClasses: bySource ? sources * pool.numClasses : pool.numClasses,
-    labels,
-    priorLoss: prior.loss,
-    priorCorrect: prior.correct,
-    groups: pool.groups,
-  };
-  const rehearsal = bySource
-    ? { ...config.rehearsal, mixCd: { ...config.rehearsal.mixCd, rule: 'class-loss' as const } }
-    : config.rehearsal;
-  return { index, rehearsal };
-}
 
 export function runStages(inputs: {
   config: RunConfig;
@@ -247,13 +203,18 @@ export function runStages(inputs: {
             observer.onProgress?.({ step: offset + p.step, totalSteps: stages.length * steps, loss: p.loss }),
           onEval: (point, trace, probe) => {
             const accuracies = taskAccuracies();
-            taskSeries.push({ stage: s + 1, step: point.step, globalStep: offset + point.step, accuracy: accuracies });
+            const task = { stage: s + 1, step: point.step, globalStep: offset + point.step, accuracy: accuracies };
+            taskSeries.push(task);
             // Stage s + 1's step 0 is stage s's last eval: one point per global step. Bins and the
             // probe index the pool, which changes per stage: the history keeps stage 1's.
             if (s > 0 && point.step === 0) return;
             const global = { ...point, step: offset + point.step };
             series.push(global);
-            observer.onEval?.(global, s === 0 ? trace : null, s === 0 ? probe : null);
+            // The tasks' accuracies ride along (a few numbers an eval): the Monitor draws them live.
+            observer.onEval?.(global, s === 0 ? trace : null, s === 0 ? probe : null, {
+              ...task,
+              accuracy: [...accuracies],
+            });
           },
         },
       });

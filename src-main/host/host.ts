@@ -533,12 +533,12 @@ class WorkbenchHost implements Host {
       }
       case 'eval': {
         job.recorder.eval(message.point, message.trace, message.probe);
-        this.emit(
-          'run.eval',
-          message.trace
-            ? { runId: job.runId, point: message.point, trace: message.trace }
-            : { runId: job.runId, point: message.point },
-        );
+        this.emit('run.eval', {
+          runId: job.runId,
+          point: message.point,
+          ...(message.trace ? { trace: message.trace } : {}),
+          ...(message.task ? { task: message.task } : {}),
+        });
         break;
       }
     }

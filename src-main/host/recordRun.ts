@@ -36,9 +36,9 @@ export async function recordRun(
         });
         observer.onStart?.(info);
       },
-      onEval(point, trace, probe) {
+      onEval(point, trace, probe, task) {
         recorder.eval(point, trace, probe);
-        observer.onEval?.(point, trace, probe);
+        observer.onEval?.(point, trace, probe, task);
       },
     });
     recorder.finished(result);

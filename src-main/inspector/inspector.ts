@@ -18,7 +18,10 @@ import {
 import type { RunSummary } from '../../shared/results.js';
 import { F0Cache, f0KeyFor, f0KeyHash } from '../engine/f0Cache.js';
 import type { PriorPass } from '../engine/priorPass.js';
+import type { PartitionRule } from '../../shared/config.js';
+import { firstStagePool, poolIndex } from '../engine/stagePool.js';
 import { buildPartition } from '../sampler/partition.js';
+import type { PretrainIndex } from '../sampler/strategy.js';
 import type { History } from '../store/database.js';
 import { PretrainDataCache, type PretrainData, type PretrainDataOptions } from './pretrainData.js';
 import {
@@ -258,6 +261,8 @@ export class SampleInspector {
     const data = await this.pretrainOf(run);
     const size = data.count;
     const notes: string[] = [];
+    const multi = multiStageNote(run);
+    if (multi) notes.push(multi);
     const stored = this.history.getSampleRehearsals(id);
     if (stored && stored.counts.length !== size) {
       throw new RequestError(
@@ -431,13 +436,12 @@ export class SampleInspector {
       );
       return null;
     }
-    const { rule, bins, candidates } = source.run.config.rehearsal.mixCd;
-    const partition = buildPartition(
-      { size, numClasses: source.data.numClasses, labels, priorLoss, priorCorrect, groups: source.data.groups },
-      rule,
-      bins,
-      candidates,
-    );
+    const { index, rule, groupNames } = partitionIndex(source.run, source.data, {
+      loss: priorLoss,
+      correct: priorCorrect,
+    });
+    const { bins, candidates } = source.run.config.rehearsal.mixCd;
+    const partition = buildPartition(index, rule, bins, candidates);
     const binOf = new Int32Array(size).fill(-1);
     for (let k = 0; k < partition.numBins; k++) {
       for (let j = partition.offsets[k]; j < partition.offsets[k + 1]; j++) binOf[partition.members[j]] = k;
@@ -450,7 +454,8 @@ export class SampleInspector {
       members: partition.members,
       priorLoss,
       labels,
-      groups: source.data.groups,
+      groups: index.groups,
+      groupNames,
       classNames: classNamesOf(source.data),
     });
     const entry = {
@@ -472,6 +477,47 @@ export class SampleInspector {
       throw error;
     }
   }
+}
+
+/** How many finetune stages a run has (a scenario file's; the built-ins have one). */
+function stageCount(run: RunSummary): number {
+  return run.config.scenarioFile?.spec.stages.length ?? 1;
+}
+
+/**
+ * The index mix-cd binned P by. A multi-stage run's bins and traces are stage 1's, whose pool is
+ * P with every sample of source "pretrain" (the engine's own stagePool code), so its rule and
+ * groups may differ from the run's --rule and the data's group column.
+ */
+function partitionIndex(
+  run: RunSummary,
+  data: PretrainData,
+  prior: { loss: Float32Array; correct: Uint8Array },
+): { index: PretrainIndex; rule: PartitionRule; groupNames?: string[] } {
+  if (stageCount(run) > 1) {
+    const pool = firstStagePool(data);
+    const { index, rehearsal } = poolIndex(run.config, pool, prior);
+    return { index, rule: rehearsal.mixCd.rule, groupNames: pool.groupNames };
+  }
+  const { labels, numClasses, count: size, groups, groupNames } = data;
+  const index = { size, numClasses, labels, priorLoss: prior.loss, priorCorrect: prior.correct, groups };
+  return { index, rule: run.config.rehearsal.mixCd.rule, groupNames };
+}
+
+/** What a multi-stage run's inspection shows, said once: P only, stage 1's bins and probe. */
+function multiStageNote(run: RunSummary): string | null {
+  const stages = stageCount(run);
+  if (stages < 2) return null;
+  const earlier =
+    run.config.multiStage.pool === 'all-earlier'
+      ? ` From stage 2 on the pool also held earlier stages' train samples; their rehearsals are ` +
+        `counted in the run's compute but not kept per sample, so they are not shown.`
+      : '';
+  return (
+    `Run ${run.id} has ${stages} stages: shown is the pretrain set P, each sample's rehearsals summed over ` +
+    `every stage, a rehearsal's category judged against its stage's starting model; bins, bin traces ` +
+    `and the probe are stage 1's (later stages rebin their pool from their own starting model).${earlier}`
+  );
 }
 
 function classNamesOf(data: PretrainData): string[] {

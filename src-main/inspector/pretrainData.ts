@@ -9,7 +9,7 @@
 import path from 'node:path';
 import type { SampleShape } from '../../shared/inspect.js';
 import type { RunSummary } from '../../shared/results.js';
-import { DataError, type ImageDataset } from '../data/dataset.js';
+import { DataError, sampleSize, type ImageDataset } from '../data/dataset.js';
 import {
   FASHION_MNIST_CLASSES,
   loadFashionMnistAsync,
@@ -21,6 +21,7 @@ import {
 } from '../data/fashionMnist.js';
 import { FINGERPRINT_MEMO, FingerprintMemo, sameStamps, stampFiles, type MemoEntry } from '../data/fingerprintMemo.js';
 import { readIdxFile, readIdxFileAsync } from '../data/idx.js';
+import { loadFileScenario, type FileScenarioData } from '../data/scenarioFile.js';
 import { pretrainIndicesOf, pretrainSetOf } from '../data/scenarios.js';
 import { errorMessage } from '../../shared/errors.js';
 
@@ -32,6 +33,8 @@ export interface PretrainData {
   classNames: string[];
   /** Auxiliary groups (mix-cd's `group` rule); Fashion-MNIST has none. */
   groups?: Uint16Array;
+  /** The groups' names where the data named them (a CSV group column). */
+  groupNames?: string[];
   shape: SampleShape;
   /** Bytes per sample in pixels(). */
   sampleBytes: number;
@@ -40,9 +43,36 @@ export interface PretrainData {
 }
 
 /** An image when it has two spatial dimensions; a row of features otherwise (e.g. 1 x F). */
-export function shapeOf(d: Pick<ImageDataset, 'height' | 'width' | 'channels'>): SampleShape {
+export function shapeOf(d: Pick<ImageDataset, 'height' | 'width' | 'channels' | 'values'>): SampleShape {
   if (d.height > 1 && d.width > 1) return { kind: 'image', height: d.height, width: d.width, channels: d.channels };
-  return { kind: 'row', features: d.height * d.width * d.channels };
+  const features = d.height * d.width * d.channels;
+  return d.values ? { kind: 'row', features, values: 'float32' } : { kind: 'row', features };
+}
+
+/**
+ * A set's samples as the inspector sends them (sampleBytes each): pixels as they are, a row of
+ * float features as little-endian float32, float images (npy) as grey levels spread over the
+ * set's own range of values (they have no fixed 0-255 scale).
+ */
+export function sampleBytesOf(d: ImageDataset): { bytes: Uint8Array; sampleBytes: number } {
+  const size = sampleSize(d);
+  if (!d.values) return { bytes: d.images, sampleBytes: size };
+  if (shapeOf(d).kind === 'row') {
+    const le = new Float32Array(d.values);
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+      const view = new DataView(le.buffer);
+      d.values.forEach((v, i) => view.setFloat32(4 * i, v, true));
+    }
+    return { bytes: new Uint8Array(le.buffer), sampleBytes: 4 * size };
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of d.values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  return { bytes: Uint8Array.from(d.values, (v) => Math.round((v - lo) * scale)), sampleBytes: size };
 }
 
 /** Two data sets (~47 MB of pixels each for Fashion-MNIST) cover a pair of runs side by side. */
@@ -71,7 +101,13 @@ export class PretrainDataCache {
 
   /** The run's pretrain set, or a one-sentence reason why it cannot be read. */
   async get(run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>): Promise<PretrainData | string> {
-    const key = JSON.stringify([run.dataFingerprint, run.config.scenario, run.config.dataDir ?? null]);
+    const file = run.config.scenarioFile;
+    const key = JSON.stringify([
+      run.dataFingerprint,
+      run.config.scenario,
+      run.config.dataDir ?? null,
+      file ? [file.path, file.spec] : null,
+    ]);
     let entry = this.entries.get(key);
     if (entry) {
       this.entries.delete(key); // most recently used goes last
@@ -91,6 +127,7 @@ export class PretrainDataCache {
     run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>,
     key: string,
   ): Promise<PretrainData | string> {
+    if (run.config.scenarioFile) return this.loadScenarioFile(run, run.config.scenarioFile);
     let location: FashionMnistLocation;
     try {
       location = locateFashionMnist(run.config.dataDir);
@@ -136,6 +173,46 @@ export class PretrainDataCache {
       groups: pretrain.groups,
       shape: shapeOf(pretrain),
       sampleBytes: pretrain.height * pretrain.width * pretrain.channels,
+      pixels: () => pixels,
+    };
+  }
+
+  /**
+   * A run of a scenario file: its datasets loaded again as the run loaded them (the same code,
+   * paths relative to the scenario file's recorded path, --data-dir for the built-in), checked
+   * against the run's fingerprint (over every source), and its pretrain train set with the head's
+   * classes, the data's class and group names and its sample shape. No memo: the declared
+   * formats are fingerprinted from their decoded content, so a check is a full load anyway.
+   */
+  private async loadScenarioFile(
+    run: Pick<RunSummary, 'id' | 'config' | 'dataFingerprint'>,
+    file: NonNullable<RunSummary['config']['scenarioFile']>,
+  ): Promise<PretrainData | string> {
+    let loaded: FileScenarioData;
+    try {
+      loaded = await loadFileScenario(file.spec, file.path, run.config.dataDir);
+    } catch (error) {
+      return `the data of scenario file ${file.path} could not be read (${message(error)})`;
+    }
+    if (loaded.fingerprint !== run.dataFingerprint) {
+      const where = loaded.sources.map((s) => s.origin).join(', ');
+      return (
+        `the data of scenario file ${file.path} (${where}) is not the data run ${run.id} used ` +
+        `(its fingerprint differs: the files changed since the run)`
+      );
+    }
+    const pretrain = loaded.scenario.pretrainTrain;
+    const { bytes, sampleBytes } = sampleBytesOf(pretrain);
+    const pixels = Promise.resolve(bytes);
+    return {
+      count: pretrain.count,
+      labels: pretrain.labels,
+      numClasses: loaded.scenario.numClasses,
+      classNames: pretrain.classNames ?? [],
+      groups: pretrain.groups,
+      groupNames: pretrain.groupNames,
+      shape: shapeOf(pretrain),
+      sampleBytes,
       pixels: () => pixels,
     };
   }

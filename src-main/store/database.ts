@@ -230,7 +230,16 @@ export class History {
     const { format, ...only } = filter ?? {};
     const runs = this.listRuns(only);
     const tags = this.runs.allTags();
-    const items = runs.map((run) => toRunListItem(run, tags.get(run.id) ?? []));
+    // Multi-stage runs' average accuracy: one number each, not their whole continual summaries.
+    const averages = new Map(
+      this.db
+        .prepare<[], { id: number; avg: number | null }>(
+          "SELECT run_id AS id, json_extract(continual, '$.averageAccuracy') AS avg FROM run_stages",
+        )
+        .all()
+        .map((r) => [r.id, r.avg]),
+    );
+    const items = runs.map((run) => toRunListItem(run, tags.get(run.id) ?? [], averages.get(run.id)));
     return format === 'table' ? toRunListTable(items) : items;
   }
   getRunStatus(id: number): RunStatus | null {

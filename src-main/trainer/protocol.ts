@@ -4,7 +4,7 @@
 // (SIGTERM), not a message: training is synchronous, so a message would wait for the run's end.
 import type { RunConfig } from '../../shared/config.js';
 import type { RunPhase } from '../../shared/contract.js';
-import type { BinTrace, EvalPoint, Provenance } from '../../shared/results.js';
+import type { BinTrace, EvalPoint, Provenance, TaskPoint } from '../../shared/results.js';
 import type { ExperimentResult } from '../engine/experiment.js';
 import type { ProbeSnapshot } from '../engine/finetune.js';
 
@@ -75,6 +75,8 @@ export type TrainerToHost =
       point: EvalPoint;
       trace: BinTrace | null;
       probe: ProbeSnapshot | null;
+      /** A multi-stage run's task accuracies at this eval. */
+      task?: TaskPoint;
       /** performance.timeOrigin + performance.now() when posted, for latency measurements. */
       sentAt: number;
     }

@@ -116,10 +116,10 @@ async function train(port: TrainerPort, start: StartMessage): Promise<TrainerToH
       });
     },
     onProgress: (p) => progress('finetuning', p.step, p.totalSteps, p.loss),
-    onEval(point, trace, probe) {
+    onEval(point, trace, probe, task) {
       if (trace) traces.push(trace);
       if (probe) probes.push(probe);
-      void send(port, { type: 'eval', runId, point, trace, probe, sentAt: wallClock() });
+      void send(port, { type: 'eval', runId, point, trace, probe, ...(task ? { task } : {}), sentAt: wallClock() });
     },
     onFinalModel(model) {
       for (const dir of start.saveModelTo ?? []) saveModel(model, dir);

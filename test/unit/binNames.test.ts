@@ -85,4 +85,12 @@ describe('bin names', () => {
     expect(formatLoss(0.925)).toBe('0.925');
     expect(formatLoss(1.19e-7)).toBe('1.19e-7');
   });
+
+  it("names group bins by the data's group names where it has them", () => {
+    const idx = { ...index(30), groups: Uint16Array.from({ length: 30 }, (_, i) => i % 2) };
+    const p = buildPartition(idx, 'group', 4, 'prior-correct');
+    const naming = { rule: 'group' as const, offsets: p.offsets, members: p.members, ...idx };
+    expect(binNames({ ...naming, groupNames: ['north', 'south'] })).toEqual(['group 0 (north)', 'group 1 (south)']);
+    expect(binNames(naming)).toEqual(['group 0', 'group 1']);
+  });
 });

@@ -374,4 +374,18 @@ describe('sample bytes', () => {
     expect(meanByte(new Uint8Array([0, 10, 20]))).toBe(10);
     expect(rowPreview(new Uint8Array([1, 2, 3, 4]), 3)).toEqual({ values: [1, 2, 3], more: 1 });
   });
+
+  it('reads a float32 row (CSV features as they are) at any byte offset, 3 significant digits', () => {
+    const shape = { kind: 'row' as const, features: 3, values: 'float32' as const };
+    expect(bytesPerSample(shape)).toBe(12);
+    const two = new Uint8Array(new Float32Array([0.25, -1.2345, 1234.5, 0, 7, -0.000123]).buffer);
+    const samples = splitSamples({ shape, indices: [5, 6], data: b64([...two]) });
+    expect(rowPreview(samples.get(5)!, 12, shape)).toEqual({ values: ['0.25', '-1.23', '1230'], more: 0 });
+    // A view that does not start on a 4-byte boundary reads the same values.
+    const shifted = new Uint8Array(13);
+    shifted.set(two.subarray(12), 1);
+    expect(rowPreview(shifted.subarray(1), 2, shape)).toEqual({ values: ['0', '7'], more: 1 });
+    // Bytes stay bytes without the float32 mark.
+    expect(rowPreview(two.subarray(0, 4), 2, { kind: 'row', features: 4 }).values).toHaveLength(2);
+  });
 });

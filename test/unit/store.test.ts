@@ -4,8 +4,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfig } from '../../shared/config.js';
-import type { BinTrace, ComputeCounts, EvalPoint, TimeBreakdown } from '../../shared/results.js';
+import type { BinTrace, ComputeCounts, ContinualSummary, EvalPoint, TimeBreakdown } from '../../shared/results.js';
 import { RUN_LIST_COLUMNS, toRunListItem, toRunListTable } from '../../shared/contract.js';
+import { parseScenarioSpec } from '../../shared/scenarioFile.js';
 import { defaultHistoryPath, openHistory, type History } from '../../src-main/store/database.js';
 import { HistoryError } from '../../src-main/store/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, type Migration } from '../../src-main/store/migrations.js';
@@ -476,6 +477,37 @@ describe('listing', () => {
     expect(h.listRunsWithTags({ tag: 'z' }).map((r) => r.tags)).toEqual([['baseline', 'z']]);
     h.deleteRun(a);
     expect(h.listRunsWithTags().map((r) => r.id)).toEqual([c, b]);
+  });
+
+  it("lists a multi-stage run as one, with its continual summary's average accuracy alone", () => {
+    const h = historyAt();
+    const set = { dataset: 'd' };
+    const spec = parseScenarioSpec(
+      {
+        name: 'two',
+        datasets: { d: { path: 'd' } },
+        pretrain: { train: set, test: set },
+        stages: [
+          { name: 's1', train: set, test: set },
+          { name: 's2', train: set, test: set },
+        ],
+      },
+      'two.json',
+    );
+    const single = finishedRun(h);
+    const multi = h.createRun({ config: config({ scenarioFile: { path: '/two.json', spec } }) });
+    // Known to be multi-stage from its config while it waits; its average once its stages are stored.
+    expect(h.listRunsWithTags()[0].multiStage).toEqual({ scenario: 'two', stages: 2, averageAccuracy: null });
+    const continual = { taskNames: ['pretrain', 's1', 's2'], averageAccuracy: 0.625, taskSeries: [] };
+    h.markRunning(multi, { backend: 'cpu', device: 'test', dataFingerprint: 'fp' });
+    h.saveStages(multi, [], continual as unknown as ContinualSummary);
+    const [item, plain] = h.listRunsWithTags();
+    expect(item.multiStage).toEqual({ scenario: 'two', stages: 2, averageAccuracy: 0.625 });
+    expect(item).not.toHaveProperty('continual');
+    expect(plain.id).toBe(single);
+    expect(plain).not.toHaveProperty('multiStage');
+    const rows = h.listRunsWithTags({ format: 'table' }).rows;
+    expect(rows.map((r) => r[RUN_LIST_COLUMNS.indexOf('multiStage')])).toEqual([item.multiStage, null]);
   });
 
   it('uses the indexes for the common listings', () => {

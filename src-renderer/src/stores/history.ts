@@ -145,7 +145,11 @@ export const useHistoryStore = defineStore('history', () => {
       values.forEach((v, i) => (keys[i] = rank.get(v)!));
     } else {
       list.forEach((r, i) => {
-        const v = r[key as 'id' | 'budget' | 'seed' | 'steps' | 'lr' | 'finalPretrainAcc' | 'finalFinetuneAcc'];
+        // A multi-stage run shows (so sorts by) its average accuracy in the pretrain-test column.
+        const v =
+          key === 'finalPretrainAcc' && r.multiStage
+            ? r.multiStage.averageAccuracy
+            : r[key as 'id' | 'budget' | 'seed' | 'steps' | 'lr' | 'finalPretrainAcc' | 'finalFinetuneAcc'];
         keys[i] = typeof v === 'number' && Number.isFinite(v) ? v : -Infinity;
       });
     }

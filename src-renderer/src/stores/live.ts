@@ -4,7 +4,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { EventMessage, RunPhase } from '../../../shared/contract.js';
-import type { EvalPoint, RunStatus, RunSummary } from '../../../shared/results.js';
+import type { EvalPoint, RunStatus, RunSummary, TaskPoint } from '../../../shared/results.js';
+import { taskNamesOf } from '../../../shared/charts/continual.js';
 import type { RunConfig } from '../../../shared/config.js';
 import type { HostClient } from '../api/client.js';
 import { runUpdateOf, type RunUpdate } from './runEvents.js';
@@ -27,6 +28,14 @@ export interface LiveRun {
   error: string | null;
   /** Versions and machine (from the stored summary), one line. */
   provenance: string | null;
+  /** A multi-stage run's tasks (pretrain, then each stage's); null for a single-stage run. */
+  taskNames: string[] | null;
+  /**
+   * Every task's accuracy at each eval: from run.eval events as they come, the stored summary's
+   * once the run ends. The history keeps them only at the end, so a run watched mid-way (a
+   * reload) shows the tasks from the evals after that.
+   */
+  taskSeries: TaskPoint[];
 }
 
 const describe = errorMessage;
@@ -55,6 +64,8 @@ function blank(id: number): LiveRun {
     f0PretrainAcc: null,
     error: null,
     provenance: null,
+    taskNames: null,
+    taskSeries: [],
   };
 }
 
@@ -90,6 +101,15 @@ export const useLiveStore = defineStore('live', () => {
     if (finite(summary.prior?.pretrainTestAcc)) run.f0PretrainAcc = summary.prior.pretrainTestAcc;
     if (summary.error) run.error = summary.error;
     if (summary.provenance) run.provenance = provenanceLine(summary.provenance);
+    run.taskNames = summary.continual?.taskNames ?? taskNamesOf(summary.config);
+    if (summary.continual?.taskSeries.length) run.taskSeries = [...summary.continual.taskSeries];
+  }
+
+  function addTaskPoint(run: LiveRun, point: TaskPoint): void {
+    const i = run.taskSeries.findIndex((p) => p.globalStep >= point.globalStep);
+    if (i < 0) run.taskSeries.push(point);
+    else if (run.taskSeries[i].globalStep === point.globalStep) run.taskSeries[i] = point;
+    else run.taskSeries.splice(i, 0, point);
   }
 
   function addPoint(run: LiveRun, point: EvalPoint): void {
@@ -113,6 +133,7 @@ export const useLiveStore = defineStore('live', () => {
     if (u.queued) {
       run.config = u.queued.config;
       run.totalSteps = u.queued.config.finetune.steps;
+      run.taskNames = taskNamesOf(u.queued.config);
       // Queued again: a resumed run (its points so far stay; the rest arrive as it continues).
       if (run.status === 'cancelled' || run.status === 'failed') {
         run.status = 'queued';
@@ -120,6 +141,7 @@ export const useLiveStore = defineStore('live', () => {
       }
     }
     if (u.point) addPoint(run, u.point);
+    if (u.task) addTaskPoint(run, u.task);
     if (u.status && !u.queued) run.status = u.status;
     if (u.backend !== undefined) run.backend = u.backend;
     if (u.device !== undefined) run.device = u.device;

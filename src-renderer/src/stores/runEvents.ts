@@ -4,7 +4,7 @@
 // handled here once.
 import type { EventMessage, RunPhase } from '../../../shared/contract.js';
 import type { RunConfig } from '../../../shared/config.js';
-import type { EvalPoint, RunStatus, RunSummary } from '../../../shared/results.js';
+import type { EvalPoint, RunStatus, RunSummary, TaskPoint } from '../../../shared/results.js';
 
 export interface RunUpdate {
   runId: number;
@@ -16,6 +16,8 @@ export interface RunUpdate {
   device?: string;
   progress?: { phase: RunPhase; step: number; totalSteps: number; etaSeconds: number | null };
   point?: EvalPoint;
+  /** run.eval of a multi-stage run: every task's accuracy at that eval. */
+  task?: TaskPoint;
   /** run.finished: the stored summary, which supersedes everything else known. */
   summary?: RunSummary;
   error?: string;
@@ -41,8 +43,10 @@ export function runUpdateOf(message: EventMessage): RunUpdate {
         progress: { phase, step, totalSteps, etaSeconds: finite(etaSeconds) ? etaSeconds : null },
       };
     }
-    case 'run.eval':
-      return { runId: message.data.runId, point: message.data.point };
+    case 'run.eval': {
+      const { runId, point, task } = message.data;
+      return task ? { runId, point, task } : { runId, point };
+    }
     case 'run.finished':
       return { runId: message.data.runId, status: message.data.summary.status, summary: message.data.summary };
     case 'run.failed':

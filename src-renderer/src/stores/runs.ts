@@ -4,7 +4,15 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { runUpdateOf, type RunUpdate } from './runEvents.js';
-import type { EventMessage, RunListItem, RunListTable, RunListTableRow, RunPhase } from '../../../shared/contract.js';
+import {
+  runListMultiStage,
+  type EventMessage,
+  type RunListItem,
+  type RunListMultiStage,
+  type RunListTable,
+  type RunListTableRow,
+  type RunPhase,
+} from '../../../shared/contract.js';
 import type { RunConfig } from '../../../shared/config.js';
 import type { RunStatus, RunSummary } from '../../../shared/results.js';
 import type { HostClient } from '../api/client.js';
@@ -33,6 +41,14 @@ export interface RunRow {
   finalFinetuneAcc: number | null;
   progress: { phase: RunPhase; step: number; totalSteps: number } | null;
   error: string | null;
+  /** A multi-stage run: its scenario file, stage count and average accuracy (null until it ends). */
+  multiStage: RunListMultiStage | null;
+}
+
+/** A list item's multi-stage part, or a whole summary's (a run.finished event). */
+function multiStageOf(run: RunSummary | RunListItem): RunListMultiStage | null {
+  if ('tags' in run) return run.multiStage ?? null;
+  return runListMultiStage(run.config, run.continual?.averageAccuracy);
 }
 
 const measured = (value: number | null | undefined): number | null =>
@@ -57,13 +73,30 @@ export function rowFromSummary(run: RunSummary | RunListItem): RunRow {
     finalFinetuneAcc: unfinished ? null : measured(run.final?.finetuneTestAcc),
     progress: null,
     error: run.error ?? null,
+    multiStage: multiStageOf(run),
   };
 }
 
 /** A row of runs.list's table (format 'table': the same fields in RUN_LIST_COLUMNS order). */
 export function rowFromTable(values: RunListTableRow): RunRow {
-  const [id, studyId, status, createdAt, backend, error, scenario, seed, strategy, budget, steps, lr, pt, ft, tags] =
-    values;
+  const [
+    id,
+    studyId,
+    status,
+    createdAt,
+    backend,
+    error,
+    scenario,
+    seed,
+    strategy,
+    budget,
+    steps,
+    lr,
+    pt,
+    ft,
+    tags,
+    multiStage,
+  ] = values;
   const unfinished = status === 'queued' || status === 'running';
   return {
     id,
@@ -82,6 +115,8 @@ export function rowFromTable(values: RunListTableRow): RunRow {
     finalFinetuneAcc: unfinished ? null : measured(ft),
     progress: null,
     error: error ?? null,
+    // Absent from a host older than this field (a table of 15 columns).
+    multiStage: multiStage ?? null,
   };
 }
 
@@ -159,6 +194,7 @@ export const useRunsStore = defineStore('runs', () => {
         finalFinetuneAcc: null,
         progress: null,
         error: null,
+        multiStage: runListMultiStage(config, null),
       });
     } else if (u.status) {
       // run.eval carries no status: live curves are the monitor's concern, not the table's.
