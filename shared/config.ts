@@ -332,3 +332,11 @@ export function normaliseRunConfig(config: RunConfig): { config: RunConfig; note
   }
   return { config, notes };
 }
+
+/**
+ * What a run's scenario is called: its scenario file's name when it ran from one (config.scenario
+ * then only holds the schema's default), else the built-in scenario's name.
+ */
+export function scenarioNameOf(config: Pick<RunConfig, 'scenario' | 'scenarioFile'>): string {
+  return config.scenarioFile?.spec.name ?? config.scenario;
+}

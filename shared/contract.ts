@@ -16,6 +16,7 @@ import {
   STRATEGIES,
   parseRunConfig,
   runConfigSchema,
+  scenarioNameOf,
   type BackendRequest,
   type OptimizerName,
   type PartitionRule,
@@ -234,6 +235,8 @@ export interface RunListItem {
   tags: string[];
   /** Multi-stage runs only (a scenario file with several stages); absent for the others. */
   multiStage?: RunListMultiStage;
+  /** The scenario's name as History shows it: the scenario file's name, or the built-in one's. */
+  scenarioName: string;
 }
 
 /** What History shows of a multi-stage run: that it is one, and its continual summary's average. */
@@ -278,6 +281,7 @@ export const RUN_LIST_COLUMNS = [
   'finetuneTestAcc',
   'tags',
   'multiStage',
+  'scenarioName',
 ] as const;
 
 export type RunListTableRow = [
@@ -297,6 +301,7 @@ export type RunListTableRow = [
   finetuneTestAcc: number,
   tags: string[],
   multiStage: RunListMultiStage | null,
+  scenarioName: string,
 ];
 
 /** The list items as one table (runs.list's `format: 'table'`). */
@@ -320,6 +325,7 @@ export function toRunListTable(items: readonly RunListItem[]): RunListTable {
       r.final.finetuneTestAcc,
       r.tags,
       r.multiStage ?? null,
+      r.scenarioName,
     ]),
   };
 }
@@ -361,6 +367,7 @@ export function toRunListItem(run: RunSummary, tags: string[], averageAccuracy?:
     final: { ...run.final },
     tags,
     ...multiStage,
+    scenarioName: scenarioNameOf(config),
   };
 }
 

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ConfigError, type RunConfig } from '../../shared/config.js';
+import { ConfigError, scenarioNameOf, type RunConfig } from '../../shared/config.js';
 import type { StudyGrid } from '../../shared/studyGrid.js';
 import { defaultHistoryPath, openHistory } from '../store/database.js';
 import { parseSlurmOptions, type SlurmFlags } from '../cluster/sbatch.js';
@@ -50,7 +50,7 @@ export function wantsSlurm(options: Record<string, unknown>): boolean {
 export function studyName(base: RunConfig, grid: StudyGrid, name?: string): string {
   return (
     name ??
-    `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
+    `${scenarioNameOf(base)}: ${grid.strategies.join(', ')} ` +
       `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`
   );
 }

@@ -15,6 +15,7 @@ import {
   DEFAULT_RUN_CONFIG,
   MIXCD_PRESETS,
   normaliseRunConfig,
+  scenarioNameOf,
   type RunConfig,
 } from '../../shared/config.js';
 import { resolveRehearsal } from '../../shared/computeBudget.js';
@@ -188,7 +189,7 @@ export function runSummaryLines(run: RunSummary): string {
     ['run', `${run.id} (${run.status})`],
     [
       'scenario / strategy',
-      `${run.config.scenario} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`,
+      `${scenarioNameOf(run.config)} / ${run.config.rehearsal.strategy} at r = ${run.config.rehearsal.budget}`,
     ],
     ['seed / pretrain seed', `${run.config.seed} / ${run.config.pretrain.seed}`],
     [
@@ -530,7 +531,7 @@ async function studyCommand(
         reuse: options.reuse === true,
         name:
           options.name ??
-          `${base.scenarioFile?.spec.name ?? base.scenario}: ${grid.strategies.join(', ')} ` +
+          `${scenarioNameOf(base)}: ${grid.strategies.join(', ')} ` +
             `x ${grid.matched ? 'compute R' : 'r'} ${grid.budgets.join(', ')} x seeds ${grid.seeds.join(', ')}`,
       });
       studyId = started.studyId;
@@ -710,7 +711,7 @@ export function buildProgram(): Command {
               r.id,
               r.createdAt.slice(0, 19).replace('T', ' '),
               r.status,
-              r.config.scenario,
+              scenarioNameOf(r.config),
               r.config.rehearsal.strategy,
               r.config.rehearsal.budget,
               r.config.seed,

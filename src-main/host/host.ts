@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../packageRoot.js';
-import { ConfigError, parseRunConfig, type RunConfig } from '../../shared/config.js';
+import { ConfigError, parseRunConfig, scenarioNameOf, type RunConfig } from '../../shared/config.js';
 import {
   RequestError,
   parseRequest,
@@ -102,6 +102,8 @@ function f0Group(config: RunConfig): string {
     config.dataset,
     config.dataDir ?? null,
     config.scenario,
+    // A scenario file's pretrain sets decide f0 too (config.scenario is then only the default).
+    config.scenarioFile ? [config.scenarioFile.spec.datasets, config.scenarioFile.spec.pretrain] : null,
     config.model,
     config.pretrain,
     config.backend,
@@ -326,7 +328,8 @@ class WorkbenchHost implements Host {
       // Finished runs of the history with a run's identity are copied into the study instead of run again.
       const identities = reuse ? await this.plannedIdentities(configs) : configs.map(() => null);
       const studyId = this.history.createStudy(
-        name ?? `${base.scenario}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`,
+        name ??
+          `${scenarioNameOf(base)}: ${strategies.join(', ')} x r ${budgets.join(', ')} x seeds ${seeds.join(', ')}`,
         { base, grid },
       );
       const runIds: number[] = [];

@@ -261,6 +261,11 @@ describe('the sample inspector on a CSV scenario run', () => {
     const options = await page.locator('[data-test="filter-class"] option').allTextContents();
     expect(options.map((o) => o.trim())).toEqual(expect.arrayContaining(CLASSES));
     await page.screenshot({ path: path.join(shots, 'inspector-csv-rows.png'), fullPage: true });
+    // History names the run by its scenario file (its config.scenario holds only the default, rot90).
+    await page.goto(`${url}#/history`);
+    const row = page.locator(`[data-test="run-${runId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect((await row.locator('[data-test="cell-scenario"]').textContent())?.trim()).toBe('table');
     expect(problems).toEqual([]);
     await page.close();
   }, 300_000);

@@ -165,9 +165,9 @@ describe("History's list of a multi-stage run", () => {
     const single = toRunListItem({ ...run(2, 1), config: parseRunConfig({}), continual: undefined }, []);
     expect('multiStage' in single).toBe(false);
     const table = toRunListTable([item, single]);
-    expect(RUN_LIST_COLUMNS.at(-1)).toBe('multiStage');
-    expect(table.rows[0].at(-1)).toEqual(item.multiStage);
-    expect(table.rows[1].at(-1)).toBeNull();
+    const at = RUN_LIST_COLUMNS.indexOf('multiStage');
+    expect(table.rows[0][at]).toEqual(item.multiStage);
+    expect(table.rows[1][at]).toBeNull();
     expect(table.rows[1].length).toBe(RUN_LIST_COLUMNS.length);
   });
 });

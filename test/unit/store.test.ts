@@ -508,6 +508,9 @@ describe('listing', () => {
     expect(plain).not.toHaveProperty('multiStage');
     const rows = h.listRunsWithTags({ format: 'table' }).rows;
     expect(rows.map((r) => r[RUN_LIST_COLUMNS.indexOf('multiStage')])).toEqual([item.multiStage, null]);
+    // A scenario file's run goes by the file's name (its config.scenario is only the default).
+    expect([item.scenarioName, plain.scenarioName]).toEqual(['two', plain.config.scenario]);
+    expect(rows.map((r) => r[RUN_LIST_COLUMNS.indexOf('scenarioName')])).toEqual(['two', plain.config.scenario]);
   });
 
   it('uses the indexes for the common listings', () => {

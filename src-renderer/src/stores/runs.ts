@@ -13,7 +13,7 @@ import {
   type RunListTableRow,
   type RunPhase,
 } from '../../../shared/contract.js';
-import type { RunConfig } from '../../../shared/config.js';
+import { scenarioNameOf, type RunConfig } from '../../../shared/config.js';
 import type { RunStatus, RunSummary } from '../../../shared/results.js';
 import type { HostClient } from '../api/client.js';
 import { errorMessage } from '../../../shared/errors.js';
@@ -21,7 +21,8 @@ import { errorMessage } from '../../../shared/errors.js';
 export interface RunRow {
   id: number;
   status: RunStatus;
-  scenario: RunConfig['scenario'];
+  /** The scenario file's name, or the built-in scenario's (shared/config.ts scenarioNameOf). */
+  scenario: string;
   strategy: RunConfig['rehearsal']['strategy'];
   budget: number;
   seed: number;
@@ -59,7 +60,7 @@ export function rowFromSummary(run: RunSummary | RunListItem): RunRow {
   return {
     id: run.id,
     status: run.status,
-    scenario: run.config.scenario,
+    scenario: 'scenarioName' in run ? run.scenarioName : scenarioNameOf(run.config),
     strategy: run.config.rehearsal.strategy,
     budget: run.config.rehearsal.budget,
     seed: run.config.seed,
@@ -96,12 +97,14 @@ export function rowFromTable(values: RunListTableRow): RunRow {
     ft,
     tags,
     multiStage,
+    scenarioName,
   ] = values;
   const unfinished = status === 'queued' || status === 'running';
   return {
     id,
     status,
-    scenario,
+    // A run of a scenario file by the file's name (older hosts send no name: the built-in's).
+    scenario: scenarioName ?? scenario,
     strategy,
     budget,
     seed,
@@ -180,7 +183,7 @@ export const useRunsStore = defineStore('runs', () => {
       upsert({
         id: u.runId,
         status: 'queued',
-        scenario: config.scenario,
+        scenario: scenarioNameOf(config),
         strategy: config.rehearsal.strategy,
         budget: config.rehearsal.budget,
         seed: config.seed,
