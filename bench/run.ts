@@ -141,7 +141,12 @@ async function data(): Promise<void> {
 async function gpu(): Promise<void> {
   heading('WebGPU beside wasm: per-step time (MLP, CNN) and one rot90 run, adapter named');
   const { benchGpu } = await import('./gpu.js');
-  benchGpu();
+  try {
+    benchGpu();
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
 }
 
 const SECTIONS: Record<string, () => void | Promise<void>> = {

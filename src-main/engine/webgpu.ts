@@ -3,8 +3,10 @@
 // objects; this module installs `navigator.gpu` (Node 20 has no navigator), picks the adapter
 // (a real GPU first; a software one only when allowed) and makes synchronous read-backs work.
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from '../../shared/errors.js';
+import { missingVulkanLoader } from './vulkanLoader.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,6 +97,16 @@ function simulatedMissing(name: string): boolean {
 
 let installed: AdapterChoice | null = null;
 
+/** The folder of the webgpu package's dawn.node for this platform (undefined if not resolvable). */
+function dawnFolder(): string | undefined {
+  try {
+    const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+    return path.join(path.dirname(require.resolve('webgpu')), 'dist', `${process.platform}-${arch}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Install navigator.gpu with the chosen adapter and register tfjs's webgpu backend. Returns the
  * adapter, or one sentence saying why webgpu cannot run here.
@@ -120,17 +132,22 @@ export async function setUpWebGpu(options: { allowSoftware: boolean }): Promise<
 
   let chosen: { gpu: Gpu; adapter: GpuAdapter; info: AdapterChoice } | null = null;
   const refused: string[] = [];
-  // A real GPU: Dawn's default backend for the platform (Vulkan, Metal, D3D12).
-  try {
-    const gpu = dawn.create([]);
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter) {
-      const info = adapterInfo(adapter);
-      if (!info.software) chosen = { gpu, adapter, info };
-      else refused.push(`the only Vulkan/Metal/D3D12 adapter is a software one (${info.device})`);
-    } else refused.push('no Vulkan/Metal/D3D12 GPU adapter');
-  } catch (error) {
-    refused.push(`no GPU adapter (${(error as Error).message.split('\n')[0]})`);
+  // A real GPU: Dawn's default backend for the platform (Vulkan, Metal, D3D12). On Linux without
+  // a Vulkan loader Dawn could offer none and would only print its own warning: say why instead.
+  const noVulkan = missingVulkanLoader({ dawnDir: dawnFolder() });
+  if (noVulkan) refused.push(noVulkan);
+  else {
+    try {
+      const gpu = dawn.create([]);
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter) {
+        const info = adapterInfo(adapter);
+        if (!info.software) chosen = { gpu, adapter, info };
+        else refused.push(`the only Vulkan/Metal/D3D12 adapter is a software one (${info.device})`);
+      } else refused.push('no Vulkan/Metal/D3D12 GPU adapter');
+    } catch (error) {
+      refused.push(`no GPU adapter (${(error as Error).message.split('\n')[0]})`);
+    }
   }
   // A software adapter, only when asked: Mesa's llvmpipe through Dawn's OpenGL ES backend.
   // Without a display EGL must be told to run surfaceless, before Dawn opens it.

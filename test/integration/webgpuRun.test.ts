@@ -2,13 +2,15 @@
 // software adapter here it trains and matches the same run on wasm; without the optional npm
 // packages or Mesa's EGL/GLES it exits 2 saying why, and `--backend auto` falls back to wasm
 // saying so in one line. Data: small generated 28x28 IDX files (the software adapter is slow).
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { runMixcd } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 import { WEBGPU_REQUIRED } from '../helpers/webgpu.js';
+import { missingVulkanLoader } from '../../src-main/engine/vulkanLoader.js';
 
 const root = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-webgpu-'));
@@ -125,4 +127,41 @@ describe('without webgpu', () => {
       }
     },
   );
+});
+
+describe('--backend auto without a Vulkan loader (Linux)', () => {
+  it('says the fallback in one line, and Dawn prints nothing (not even in the CLI process itself)', (ctx) => {
+    const noVulkan = missingVulkanLoader();
+    let webgpuInstalled = true;
+    try {
+      createRequire(__filename).resolve('webgpu');
+    } catch {
+      webgpuInstalled = false;
+    }
+    const skip = !noVulkan
+      ? `this machine has a Vulkan loader (or is not Linux), so Dawn is asked for a GPU`
+      : !webgpuInstalled
+        ? 'the optional npm package webgpu is not installed'
+        : null;
+    if (skip) {
+      if (WEBGPU_REQUIRED && !webgpuInstalled) throw new Error(`webgpu is required here but: ${skip}`);
+      console.warn(`SKIPPED "${ctx.task.name}": ${skip}`);
+      ctx.skip();
+    }
+    const expected = [`mixcd: no GPU backend (webgpu: ${noVulkan}); training on wasm.`];
+    const short = ['--backend', 'auto', '--steps', '5', '--eval-every', '5', '--json'];
+    // The usual run: the backend is chosen in the trainer process.
+    const plain = mixcd(['run', ...base, ...short]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout).backend).toBe('wasm');
+    expect(plain.stderr.split('\n').filter(Boolean)).toEqual(expected);
+    // A declared model is checked in the CLI's own process before anything is stored, so the
+    // backend is chosen there too: stderr is the terminal's, Dawn would print to it directly.
+    const spec = path.join(work, 'tiny-spec.json');
+    writeFileSync(spec, JSON.stringify([{ type: 'flatten' }, { type: 'dense', units: 10 }]));
+    const declared = mixcd(['run', ...base, '--model-spec', spec, ...short]);
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(JSON.parse(declared.stdout).backend).toBe('wasm');
+    expect(declared.stderr.split('\n').filter(Boolean)).toEqual(expected);
+  }, 600_000);
 });
