@@ -10,7 +10,6 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { DataError } from '../dataset.js';
-import { numericFieldsAsNumbers } from './csvNumericFields.js';
 import { parseDecimal } from './decimal.js';
 import { countLines } from './lineCount.js';
 import { TextIds, type RawSplit } from './rawSplit.js';
@@ -29,14 +28,6 @@ interface Columns {
   labelAt: number;
   groupAt: number;
   featureAt: Int32Array;
-  /** 1 for each feature column, by column index. */
-  numeric: Uint8Array;
-}
-
-/** How the loader reads; the default is the fast way, the other is kept for tests and the bench. */
-export interface CsvTuning {
-  /** Numeric fields straight from csv-parse's bytes (csvNumericFields.ts), not via strings. */
-  parseBytes: boolean;
 }
 
 const INTEGER = /^-?\d+$/;
@@ -81,9 +72,7 @@ function columnsOf(header: string[], file: string, options: CsvOptions): Columns
         file,
       );
   }
-  const numeric = new Uint8Array(header.length);
-  for (const i of featureAt) numeric[i] = 1;
-  return { header, labelAt, groupAt, featureAt, numeric };
+  return { header, labelAt, groupAt, featureAt };
 }
 
 /** A copy of `a` with room for `length` entries (only when the line count was too low). */
@@ -124,13 +113,12 @@ class TableSink {
   }
 
   /**
-   * csv-parse's on_record hook: consumes one record and returns null so it is not kept. Numeric
-   * fields may arrive as numbers already (csvNumericFields.ts); the others are strings.
+   * csv-parse's on_record hook: consumes one record and returns null so it is not kept.
    */
-  record(record: (string | number)[], line: number): null {
+  record(record: string[], line: number): null {
     const { file } = this;
     if (!this.columns) {
-      this.columns = columnsOf(record as string[], file, this.options);
+      this.columns = columnsOf(record, file, this.options);
       this.width = this.columns.featureAt.length;
       const size = this.capacity * this.width;
       if (this.options.shape) this.images = new Uint8Array(size);
@@ -147,7 +135,7 @@ class TableSink {
       );
     if (this.count === this.capacity) this.grow();
     const row = this.count;
-    const labelText = record[labelAt] as string;
+    const labelText = record[labelAt];
     if (labelText === '') throw new DataError(`${file} line ${line} has an empty label; give every row a label.`, file);
     const isInt = INTEGER.test(labelText);
     if (this.textLabels === null) this.textLabels = !isInt;
@@ -159,12 +147,12 @@ class TableSink {
         file,
       );
     else this.labels[row] = Number(labelText);
-    if (groupAt >= 0) this.groups![row] = this.groupIds.id(record[groupAt] as string);
+    if (groupAt >= 0) this.groups![row] = this.groupIds.id(record[groupAt]);
     const width = this.width;
     const at = row * width;
     for (let k = 0; k < width; k++) {
       const field = record[featureAt[k]];
-      const v = typeof field === 'number' ? field : parseDecimal(field);
+      const v = parseDecimal(field);
       if (!Number.isFinite(v))
         throw new DataError(
           `${file} line ${line} column "${header[featureAt[k]]}" has "${field}", which ` +
@@ -218,11 +206,7 @@ class TableSink {
   }
 }
 
-export async function loadCsvSplit(
-  file: string,
-  options: CsvOptions,
-  tuning: CsvTuning = { parseBytes: true },
-): Promise<RawSplit> {
+export async function loadCsvSplit(file: string, options: CsvOptions): Promise<RawSplit> {
   let sink: TableSink;
   try {
     // Every line but the header is at most one row.
@@ -234,9 +218,8 @@ export async function loadCsvSplit(
       skip_empty_lines: true,
       relax_column_count: true,
       // One call per record, no per-field callback; the record is dropped (null) once stored.
-      on_record: (record: (string | number)[], context) => sink.record(record, context.lines),
+      on_record: (record: string[], context) => sink.record(record, context.lines),
     });
-    if (tuning.parseBytes) numericFieldsAsNumbers(parser, () => sink.columns?.numeric ?? null);
     await pipeline(createReadStream(file), parser, async (records) => {
       for await (const _ of records) void _;
     });
