@@ -18,44 +18,6 @@ export interface RawSplit {
   files: string[];
 }
 
-/** A typed array that doubles as rows stream in, so a big CSV needs about its final size (x2 at worst). */
-export class GrowableFloat32 {
-  private data = new Float32Array(1 << 16);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-
-  /** The filled part, trimmed to its length. */
-  take(): Float32Array {
-    return this.data.slice(0, this.length);
-  }
-}
-
-export class GrowableInt32 {
-  private data = new Int32Array(1 << 12);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-
-  take(): Int32Array {
-    return this.data.slice(0, this.length);
-  }
-}
-
 /** Interns texts to small integers in order of first appearance. */
 export class TextIds {
   readonly texts: string[] = [];
