@@ -40,6 +40,13 @@ export function addSlurmOptions(command: Command): Command {
 
 /** True when the study goes to Slurm; Slurm flags without --slurm are refused. */
 export function wantsSlurm(options: Record<string, unknown>): boolean {
+  // --jobs is this machine's concurrency; on a cluster Slurm runs the array tasks side by side.
+  if (options.slurm && options.jobs !== undefined)
+    throw new ConfigError(
+      '--jobs runs a study on this machine; with --slurm the cluster runs its array tasks side by side: ' +
+        'drop --jobs (--array-parallel N caps how many run at once).',
+      'jobs',
+    );
   if (options.slurm) return true;
   const given = SLURM_FLAGS.find((flag) => options[flag] !== undefined);
   if (given) throw new ConfigError(`--${kebab(given)} is for a Slurm study: add --slurm.`, given);

@@ -49,6 +49,11 @@ describe('mixcd usage errors', () => {
     await bad(['run', '--hidden', '256,x'], /--hidden.*"x"|model\.hidden/);
     await bad(['run', '--no-such-flag'], /unknown option '--no-such-flag'/);
     await bad(['show', 'abc'], /Run id "abc" is not valid/);
+    // Not ignored: a cluster study's concurrency is Slurm's.
+    await bad(
+      ['study', '--strategies', 'none', '--slurm', '--dry-run', '--jobs', '2'],
+      /^mixcd: --jobs .*--array-parallel/,
+    );
   });
 
   it('rejects a bad config file with a sentence naming the file or field', async () => {
