@@ -14,47 +14,16 @@ import { TASK_SERIES_COLUMNS } from '../../shared/export/accuracyMatrix.js';
 import { csvNumber } from '../../shared/export/formats.js';
 import type { RunSummary } from '../../shared/results.js';
 import { parseScenarioSpec, type ScenarioSpecInput } from '../../shared/scenarioFile.js';
-import { writeNpy } from '../../src-main/data/formats/npy.js';
 import { launchChromium, watchedPage } from '../helpers/browser.js';
 import { Api } from '../helpers/pageApi.js';
 import { root, startBrowserMode } from '../helpers/startApp.js';
-import { syntheticSource } from '../helpers/syntheticData.js';
+import { writeTwoStageScenario } from '../helpers/twoStageScenario.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mixcd-multistage-e2e-'));
 const shots = path.join(root, 'test-results');
 
 // --- two stages over 8x8 NumPy images ---
-const images = syntheticSource(400, 120, 8);
-mkdirSync(path.join(work, 'syn'));
-for (const [name, set] of [
-  ['train', images.train],
-  ['test', images.test],
-] as const) {
-  writeFileSync(
-    path.join(work, 'syn', `x_${name}.npy`),
-    writeNpy('|u1', [set.count, set.height, set.width], set.images),
-  );
-  writeFileSync(path.join(work, 'syn', `y_${name}.npy`), writeNpy('|u1', [set.count], set.labels));
-}
-const twoStage: ScenarioSpecInput = {
-  name: 'syn-two-stage',
-  datasets: { syn: { path: 'syn' } },
-  pretrain: { train: { dataset: 'syn' }, test: { dataset: 'syn', split: 'test' } },
-  stages: [
-    {
-      name: 'rot90',
-      train: { dataset: 'syn', transforms: [{ op: 'rotate', degrees: 90 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'rotate', degrees: 90 }] },
-    },
-    {
-      name: 'permute',
-      train: { dataset: 'syn', transforms: [{ op: 'permute', seed: 5 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'permute', seed: 5 }] },
-    },
-  ],
-};
-const twoStageFile = path.join(work, 'two.json');
-writeFileSync(twoStageFile, JSON.stringify(twoStage));
+const { file: twoStageFile, spec: twoStage } = writeTwoStageScenario(work, 400, 120);
 
 // --- a CSV table with named classes and a site column ---
 const CLASSES = ['cycle', 'idle', 'walk'];

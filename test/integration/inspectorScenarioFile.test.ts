@@ -8,15 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitSamples, rowPreview } from '../../shared/samplePixels.js';
-import { parseScenarioSpec, type ScenarioSpecInput } from '../../shared/scenarioFile.js';
-import { writeNpy } from '../../src-main/data/formats/npy.js';
+import { parseScenarioSpec } from '../../shared/scenarioFile.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { ExperimentContext } from '../../src-main/engine/experiment.js';
 import { recordRun } from '../../src-main/host/recordRun.js';
 import { SampleInspector } from '../../src-main/inspector/inspector.js';
 import { openHistory, type History } from '../../src-main/store/database.js';
 import { runMixcd } from '../helpers/cliProcess.js';
-import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
+import { smallConfig } from '../helpers/syntheticData.js';
+import { writeTwoStageScenario } from '../helpers/twoStageScenario.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-inspect-scenario-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,35 +77,7 @@ writeFileSync(
 );
 
 // --- NumPy images, two stages ---
-const images = syntheticSource(400, 120, 8);
-const npyDir = path.join(dir, 'syn');
-mkdirSync(npyDir);
-for (const [name, set] of [
-  ['train', images.train],
-  ['test', images.test],
-] as const) {
-  writeFileSync(path.join(npyDir, `x_${name}.npy`), writeNpy('|u1', [set.count, set.height, set.width], set.images));
-  writeFileSync(path.join(npyDir, `y_${name}.npy`), writeNpy('|u1', [set.count], set.labels));
-}
-const twoStage: ScenarioSpecInput = {
-  name: 'syn-two-stage',
-  datasets: { syn: { path: 'syn' } },
-  pretrain: { train: { dataset: 'syn' }, test: { dataset: 'syn', split: 'test' } },
-  stages: [
-    {
-      name: 'rot90',
-      train: { dataset: 'syn', transforms: [{ op: 'rotate', degrees: 90 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'rotate', degrees: 90 }] },
-    },
-    {
-      name: 'permute',
-      train: { dataset: 'syn', transforms: [{ op: 'permute', seed: 5 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'permute', seed: 5 }] },
-    },
-  ],
-};
-const imageScenario = path.join(dir, 'two.json');
-writeFileSync(imageScenario, JSON.stringify(twoStage));
+const { file: imageScenario, spec: twoStage, source: images } = writeTwoStageScenario(dir, 400, 120);
 
 const db = path.join(dir, 'history.db');
 const cacheDir = path.join(dir, 'f0-cache');

@@ -1,53 +1,25 @@
 // Multi-stage finetuning end to end on small generated data written as a NumPy dataset: a
 // two-stage scenario file (rot90, then a pixel permutation), the accuracy matrix, forgetting,
 // prior passes counted per stage, the pool's sources, storage in the history, and determinism.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearsalBudget, type RunConfig } from '../../shared/config.js';
 import { continualMeasures } from '../../shared/continual.js';
 import { matrixToCsv } from '../../shared/export/accuracyMatrix.js';
-import { parseScenarioSpec, type ScenarioSpecInput } from '../../shared/scenarioFile.js';
-import { writeNpy } from '../../src-main/data/formats/npy.js';
+import { parseScenarioSpec } from '../../shared/scenarioFile.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { ExperimentContext, runExperiment } from '../../src-main/engine/experiment.js';
 import { recordRun } from '../../src-main/host/recordRun.js';
 import { openHistory } from '../../src-main/store/database.js';
-import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
+import { smallConfig } from '../helpers/syntheticData.js';
+import { writeTwoStageScenario } from '../helpers/twoStageScenario.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-multistage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const source = syntheticSource(600, 200, 8);
-const data = path.join(dir, 'syn');
-mkdirSync(data);
-for (const [name, set] of [
-  ['train', source.train],
-  ['test', source.test],
-] as const) {
-  writeFileSync(path.join(data, `x_${name}.npy`), writeNpy('|u1', [set.count, set.height, set.width], set.images));
-  writeFileSync(path.join(data, `y_${name}.npy`), writeNpy('|u1', [set.count], set.labels));
-}
-const spec: ScenarioSpecInput = {
-  name: 'syn-two-stage',
-  datasets: { syn: { path: 'syn' } },
-  pretrain: { train: { dataset: 'syn' }, test: { dataset: 'syn', split: 'test' } },
-  stages: [
-    {
-      name: 'rot90',
-      train: { dataset: 'syn', transforms: [{ op: 'rotate', degrees: 90 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'rotate', degrees: 90 }] },
-    },
-    {
-      name: 'permute',
-      train: { dataset: 'syn', transforms: [{ op: 'permute', seed: 5 }] },
-      test: { dataset: 'syn', split: 'test', transforms: [{ op: 'permute', seed: 5 }] },
-    },
-  ],
-};
-const scenarioPath = path.join(dir, 'two.json');
-writeFileSync(scenarioPath, JSON.stringify(spec));
+const { file: scenarioPath, spec, source } = writeTwoStageScenario(dir, 600, 200);
 
 function config(overrides: Parameters<typeof smallConfig>[0] = {}): RunConfig {
   return smallConfig({

@@ -5,15 +5,14 @@
 // eval step and between evals, checkpoints taken at an eval, chains of interruptions, the
 // optimizers' slots (momentum, Adam, AdamW, a head group), dropout and batch norm, multi-stage
 // runs, and the real rot90 MLP.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.js';
 import type { EvalPoint } from '../../shared/results.js';
-import { parseScenarioSpec, type ScenarioSpecInput } from '../../shared/scenarioFile.js';
-import { writeNpy } from '../../src-main/data/formats/npy.js';
+import { parseScenarioSpec } from '../../shared/scenarioFile.js';
 import { initBackend } from '../../src-main/engine/backend.js';
 import { readCheckpoint, writeCheckpoint, type RunCheckpoint } from '../../src-main/engine/checkpoint.js';
 import {
@@ -25,6 +24,7 @@ import {
 } from '../../src-main/engine/experiment.js';
 import { REAL_DATA_F0, REAL_DATA_F0_CACHE, ensureRealDataF0 } from '../helpers/realDataF0.js';
 import { smallConfig, syntheticSource } from '../helpers/syntheticData.js';
+import { writeTwoStageScenario } from '../helpers/twoStageScenario.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mixcd-resume-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -240,35 +240,7 @@ describe('exact resume of a finetune run (generated data)', () => {
 });
 
 describe('exact resume of a multi-stage run', () => {
-  const stageSource = syntheticSource(600, 200, 8);
-  const data = path.join(dir, 'syn');
-  mkdirSync(data, { recursive: true });
-  for (const [name, set] of [
-    ['train', stageSource.train],
-    ['test', stageSource.test],
-  ] as const) {
-    writeFileSync(path.join(data, `x_${name}.npy`), writeNpy('|u1', [set.count, set.height, set.width], set.images));
-    writeFileSync(path.join(data, `y_${name}.npy`), writeNpy('|u1', [set.count], set.labels));
-  }
-  const spec: ScenarioSpecInput = {
-    name: 'syn-two-stage',
-    datasets: { syn: { path: 'syn' } },
-    pretrain: { train: { dataset: 'syn' }, test: { dataset: 'syn', split: 'test' } },
-    stages: [
-      {
-        name: 'rot90',
-        train: { dataset: 'syn', transforms: [{ op: 'rotate', degrees: 90 }] },
-        test: { dataset: 'syn', split: 'test', transforms: [{ op: 'rotate', degrees: 90 }] },
-      },
-      {
-        name: 'permute',
-        train: { dataset: 'syn', transforms: [{ op: 'permute', seed: 5 }] },
-        test: { dataset: 'syn', split: 'test', transforms: [{ op: 'permute', seed: 5 }] },
-      },
-    ],
-  };
-  const scenarioPath = path.join(dir, 'two.json');
-  writeFileSync(scenarioPath, JSON.stringify(spec));
+  const { file: scenarioPath, spec } = writeTwoStageScenario(dir, 600, 200);
   const stagesContext = new ExperimentContext();
 
   for (const feedbackDelay of [0, 1]) {
