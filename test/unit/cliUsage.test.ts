@@ -1,7 +1,7 @@
 // The command line's usage errors, in-process (main() resolves to the exit code): one sentence
 // naming the flag, file or field, the value and what is allowed, on stderr, exit code 2, nothing on
 // stdout. test/integration/cli.test.ts checks that the built binary exits with that code.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -54,6 +54,10 @@ describe('mixcd usage errors', () => {
       ['study', '--strategies', 'none', '--slurm', '--dry-run', '--jobs', '2'],
       /^mixcd: --jobs .*--array-parallel/,
     );
+    // Without --jobs (its default) the cluster study is written.
+    const out = path.join(work, 'cluster-study');
+    expect(await main(['study', '--strategies', 'none', '--slurm', '--dry-run', '--out', out])).toBe(0);
+    expect(existsSync(path.join(out, 'manifest.jsonl'))).toBe(true);
   });
 
   it('rejects a bad config file with a sentence naming the file or field', async () => {
