@@ -41,8 +41,7 @@ export function addSlurmOptions(command: Command): Command {
 /** True when the study goes to Slurm; Slurm flags without --slurm are refused. */
 export function wantsSlurm(options: Record<string, unknown>): boolean {
   // --jobs is this machine's concurrency; on a cluster Slurm runs the array tasks side by side.
-  // (Its default is '1', so only another value says the user asked for it.)
-  if (options.slurm && options.jobs !== undefined && options.jobs !== '1')
+  if (options.slurm && options.jobs !== undefined)
     throw new ConfigError(
       '--jobs runs a study on this machine; with --slurm the cluster runs its array tasks side by side: ' +
         'drop --jobs (--array-parallel N caps how many run at once).',

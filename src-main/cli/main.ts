@@ -644,7 +644,7 @@ export function buildProgram(): Command {
       )
       .option('--seeds <list>', 'comma-separated finetune seeds')
       .option('--name <text>', 'a name for the study')
-      .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first)', '1')
+      .option('--jobs <n>', 'runs in parallel, one process each (f0 is pretrained once first; default: 1)')
       .option(
         '--reuse',
         'copy finished runs of the history with the same identity (config, data, engine; named backend) ' +

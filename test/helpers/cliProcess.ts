@@ -22,3 +22,19 @@ export function runMixcd(
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/**
+ * The CLI tests' small run on generated IDX data in `dataDir`: wasm, a one-layer MLP, a short
+ * pretraining and finetune, quiet. Each test sets the sizes its checks need.
+ */
+export function smallRunFlags(
+  dataDir: string,
+  size: { hidden?: number; pretrainEpochs?: number; steps: number; evalEvery: number },
+): string[] {
+  const { hidden = 32, pretrainEpochs = 2, steps, evalEvery } = size;
+  return [
+    ...['--data-dir', dataDir, '--backend', 'wasm', '--hidden', String(hidden)],
+    ...['--pretrain-epochs', String(pretrainEpochs), '--steps', String(steps), '--eval-every', String(evalEvery)],
+    ...['--batch-size', '32', '--quiet'],
+  ];
+}

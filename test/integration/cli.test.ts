@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runMixcd } from '../helpers/cliProcess.js';
+import { runMixcd, smallRunFlags } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 
@@ -16,23 +16,7 @@ function mixcd(args: string[], env: Record<string, string> = {}) {
   return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 120_000, env });
 }
 
-const small = [
-  '--data-dir',
-  dataDir,
-  '--backend',
-  'wasm',
-  '--hidden',
-  '32',
-  '--pretrain-epochs',
-  '2',
-  '--steps',
-  '30',
-  '--eval-every',
-  '10',
-  '--batch-size',
-  '32',
-  '--quiet',
-];
+const small = smallRunFlags(dataDir, { steps: 30, evalEvery: 10 });
 
 beforeAll(() => {
   if (!existsSync(path.join(root, 'dist/src-main/cli/main.js')))

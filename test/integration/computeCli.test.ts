@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runMixcd } from '../helpers/cliProcess.js';
+import { runMixcd, smallRunFlags } from '../helpers/cliProcess.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeIdxData } from '../helpers/idxData.js';
 
@@ -17,10 +17,7 @@ function mixcd(args: string[]) {
   return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 180_000 });
 }
 
-const small = [
-  ...['--data-dir', dataDir, '--backend', 'wasm', '--hidden', '32', '--pretrain-epochs', '2'],
-  ...['--steps', '20', '--eval-every', '10', '--batch-size', '32', '--probe', '0', '--quiet'],
-];
+const small = [...smallRunFlags(dataDir, { steps: 20, evalEvery: 10 }), '--probe', '0'];
 
 beforeAll(() => {
   if (!existsSync(path.join(root, 'dist/src-main/cli/main.js')))

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { smallRunFlags } from '../helpers/cliProcess.js';
 import { writeIdxData } from '../helpers/idxData.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -33,23 +34,7 @@ catch (e) { process.exitCode = e instanceof CommanderError && e.exitCode === 0 ?
 let exportArgv: (args: string[]) => string[];
 const mixcdExport = (args: string[]) => spawn(exportArgv(args));
 
-const small = [
-  '--data-dir',
-  dataDir,
-  '--backend',
-  'wasm',
-  '--hidden',
-  '16',
-  '--pretrain-epochs',
-  '1',
-  '--steps',
-  '20',
-  '--eval-every',
-  '10',
-  '--batch-size',
-  '32',
-  '--quiet',
-];
+const small = smallRunFlags(dataDir, { hidden: 16, pretrainEpochs: 1, steps: 20, evalEvery: 10 });
 let studyId: number;
 let listed: Record<string, any>[];
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHistoryReadOnly } from '../../src-main/store/database.js';
-import { MIXCD_BIN, runMixcd } from '../helpers/cliProcess.js';
+import { MIXCD_BIN, runMixcd, smallRunFlags } from '../helpers/cliProcess.js';
 import { writeIdxData } from '../helpers/idxData.js';
 import { missingSlurm, startSlurmCluster, type SlurmCluster } from '../helpers/slurmCluster.js';
 
@@ -20,23 +20,7 @@ const dataDir = path.join(work, 'data');
 
 // 3 strategies x 1 budget x 2 seeds = 6 runs of a few hundred steps on small generated data.
 const grid = ['--strategies', 'none,random,mix-cd', '--budgets', '0.25', '--seeds', '1,2'];
-const small = [
-  '--data-dir',
-  dataDir,
-  '--backend',
-  'wasm',
-  '--hidden',
-  '32',
-  '--pretrain-epochs',
-  '2',
-  '--steps',
-  '600',
-  '--eval-every',
-  '50',
-  '--batch-size',
-  '32',
-  '--quiet',
-];
+const small = smallRunFlags(dataDir, { steps: 600, evalEvery: 50 });
 
 function mixcd(args: string[], env: Record<string, string> = {}, db = path.join(work, 'unused.db')) {
   return runMixcd(args, { db, cacheDir: path.join(work, 'cache'), timeout: 120_000, env });

@@ -54,7 +54,7 @@ describe('mixcd usage errors', () => {
       ['study', '--strategies', 'none', '--slurm', '--dry-run', '--jobs', '2'],
       /^mixcd: --jobs .*--array-parallel/,
     );
-    // Without --jobs (its default) the cluster study is written.
+    // Without --jobs the cluster study is written.
     const out = path.join(work, 'cluster-study');
     expect(await main(['study', '--strategies', 'none', '--slurm', '--dry-run', '--out', out])).toBe(0);
     expect(existsSync(path.join(out, 'manifest.jsonl'))).toBe(true);

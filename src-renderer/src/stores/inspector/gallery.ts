@@ -31,14 +31,11 @@ export const useGalleryStore = defineStore('inspector.gallery', () => {
   const shape = computed<SampleShape | null>(() => galleryRun.value?.shape ?? null);
   const shownStep = computed(() => (galleryRun.value ? evalFor(galleryRun.value.evalSteps, step.value) : undefined));
 
-  // Another main run: its own filters, from its own first page.
-  watch(runId, (id) => {
-    filters.value = { ...DEFAULT_FILTERS };
-    galleryRunId.value = id;
-  });
-  // A gallery of a run no longer in the pair goes back to the main run.
-  watch([runId, vsId], ([id, other]) => {
-    if (galleryRunId.value !== id && galleryRunId.value !== other) galleryRunId.value = id;
+  // Another main run: its own filters, from its own first page. A gallery of a run no longer in
+  // the pair goes back to the main run.
+  watch([runId, vsId], ([id, other], [before]) => {
+    if (id !== before) filters.value = { ...DEFAULT_FILTERS };
+    if (id !== before || (galleryRunId.value !== id && galleryRunId.value !== other)) galleryRunId.value = id;
   });
   // Other bins (another second run): a bin filter would mean something else now.
   watch(partitionOf, () => (filters.value.bin = ''));
