@@ -43,6 +43,15 @@ export const cnnSchema = z
 export const modelSchema = z.discriminatedUnion('arch', [mlpSchema, cnnSchema, layersModelSchema, fileModelSchema]);
 export type ModelSpec = z.infer<typeof modelSchema>;
 
+/**
+ * Whether a model must be built once to know it fits the data: an imported file or a declared
+ * layer list can be wrong; mlp and cnn are built from the data's shape and always fit. The CLI
+ * loads the engine (tfjs, about half a second) for the check only when it can fail.
+ */
+export function modelNeedsCheck(model: ModelSpec): boolean {
+  return model.arch === 'file' || model.arch === 'layers';
+}
+
 export const optimizerSchema = z
   .object({
     name: z.enum(OPTIMIZERS),

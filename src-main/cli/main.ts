@@ -15,6 +15,7 @@ import {
   DEFAULT_RUN_CONFIG,
   MIXCD_PRESETS,
   normaliseRunConfig,
+  modelNeedsCheck,
   scenarioNameOf,
   type RunConfig,
 } from '../../shared/config.js';
@@ -284,8 +285,7 @@ async function runCommand(
     throw new UsageError(`There is no study ${studyId} in ${file}; \`mixcd study\` creates studies.`);
   // A backend, model file or declared spec that cannot work is refused before anything is stored.
   await checkBackend(config);
-  const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
-  await checkModel(config, new ExperimentContext({ cacheDir: cacheDir(file) }));
+  await checkModelOf(config, file);
   const { runConfigs } = await import('./hostRun.js');
   const [run] = await runConfigs([config], {
     historyFile: file,
@@ -339,6 +339,13 @@ async function checkBackend(config: RunConfig): Promise<void> {
   if (config.backend !== 'webgpu' && config.backend !== 'tensorflow') return;
   const { initBackend } = await import('../engine/backend.js');
   await initBackend(config.backend, { allowSoftwareAdapter: config.allowSoftwareAdapter });
+}
+
+/** An imported model or a declared layer list that cannot be built: refused before anything is stored. */
+async function checkModelOf(config: RunConfig, file: string): Promise<void> {
+  if (!modelNeedsCheck(config.model)) return; // mlp and cnn always fit; the engine is not loaded for them
+  const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
+  await checkModel(config, new ExperimentContext({ cacheDir: cacheDir(file) }));
 }
 
 async function resumeCommand(idText: string, options: CommonOptions & { keepModel?: boolean }): Promise<number> {
@@ -508,8 +515,7 @@ async function studyCommand(
   const file = historyPath(options);
   // A backend, model file or declared spec that cannot work: one sentence, and no empty study stored.
   await checkBackend(base);
-  const { ExperimentContext, checkModel } = await import('../engine/experiment.js');
-  await checkModel(base, new ExperimentContext({ cacheDir: cacheDir(file) }));
+  await checkModelOf(base, file);
   const { driveHost, call, stopSignal } = await import('./hostRun.js');
   let studyId = 0;
   // One host: the first run of the study pretrains f0, the others wait for it and load it.

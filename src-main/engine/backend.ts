@@ -5,16 +5,20 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core's node bundle registers no gradients; the union package's bundle registers them all
-// (in the global registry every backend shares). It is also what tfjs-node-gpu builds on.
-import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendRequest } from '../../shared/config.js';
 import { registerWasmTrainingKernels } from './kernels/registerWasmKernels.js';
 import { setUpWebGpu, type AdapterChoice } from './webgpu.js';
 
 const require = createRequire(import.meta.url);
+
+// Two CommonJS bundles loaded for their side effects only, with require: an ESM import would also
+// scan their 5 MB for named exports (cjs-module-lexer), about 0.1 s of every trainer's start.
+// The cpu backend is the last fallback. tfjs-core's node bundle registers no gradients; the union
+// package's bundle registers them all (in the global registry every backend shares), and it is
+// also what tfjs-node-gpu builds on.
+require('@tensorflow/tfjs-backend-cpu');
+require('@tensorflow/tfjs');
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 

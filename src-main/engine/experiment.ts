@@ -2,7 +2,7 @@
 // (cached) -> finetune with rehearsal. Storage is the caller's business (the observer), so the
 // same code serves the CLI, a trainer process and tests.
 import path from 'node:path';
-import type { RunConfig } from '../../shared/config.js';
+import { modelNeedsCheck, type RunConfig } from '../../shared/config.js';
 import type { RunPhase } from '../../shared/contract.js';
 import type {
   ComputeCounts,
@@ -593,7 +593,7 @@ export function checkpointMismatch(
  * and checked), before a run is stored: a bad model file is one sentence and nothing stored.
  */
 export async function checkModel(config: RunConfig, context: ExperimentContext): Promise<void> {
-  if (config.model.arch !== 'file' && config.model.arch !== 'layers') return;
+  if (!modelNeedsCheck(config.model)) return;
   await initBackend(config.backend);
   const imported = config.model.arch === 'file' ? await readModelFile(config.model.path) : null;
   const { scenario } = context.scenario(config);

@@ -8,7 +8,6 @@
 // column a numeric feature (or a pixel, with a declared height x width x channels).
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
 import { DataError } from '../dataset.js';
 import { parseDecimal } from './decimal.js';
 import { countLines } from './lineCount.js';
@@ -211,6 +210,8 @@ export async function loadCsvSplit(file: string, options: CsvOptions): Promise<R
   try {
     // Every line but the header is at most one row.
     sink = new TableSink(file, options, (await countLines(file)) - 1);
+    // Loaded here, not with the module: most processes that import the loaders never read a table.
+    const { parse } = await import('csv-parse');
     const parser = parse({
       delimiter: options.delimiter,
       bom: true,

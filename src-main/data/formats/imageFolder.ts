@@ -3,7 +3,6 @@
 // channel count. Without a declared size every image must have the first one's size.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import { DataError } from '../dataset.js';
 import type { RawSplit } from './rawSplit.js';
 
@@ -123,8 +122,16 @@ interface Decoded {
   channels: number;
 }
 
+/**
+ * sharp (libvips) is loaded on the first image, not with this module: every process that can
+ * read a dataset imports the loaders, and most never decode an image (about 0.15 s each).
+ */
+let sharpModule: Promise<typeof import('sharp')> | null = null;
+const loadSharp = async () => (await (sharpModule ??= import('sharp'))).default;
+
 /** One image as raw pixels: resized to `size` when given, with `channels` (1 grey, 3 RGB, 4 RGBA). */
 async function decode(file: string, size: [number, number, number] | undefined, channels?: number): Promise<Decoded> {
+  const sharp = await loadSharp();
   try {
     let img = sharp(file, { failOn: 'error' });
     if (size) img = img.resize(size[1], size[0], { fit: 'fill' });
