@@ -206,12 +206,12 @@ class TableSink {
 }
 
 export async function loadCsvSplit(file: string, options: CsvOptions): Promise<RawSplit> {
+  // Loaded here, not with the module: most processes that import the loaders never read a table.
+  const { parse } = await import('csv-parse');
   let sink: TableSink;
   try {
     // Every line but the header is at most one row.
     sink = new TableSink(file, options, (await countLines(file)) - 1);
-    // Loaded here, not with the module: most processes that import the loaders never read a table.
-    const { parse } = await import('csv-parse');
     const parser = parse({
       delimiter: options.delimiter,
       bom: true,
